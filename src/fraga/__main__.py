@@ -1,0 +1,6 @@
+"""``python -m fraga``."""
+import sys
+
+from fraga.cli import main
+
+sys.exit(main())

@@ -1,0 +1,232 @@
+"""Extractive answers: quote the best sentences of the retrieved passages, with citations."""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+
+from fraga.records import Answer, Citation, Hit
+from fraga.retrieve import Filters, Retriever, SearchResult
+from fraga.text import fold, normalize_space, split_sentences, words
+
+logger = logging.getLogger(__name__)
+
+# Evidence thresholds, set on the gold set (eval/gold.jsonl): below both, fraga abstains.
+MIN_COVERAGE = 0.5  # share of the question's weighted content terms found in the sentence
+MIN_COVERAGE_WITH_DENSE = 0.3
+MIN_DENSE = 0.86  # cosine similarity of the best passage (multilingual-e5-small)
+MAX_SENTENCES = 2
+
+NO_ANSWER = "Dokumenten innehåller inget tydligt svar på frågan. De närmaste avsnitten visas nedan."
+_CROSS_RE = re.compile(
+    r"\b(vilka|vilken|alla|varje|samtliga|olika)\s+(stadsdel\w*|förvaltning\w*|forvaltning\w*|nämnd\w*|namnd\w*)"
+    r"|\bjämför\w*|\bjamfor\w*|\bskillnad\w*|\brespektive\b|\bwhich districts\b|\bcompare\b|\bi vilka\b",
+    re.IGNORECASE,
+)
+# Words that name the setting rather than the content of a question.
+_GENERIC = {"stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
+            "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltningen", "nämnden", "svar", "svarar",
+            "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts"}
+_ANSWER_SECTIONS = ("Förvaltningens synpunkter", "Sammanfattning", "Dokumentuppgifter", "Attesterat av")
+
+# Expected answer types: a question word and what a sentence answering it contains.
+_ROLE = (r"\b(av|till)\s+(\w+\s+)?(chef\w*|medarbetare\w*|arbetsgivare\w*|förvaltning\w*|forvaltning\w*|"
+         r"nämnd\w*|namnd\w*|polis\w*|handläggare|samordnare|skyddsombud\w*|socialsekreterare\w*)\b")
+_ANSWER_TYPES = (
+    (re.compile(r"^\s*(vem|vilka personer|vilken person|who)\b", re.I), re.compile(_ROLE, re.I)),
+    (re.compile(r"\b(hur många|hur manga|antal|how many)\b", re.I),
+     re.compile(r"\b(\d+|en|ett|två|tva|tre|fyra|fem|sex|sju|åtta|nio|tio)\b", re.I)),
+    (re.compile(r"^\s*(när|nar|vilket datum|when)\b", re.I),
+     re.compile(r"\b(\d{4}|januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december)\b", re.I)),
+    (re.compile(r"^\s*(har|finns|är|ar|do|does|is|has)\b", re.I), re.compile(r"^(ja|nej)\b", re.I)),
+)
+ANSWER_TYPE_BONUS = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    hit: Hit
+    start: int  # offsets in the document text
+    end: int
+    text: str
+    coverage: float
+    score: float
+
+
+class Answerer:
+    """Builds extractive answers on top of a Retriever."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        self.analyzer = retriever.index.bm25.analyzer
+        self._df_cache: dict[str, float] = {}
+
+    # Term weights ------------------------------------------------------------
+    def _idf(self, term: str) -> float:
+        cached = self._df_cache.get(term)
+        if cached is None:
+            bm25 = self.retriever.index.bm25._bm25
+            tid = bm25.vocab_dict.get(term)
+            n = self.retriever.index.bm25.num_docs
+            df = 0
+            if tid is not None:
+                indptr = bm25.scores["indptr"]
+                df = int(indptr[tid + 1] - indptr[tid])
+            cached = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            self._df_cache[term] = cached
+        return cached
+
+    def _terms(self, text: str, ignore: set[str]) -> dict[str, float]:
+        """Folded stems of the content words of ``text`` with IDF weights."""
+        out: dict[str, float] = {}
+        for word in self.analyzer.content_words(text):
+            low = word.lower()
+            if low in _GENERIC or fold(low) in ignore:
+                continue
+            toks = self.analyzer.word_tokens(word)
+            if toks:
+                term = toks[-1]
+                out[term] = max(out.get(term, 0.0), self._idf(term))
+        return out
+
+    def _coverage(self, q_terms: dict[str, float], sentence: str) -> float:
+        if not q_terms:
+            return 0.0
+        s_terms = {t for w in words(sentence) for t in self.analyzer.word_tokens(w)[-1:]}
+        got = 0.0
+        for term, weight in q_terms.items():
+            if term in s_terms:
+                got += weight
+            elif len(term) >= 7 and any(_shares_part(term, s) for s in s_terms):
+                got += 0.6 * weight  # compound parts: "säkerhetssamordnare" ~ "samordnare"
+        return got / sum(q_terms.values())
+
+    # Sentences ---------------------------------------------------------------
+    def _sentences(self, question: str, result: SearchResult, ignore: set[str]) -> list[Scored]:
+        q_terms = self._terms(question, ignore)
+        expected = [want for asks, want in _ANSWER_TYPES if asks.search(question)]
+        docs = self.retriever.index.documents
+        scored = []
+        for hit in result.hits:
+            chunk = hit.chunk
+            doc_text = docs[chunk.doc_id].text
+            body = doc_text[chunk.start:chunk.end]
+            for s, e in split_sentences(body):
+                sentence = normalize_space(body[s:e])
+                if len(sentence) < 12 or sentence.endswith("?"):
+                    continue  # a question echoed back is not an answer
+                coverage = self._coverage(q_terms, sentence + " " + chunk.section.split(" › ")[-1])
+                own = self._coverage(q_terms, sentence)
+                prior = 1.0 / (hit.rank + 1)
+                section_bonus = 0.08 if chunk.section.startswith(_ANSWER_SECTIONS) else 0.0
+                typed = ANSWER_TYPE_BONUS if any(w.search(sentence) for w in expected) else 0.0
+                score = 0.7 * own + 0.3 * coverage + 0.25 * prior + section_bonus + typed
+                scored.append(Scored(hit, chunk.start + s, chunk.start + e, sentence, max(own, coverage), score))
+        scored.sort(key=lambda x: -x.score)
+        return scored
+
+    def _confident(self, best: Scored, result: SearchResult) -> bool:
+        dense = max(result.dense_scores.values(), default=0.0)
+        if best.coverage >= MIN_COVERAGE:
+            return True
+        return best.coverage >= MIN_COVERAGE_WITH_DENSE and dense >= MIN_DENSE
+
+    # Public ------------------------------------------------------------------
+    def answer(self, question: str, *, k: int = 5, mode: str = "hybrid", filters: Filters | None = None) -> Answer:
+        """An extractive answer to ``question`` with numbered citations, or an abstention."""
+        result = self.retriever.search(question, k=max(k, 5), mode=mode, filters=filters)
+        if result.missing_districts and not result.districts_in_query:
+            names = ", ".join(result.missing_districts)
+            known = ", ".join(self.retriever.known_districts)
+            text = f"Det finns inga dokument från {names} i indexet, så fraga kan inte svara. Indexet har dokument från: {known}."
+            return Answer(question, False, text, (), (), note="missing_district")
+        ignore = {fold(w) for name in self.retriever.known_districts + list(result.missing_districts)
+                  for w in re.split(r"[\s\-]+", name)} | {fold(w) + "s" for name in self.retriever.known_districts
+                                                          for w in re.split(r"[\s\-]+", name)}
+        wanted = (filters.districts if filters and filters.districts else ()) or result.districts_in_query
+        if _CROSS_RE.search(question) or len(wanted) >= 2:
+            return self._per_district(question, result, wanted, k=k, mode=mode, filters=filters, ignore=ignore)
+        return self._single(question, result, ignore, hits=result.hits[:k])
+
+    def _single(self, question: str, result: SearchResult, ignore: set[str], *, hits: tuple[Hit, ...]) -> Answer:
+        scored = self._sentences(question, result, ignore)
+        if not scored or not self._confident(scored[0], result):
+            return Answer(question, False, NO_ANSWER, (), hits, note="weak_evidence")
+        chosen = [scored[0]]
+        for cand in scored[1:]:
+            if len(chosen) >= MAX_SENTENCES:
+                break
+            same_doc = cand.hit.chunk.doc_id == chosen[0].hit.chunk.doc_id
+            if (same_doc and cand.coverage >= 0.5 and cand.score >= 0.8 * chosen[0].score
+                    and not _overlaps(cand, chosen)):
+                chosen.append(cand)
+        chosen.sort(key=lambda s: (s.hit.chunk.doc_id, s.start))
+        citations, parts = [], []
+        for sentence in chosen:
+            citation = self._cite(len(citations) + 1, sentence)
+            citations.append(citation)
+            parts.append(f"{sentence.text} [{citation.n}]")
+        return Answer(question, True, " ".join(parts), tuple(citations), hits)
+
+    def _per_district(self, question: str, result: SearchResult, wanted: tuple[str, ...], *, k: int, mode: str,
+                      filters: Filters | None, ignore: set[str]) -> Answer:
+        districts = list(wanted) or list(self.retriever.known_districts)
+        base = filters or Filters()
+        lines, citations, hits = [], [], []
+        for district in districts:
+            sub = self.retriever.search(question, k=3, mode=mode, detect_districts=False,
+                                        filters=Filters((district,), base.doc_types, base.date_from, base.date_to))
+            hits.extend(sub.hits[:2])
+            # A skrivelse asks; it does not say what a district does.
+            scored = [s for s in self._sentences(question, sub, ignore)
+                      if self.retriever.index.documents[s.hit.chunk.doc_id].metadata.doc_type != "skrivelse"]
+            if not scored or not self._confident(scored[0], sub):
+                continue
+            citation = self._cite(len(citations) + 1, scored[0])
+            citations.append(citation)
+            lines.append(f"{district}: {scored[0].text} [{citation.n}]")
+        if not lines:
+            return Answer(question, False, NO_ANSWER, (), tuple(hits) or result.hits[:k], note="weak_evidence")
+        return Answer(question, True, "\n".join(lines), tuple(citations), tuple(hits), note="per_district")
+
+    def _cite(self, n: int, sentence: Scored) -> Citation:
+        chunk = sentence.hit.chunk
+        meta = self.retriever.index.documents[chunk.doc_id].metadata
+        return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, district=meta.district,
+                        title=meta.title, dnr=meta.dnr, date=meta.date, section=chunk.section,
+                        quote=sentence.text, start=sentence.start, end=sentence.end)
+
+
+def _shares_part(a: str, b: str, n: int = 7) -> bool:
+    """Whether two stems share a compound part: a common prefix or suffix of ``n`` letters."""
+    if len(b) < n:
+        return False
+    a, b = a.lstrip("~"), b.lstrip("~")
+    return a[:n] == b[:n] or a[-n:] == b[-n:]
+
+
+def _overlaps(cand: Scored, chosen: list[Scored]) -> bool:
+    return any(cand.start < c.end and c.start < cand.end for c in chosen) or any(
+        cand.text == c.text for c in chosen)
+
+
+def format_citation(c: Citation) -> str:
+    """One line per citation: "[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, Avsnitt"."""
+    parts = [c.district or "okänd stadsdel", c.title or c.doc_id]
+    if c.dnr:
+        parts.append(f"Dnr {c.dnr}")
+    if c.date:
+        parts.append(c.date)
+    parts.append(c.section)
+    return f"[{c.n}] " + ", ".join(parts)
+
+
+def format_answer(answer: Answer) -> str:
+    """The answer with its citations as plain text, ready to paste into a draft."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Källor:")
+        lines.extend(format_citation(c) for c in answer.citations)
+    return "\n".join(lines)

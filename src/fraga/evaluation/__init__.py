@@ -1,0 +1,1 @@
+"""The gold-set benchmark (fraga eval)."""

@@ -1,0 +1,381 @@
+"""Build, save and load the hybrid index folder (FAISS + BM25, plain files, no pickles).
+
+Layout: ``INDEX_DIR/CURRENT`` names the generation folder in use (``gen-NNNNNN``). A
+build writes a new generation beside it and switches ``CURRENT`` atomically, so an
+interrupted or failed build leaves the previous index loadable.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraga import __version__
+from fraga import dense as dense_mod
+from fraga.embed import Encoder, get_encoder
+from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from fraga.ingest import Corpus, Skipped, load_corpus
+from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.records import Chunk, Document, Metadata, Page, content_hash
+from fraga.sections import chunk_document, context_line
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+DEFAULT_INDEX_DIR = "index"
+CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # verify SHA-256 of files up to this total size
+
+Progress = Callable[[str, int, int], None]
+
+
+def default_index_dir() -> str:
+    return os.environ.get("FRAGA_INDEX_DIR") or DEFAULT_INDEX_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build did."""
+
+    index_dir: str
+    documents: int
+    chunks: int
+    embedded: int  # passages encoded in this build
+    reused: int  # passages whose vectors came from the previous index
+    skipped: tuple[Skipped, ...]
+    duplicates: tuple[tuple[str, str], ...]
+    removed: tuple[str, ...]  # documents of the previous index that are gone
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def embed_text(doc: Document, chunk: Chunk) -> str:
+    """The text that is embedded and BM25-indexed: context line + passage."""
+    return context_line(doc, chunk.section) + "\n" + chunk.text
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise IndexCorruptError(f"Indexet i {index_dir} är skadat (CURRENT = {name!r}); bygg om med: fraga index")
+    return index_dir / name
+
+
+def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[str, np.ndarray]:
+    """Vectors of the current index keyed by the hash of their embedded text."""
+    try:
+        old = load_index(index_dir, verify=False)
+    except Exception as exc:
+        if isinstance(exc, IndexNotFoundError):
+            return {}
+        logger.info("previous index not reusable (%s); embedding everything", exc)
+        return {}
+    if old.manifest["encoder"]["name"] != encoder.name or old.dim != encoder.dim:
+        return {}
+    vectors = dense_mod.all_vectors(old.faiss)
+    return {h: vectors[i] for i, h in enumerate(old.embed_hashes)}
+
+
+def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
+                encoder: Encoder | str | None = None, repair_ocr: bool = True,
+                progress: Progress | None = None) -> BuildReport:
+    """Build or update the index of ``corpus_dir`` in ``index_dir``.
+
+    Unchanged passages reuse their vectors; removed documents disappear. The new index
+    becomes current only when it is complete.
+    """
+    t0 = time.perf_counter()
+    index_path = Path(index_dir or default_index_dir())
+    enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
+    repair = _ocr_repair_function() if repair_ocr else None
+    corpus = load_corpus(corpus_dir, repair=repair)
+    t_load = time.perf_counter()
+    previous = _previous_vectors(index_path, enc)
+    old_docs = _previous_doc_ids(index_path)
+
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    docs = {d.doc_id: d for d in corpus.documents}
+    for doc in corpus.documents:
+        for chunk in chunk_document(doc):
+            chunks.append(chunk)
+            texts.append(embed_text(doc, chunk))
+    hashes = [content_hash(t) for t in texts]
+    t_chunk = time.perf_counter()
+
+    vectors = np.zeros((len(texts), enc.dim), dtype=np.float32)
+    todo = [i for i, h in enumerate(hashes) if h not in previous]
+    for i, h in enumerate(hashes):
+        if h in previous:
+            vectors[i] = previous[h]
+    batch = 32
+    for start in range(0, len(todo), batch):
+        rows = todo[start:start + batch]
+        vectors[rows] = enc.encode_passages([texts[i] for i in rows])
+        if progress:
+            progress("embed", min(start + batch, len(todo)), len(todo))
+    t_embed = time.perf_counter()
+
+    analyzer = Analyzer(AnalyzerSettings())
+    bm25 = Bm25Index.build(texts, analyzer)
+    faiss_index = dense_mod.build_faiss(vectors)
+    t_index = time.perf_counter()
+
+    _write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc)
+    t_write = time.perf_counter()
+    removed = tuple(sorted(set(old_docs) - set(docs)))
+    return BuildReport(
+        index_dir=str(index_path), documents=len(docs), chunks=len(chunks), embedded=len(todo),
+        reused=len(chunks) - len(todo), skipped=corpus.skipped, duplicates=corpus.duplicates, removed=removed,
+        seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_chunk,
+                 "index": t_index - t_embed, "write": t_write - t_index, "total": t_write - t0},
+    )
+
+
+def _ocr_repair_function():
+    """The OCR repair hook for ingestion, or None when the module is unavailable."""
+    try:
+        from fraga.ocr_hook import repair_if_damaged
+    except ImportError:
+        return None
+    return repair_if_damaged
+
+
+def _previous_doc_ids(index_path: Path) -> list[str]:
+    try:
+        gen = _current_generation(index_path)
+        if gen is None:
+            return []
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        return list(manifest.get("documents", {}))
+    except Exception:
+        return []
+
+
+def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
+                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder) -> Path:
+    index_path.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
+    try:
+        sources = tmp / "sources"
+        sources.mkdir()
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as f:
+            for n, doc in enumerate(docs.values()):
+                src = Path(corpus.root) / doc.path
+                stored = f"{n}{src.suffix.lower()}"
+                try:
+                    shutil.copyfile(src, sources / stored)
+                except OSError:
+                    stored = ""
+                f.write(json.dumps(_doc_to_json(doc, stored), ensure_ascii=False) + "\n")
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for chunk, h in zip(chunks, hashes):
+                row = {"chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "section": chunk.section,
+                       "text": chunk.text, "start": chunk.start, "end": chunk.end, "page": chunk.page, "hash": h}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        bm25.save(tmp / "bm25")
+        dense_mod.save_faiss(faiss_index, tmp / "dense.faiss")
+        report = {
+            "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
+            "duplicates": [{"kept": a, "duplicate": b} for a, b in corpus.duplicates],
+        }
+        (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "fraga_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus": str(Path(corpus.root).resolve()),
+            "encoder": {"name": enc.name, "dim": int(enc.dim)},
+            "analyzer": bm25.analyzer.settings.to_dict(),
+            "faiss": {"kind": "hnsw" if hasattr(faiss_index, "hnsw") else "flat"},
+            "num_chunks": len(chunks),
+            "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync_tree(tmp)
+        gen = index_path / _next_generation_name(index_path)
+        os.rename(tmp, gen)
+        pointer_tmp = index_path / ".CURRENT.tmp"
+        pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+        os.replace(pointer_tmp, index_path / "CURRENT")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_generations(index_path, keep=gen.name)
+    return gen
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _next_generation_name(index_path: Path) -> str:
+    numbers = [int(p.name[4:]) for p in index_path.glob("gen-*") if p.name[4:].isdigit()]
+    return f"gen-{max(numbers, default=0) + 1:06d}"
+
+
+def _remove_old_generations(index_path: Path, keep: str) -> None:
+    for p in index_path.iterdir():
+        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _doc_to_json(doc: Document, stored: str) -> dict[str, Any]:
+    return {"doc_id": doc.doc_id, "path": doc.path, "source_file": stored, "encoding": doc.encoding,
+            "metadata": doc.metadata.to_dict(), "pages": [[p.number, p.start] for p in doc.pages],
+            "text": doc.text, "original_text": doc.original_text}
+
+
+def _doc_from_json(row: dict[str, Any]) -> Document:
+    return Document(doc_id=row["doc_id"], path=row["path"], text=row["text"], original_text=row["original_text"],
+                    metadata=Metadata.from_dict(row["metadata"]), pages=tuple(Page(n, s) for n, s in row["pages"]),
+                    encoding=row.get("encoding", "utf-8"))
+
+
+class Index:
+    """A loaded index: documents, passages, BM25 and FAISS."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], documents: dict[str, Document],
+                 source_files: dict[str, str], chunks: list[Chunk], embed_hashes: list[str],
+                 bm25: Bm25Index, faiss_index, report: dict[str, Any]) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.documents = documents
+        self.source_files = source_files
+        self.chunks = chunks
+        self.embed_hashes = embed_hashes
+        self.bm25 = bm25
+        self.faiss = faiss_index
+        self.report = report
+        self.row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._encoder: Encoder | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["encoder"]["dim"])
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder the index was built with (loaded on first use)."""
+        if self._encoder is None:
+            enc = get_encoder(self.manifest["encoder"]["name"])
+            if enc.dim != self.dim:
+                raise IndexMismatchError(
+                    f"Kodaren {enc.name} ger {enc.dim} dimensioner men indexet har {self.dim}; "
+                    "bygg om med: fraga index")
+            self._encoder = enc
+        return self._encoder
+
+    def districts(self) -> list[str]:
+        return sorted({d.metadata.district for d in self.documents.values() if d.metadata.district})
+
+    def source_path(self, doc_id: str) -> Path | None:
+        """The stored original file of ``doc_id`` (only files inside the index are served)."""
+        stored = self.source_files.get(doc_id)
+        if not stored:
+            return None
+        path = (self.folder / "sources" / stored).resolve()
+        if path.parent != (self.folder / "sources").resolve() or not path.is_file():
+            return None
+        return path
+
+
+def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str | None = None,
+               verify: bool = True) -> Index:
+    """Load the current index generation from ``index_dir``.
+
+    Args:
+        index_dir: The index folder. Defaults to $FRAGA_INDEX_DIR or "index".
+        encoder: When given, the encoder name the caller expects; a different one
+            in the manifest raises IndexMismatchError.
+        verify: Check every file against the manifest's checksums.
+
+    Raises:
+        IndexNotFoundError, IndexMismatchError, IndexCorruptError.
+    """
+    index_path = Path(index_dir or default_index_dir())
+    gen = _current_generation(index_path) if index_path.is_dir() else None
+    if gen is None:
+        raise IndexNotFoundError(
+            f"Inget index i {str(index_path)!r}. Bygg det med: fraga index corpus/ --index-dir {index_path}")
+    manifest_path = gen / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"Indexets manifest går inte att läsa ({exc}); bygg om med: fraga index") from exc
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"Indexet har format {manifest.get('format')!r}, den här versionen av fraga läser format "
+            f"{FORMAT_VERSION}; bygg om med: fraga index")
+    if encoder and manifest["encoder"]["name"] != encoder:
+        raise IndexMismatchError(
+            f"Indexet byggdes med kodaren {manifest['encoder']['name']!r}, inte {encoder!r}; "
+            f"bygg om med: fraga index --encoder {encoder}")
+    _verify_files(gen, manifest, full=verify)
+    try:
+        return _read_generation(gen, manifest)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexCorruptError(f"Indexet i {gen} går inte att läsa ({exc}); bygg om med: fraga index") from exc
+
+
+def _verify_files(gen: Path, manifest: dict[str, Any], *, full: bool) -> None:
+    files = manifest.get("files", {})
+    total = sum(f["bytes"] for f in files.values())
+    for rel, info in files.items():
+        path = gen / rel
+        if not path.is_file() or path.stat().st_size != info["bytes"]:
+            raise IndexCorruptError(
+                f"Indexfilen {rel} saknas eller har fel storlek; bygg om med: fraga index")
+        if full and total <= CHECKSUM_FULL_LIMIT and _sha256(path) != info["sha256"]:
+            raise IndexCorruptError(f"Indexfilen {rel} har ändrats (fel kontrollsumma); bygg om med: fraga index")
+
+
+def _read_generation(gen: Path, manifest: dict[str, Any]) -> Index:
+    documents: dict[str, Document] = {}
+    source_files: dict[str, str] = {}
+    with open(gen / "documents.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            documents[row["doc_id"]] = _doc_from_json(row)
+            source_files[row["doc_id"]] = row.get("source_file", "")
+    chunks, hashes = [], []
+    with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            chunks.append(Chunk(row["chunk_id"], row["doc_id"], row["section"], row["text"],
+                                row["start"], row["end"], row.get("page")))
+            hashes.append(row["hash"])
+    bm25 = Bm25Index.load(gen / "bm25")
+    faiss_index = dense_mod.load_faiss(gen / "dense.faiss")
+    if faiss_index.ntotal != len(chunks) or bm25.num_docs != len(chunks):
+        raise IndexCorruptError(
+            f"Indexet är inkonsekvent ({len(chunks)} passager, {faiss_index.ntotal} vektorer, "
+            f"{bm25.num_docs} BM25-rader); bygg om med: fraga index")
+    report_path = gen / "report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+    return Index(gen, manifest, documents, source_files, chunks, hashes, bm25, faiss_index, report)

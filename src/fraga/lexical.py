@@ -1,0 +1,137 @@
+"""BM25 for Swedish: Snowball stemming, stop words and diacritic-free matching (bm25s engine)."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fraga.text import fold, words
+
+logger = logging.getLogger(__name__)
+
+FOLD_PREFIX = "~"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerSettings:
+    """Tokenizer settings, saved in the index manifest."""
+
+    language: str = "swedish"
+    stopwords: str = "sv"
+    fold_stream: bool = True  # also index a diacritic-free stream, prefixed "~"
+    strip_an: bool = True  # "polisanmälan" -> "polisanmäl" before stemming
+    min_len: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Analyzer:
+    """Turns text into BM25 tokens.
+
+    Each word yields its stem ("polisanmäler" -> "polisanmäl") and, when
+    ``fold_stream`` is on, a folded stem prefixed with "~" ("~polisanmal"), so a query
+    without diacritics ("polisanmaler") or an OCR'd document ("polisanmaélas") still
+    matches, while a correctly spelled query scores exact matches higher (they match
+    both streams): "får" is not "far".
+    """
+
+    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_SWEDISH
+
+        self.settings = settings or AnalyzerSettings()
+        self._stemmer = Stemmer.Stemmer(self.settings.language)
+        self._stop = {w.lower() for w in STOPWORDS_SWEDISH} if self.settings.stopwords == "sv" else set()
+        self._stop_folded = {fold(w) for w in self._stop}
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def is_stopword(self, word: str) -> bool:
+        low = word.lower()
+        return low in self._stop or (low == fold(low) and low in self._stop_folded)
+
+    def stem(self, word: str) -> str:
+        low = word.lower()
+        if self.settings.strip_an and len(low) >= 7 and low.endswith("an"):
+            low = low[:-2]
+        return self._stemmer.stemWord(low)
+
+    def word_tokens(self, word: str) -> tuple[str, ...]:
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        if len(word) < self.settings.min_len or self.is_stopword(word):
+            out: tuple[str, ...] = ()
+        else:
+            exact = self.stem(word)
+            if self.settings.fold_stream:
+                out = (exact, FOLD_PREFIX + self.stem(fold(word)))
+            else:
+                out = (exact,)
+        if len(self._cache) < 200_000:
+            self._cache[word] = out
+        return out
+
+    def tokens(self, text: str) -> list[str]:
+        """BM25 tokens of ``text``."""
+        out: list[str] = []
+        for word in words(text):
+            for part in _split_hyphen(word):
+                out.extend(self.word_tokens(part))
+        return out
+
+    def content_words(self, text: str) -> list[str]:
+        """Words of ``text`` that are not stop words (for answer scoring and highlighting)."""
+        return [w for w in words(text) if not self.is_stopword(w)]
+
+
+def _split_hyphen(word: str) -> list[str]:
+    if "-" not in word:
+        return [word]
+    parts = [p for p in word.split("-") if p]
+    return [word.replace("-", "")] + parts
+
+
+class Bm25Index:
+    """A bm25s index over passage texts, saved as plain files."""
+
+    def __init__(self, retriever, analyzer: Analyzer) -> None:
+        self._bm25 = retriever
+        self.analyzer = analyzer
+
+    @classmethod
+    def build(cls, texts: list[str], analyzer: Analyzer, *, k1: float = 1.2, b: float = 0.75) -> Bm25Index:
+        import bm25s
+
+        corpus_tokens = [analyzer.tokens(t) or [""] for t in texts]
+        retriever = bm25s.BM25(k1=k1, b=b)
+        retriever.index(corpus_tokens, show_progress=False)
+        return cls(retriever, analyzer)
+
+    @property
+    def num_docs(self) -> int:
+        return int(self._bm25.scores["num_docs"])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when nothing matches)."""
+        tokens = self.analyzer.tokens(query)
+        ids = self._bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(self.num_docs, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder), show_progress=False, allow_pickle=False)
+        (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, *, mmap: bool = False) -> Bm25Index:
+        import bm25s
+
+        settings = AnalyzerSettings(**json.loads((folder / "analyzer.json").read_text(encoding="utf-8")))
+        retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
+        return cls(retriever, Analyzer(settings))

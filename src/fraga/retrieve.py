@@ -1,0 +1,170 @@
+"""Retrieval: BM25, dense and hybrid (weighted RRF), with filters and district detection."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fraga import dense as dense_mod
+from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
+from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
+from fraga.fusion import rrf, top
+from fraga.index import Index
+from fraga.records import Hit
+from fraga.text import normalize_space, words
+
+logger = logging.getLogger(__name__)
+
+MODES = ("bm25", "dense", "hybrid")
+MAX_QUERY_CHARS = 2000
+DEFAULT_K = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrict retrieval to documents with these metadata values (empty = no restriction)."""
+
+    districts: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    date_from: str = ""  # ISO date, inclusive
+    date_to: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.districts or self.doc_types or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Ranked passages for one query, and what the retriever read from the question."""
+
+    query: str
+    mode: str
+    hits: tuple[Hit, ...]
+    districts_in_query: tuple[str, ...] = ()  # districts named in the question that the index has
+    missing_districts: tuple[str, ...] = ()  # districts named in the question without documents
+    filters: Filters = field(default_factory=Filters)
+    bm25_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> raw BM25 score
+    dense_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> cosine similarity
+
+
+def check_query(query: str) -> str:
+    """The query with white space normalised. Raises EmptyQueryError / QueryTooLongError."""
+    if query is None or not str(query).strip():
+        raise EmptyQueryError("Frågan är tom; skriv en fråga, t.ex. \"Vem polisanmäler i Skarpnäck?\"")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLongError(
+            f"Frågan har {len(query)} tecken; gränsen är {MAX_QUERY_CHARS}. Korta ned frågan.")
+    text = normalize_space(str(query))
+    if not words(text):
+        raise EmptyQueryError("Frågan innehåller inga ord att söka på; skriv en fråga med ord.")
+    return text
+
+
+class Retriever:
+    """Searches an Index in one of three modes.
+
+    Args:
+        index: The loaded index.
+        rrf_k: RRF constant. Defaults to 60.
+        weights: (bm25, dense) weights for hybrid fusion. Defaults to (1.0, 1.0).
+        candidates: How many passages each retriever contributes to fusion. Defaults to 50.
+    """
+
+    def __init__(self, index: Index, *, rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0),
+                 candidates: int = 50) -> None:
+        self.index = index
+        self.rrf_k = rrf_k
+        self.weights = weights
+        self.candidates = candidates
+        self.known_districts = index.districts()
+        self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
+        self._doc_of_row = [c.doc_id for c in index.chunks]
+
+    # Filters -----------------------------------------------------------------
+    def resolve_districts(self, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """Canonical names of ``names`` among the index's districts. Raises UnknownDistrictError."""
+        out = []
+        for name in names:
+            canon = canonical_district(name, self.known_districts)
+            if canon is None:
+                known = ", ".join(self.known_districts) or "(inga)"
+                raise UnknownDistrictError(f"Okänd stadsdel {name!r}; indexet har: {known}")
+            out.append(canon)
+        return tuple(dict.fromkeys(out))
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Boolean mask over passages that pass ``filters`` (None: no filter)."""
+        if filters.empty:
+            return None
+        ok_docs = set()
+        for doc_id, doc in self.index.documents.items():
+            meta = doc.metadata
+            if filters.districts and meta.district not in filters.districts:
+                continue
+            if filters.doc_types and meta.doc_type not in filters.doc_types:
+                continue
+            if filters.date_from and (not meta.date or meta.date < filters.date_from):
+                continue
+            if filters.date_to and (not meta.date or meta.date > filters.date_to):
+                continue
+            ok_docs.add(doc_id)
+        return np.fromiter((d in ok_docs for d in self._doc_of_row), dtype=bool, count=len(self._doc_of_row))
+
+    # Search ------------------------------------------------------------------
+    def search(self, query: str, *, k: int = DEFAULT_K, mode: str = "hybrid", filters: Filters | None = None,
+               detect_districts: bool = True) -> SearchResult:
+        """The ``k`` best passages for ``query``.
+
+        A district named in the question narrows retrieval to it when no district
+        filter is given; a named district without documents is reported in
+        ``missing_districts``.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        query = check_query(query)
+        filters = filters or Filters()
+        named = self.matcher.names(query) if detect_districts else []
+        present = tuple(n for n in named if n in self.known_districts)
+        missing = tuple(n for n in named if n not in self.known_districts)
+        if present and not filters.districts:
+            filters = Filters(present, filters.doc_types, filters.date_from, filters.date_to)
+        allowed = self.mask(filters)
+        n = len(self.index.chunks)
+        k = max(1, min(k, n)) if n else 0
+        depth = max(k, self.candidates)
+        bm25_run: dict[str, float] = {}
+        dense_run: dict[str, float] = {}
+        if mode in ("bm25", "hybrid") and n:
+            bm25_run = self._bm25(query, depth, allowed)
+        if mode in ("dense", "hybrid") and n:
+            dense_run = self._dense(query, depth, allowed)
+        if mode == "bm25":
+            fused = bm25_run
+        elif mode == "dense":
+            fused = dense_run
+        else:
+            fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.weights)
+        rows = self.index.row_of
+        hits = tuple(
+            Hit(self.index.chunks[rows[cid]], float(score), rank, mode)
+            for rank, (cid, score) in enumerate(top(fused, k), start=1)
+        )
+        return SearchResult(query, mode, hits, present, missing, filters, bm25_run, dense_run)
+
+    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
+        scores = self.index.bm25.scores(query)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > depth:
+            positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
+        chunks = self.index.chunks
+        return {chunks[i].chunk_id: float(scores[i]) for i in positive}
+
+    def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
+        vector = self.index.encoder.encode_query(query)
+        scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
+        chunks = self.index.chunks
+        return {chunks[int(r)].chunk_id: float(s) for s, r in zip(scores, rows)}

@@ -1,0 +1,237 @@
+"""Split a Document into sections by its own structure, then into passages (Chunks)."""
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+
+from fraga.records import Chunk, Document
+from fraga.text import fold, normalize_space, split_sentences
+
+logger = logging.getLogger(__name__)
+
+SEP = " › "
+MAX_CHARS = 900  # about 250 e5 tokens with the context line; e5-small reads 512
+OVERLAP_MAX_CHARS = 250
+
+# Standard headings of a tjänsteutlåtande (canonical spelling).
+HEADINGS = (
+    "Förvaltningens förslag till beslut",
+    "Sammanfattning",
+    "Bakgrund",
+    "Ärendet",
+    "Ärendets beredning",
+    "Förvaltningens synpunkter och förslag",
+    "Förvaltningens synpunkter",
+    "Förslag till beslut",
+    "Beslut",
+    "Bilagor",
+    "Bilaga",
+    "Attesterat av",
+    "Reservation",
+    "Särskilt uttalande",
+)
+_HEADING_KEYS = {fold(h): h for h in HEADINGS}
+_QUESTION_START_RE = re.compile(r"^\s*(?:(\d{1,2})\s*[.)]\s*)?([A-ZÅÄÖ])")
+_LETTERHEAD_LINE_RE = re.compile(
+    r"^(handläggare|handlaggare|telefon|tel\b|till$|tjänsteutlåtande$|tjanstutlatande$|dnr\b|e-post|"
+    r".*stadsdels(nämnd|förvaltning|namnd|forvaltning)$|\d{4}-\d\d-\d\d$|\d{1,2} \w+ \d{4}$)",
+    re.IGNORECASE,
+)
+_FRAGOR_RE = re.compile(r"(följande|foljande|f6ljande)\s+(frågor|fragor|frågeställningar)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A contiguous part of a document with its path of headings."""
+
+    path: tuple[str, ...]
+    start: int  # body offsets in Document.text (heading lines excluded)
+    end: int
+
+    @property
+    def title(self) -> str:
+        return SEP.join(self.path)
+
+
+def match_heading(line: str) -> str | None:
+    """The canonical heading ``line`` is (tolerant of OCR damage), or None."""
+    text = normalize_space(re.sub(r"[#*_]+", " ", line)).rstrip(":")
+    if not text or len(text) > 60:
+        return None
+    key = fold(text)
+    if key in _HEADING_KEYS:
+        return _HEADING_KEYS[key]
+    best, best_ratio = None, 0.0
+    for hkey, canonical in _HEADING_KEYS.items():
+        if abs(len(hkey) - len(key)) > 3:
+            continue
+        ratio = difflib.SequenceMatcher(None, key, hkey).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = canonical, ratio
+    return best if best_ratio >= 0.88 else None
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def split_sections(doc: Document) -> list[Section]:
+    """Sections of ``doc``: front matter, letterhead, standard headings, one per question."""
+    text = doc.text
+    lines = _line_spans(text)
+    raw = [text[s:e] for s, e in lines]
+    marks: list[tuple[int, tuple[str, ...], int]] = []  # (line index, path, body start line)
+    top: str | None = None
+    i = 0
+    while i < len(lines):
+        line = raw[i].strip()
+        heading = match_heading(line)
+        if heading:
+            top = heading
+            marks.append((i, (heading,), i + 1))
+        elif fold(line).startswith("handlaggare") and len(line) < 60:
+            j = _letterhead_end(raw, i)
+            marks.append((i, ("Dokumentuppgifter",), i))
+            marks.append((j, (top or "Inledning",), j))
+            i = j
+            continue
+        i += 1
+    if not marks or marks[0][0] > 0:
+        marks.insert(0, (0, ("Inledning",), 0))
+    sections: list[Section] = []
+    for k, (_, path, body_line) in enumerate(marks):
+        end_line = marks[k + 1][0] if k + 1 < len(marks) else len(lines)
+        if body_line >= end_line:
+            continue
+        start, end = lines[body_line][0], lines[end_line - 1][1]
+        sections.extend(_split_questions(text, Section(path, start, end)))
+    return [s for s in sections if text[s.start:s.end].strip()]
+
+
+def _letterhead_end(raw: list[str], i: int) -> int:
+    """First line after the letterhead block that starts at ``i`` ("Handläggare")."""
+    j = i + 1
+    prev_org = False
+    while j < len(raw):
+        line = normalize_space(raw[j])
+        if not line:
+            j += 1
+            continue
+        if match_heading(line):
+            break
+        is_head = bool(_LETTERHEAD_LINE_RE.match(line))
+        after_label = fold(normalize_space(raw[j - 1])).startswith("handlaggare")
+        if not (is_head or after_label or (prev_org and len(line) < 50 and "." not in line)):
+            break
+        prev_org = bool(re.search(r"stadsdels(nämnd|förvaltning)$", line, re.IGNORECASE))
+        j += 1
+    return j
+
+
+def _split_questions(text: str, section: Section) -> list[Section]:
+    """Sub-sections, one per question answered (or asked) inside ``section``."""
+    body = text[section.start:section.end]
+    in_answers = section.path[0] in ("Förvaltningens synpunkter och förslag", "Förvaltningens synpunkter")
+    lines = _line_spans(body)
+    questions: list[tuple[int, int, str]] = []  # (start line, first answer line, question text)
+    if in_answers:
+        questions = _find_questions(body, lines, need_answer=True)
+    else:
+        m = _FRAGOR_RE.search(body)
+        if m and section.path[0] in ("Inledning",):
+            questions = [q for q in _find_questions(body, lines, need_answer=False) if lines[q[0]][0] > m.end()]
+    if not questions:
+        return [section]
+    out = []
+    first_start = lines[questions[0][0]][0]
+    if body[:first_start].strip():
+        out.append(Section(section.path, section.start, section.start + first_start))
+    label = () if in_answers else ("Frågor",)
+    for n, (q_line, a_line, question) in enumerate(questions):
+        end_line = questions[n + 1][0] if n + 1 < len(questions) else len(lines)
+        numbered = re.match(r"^\d{1,2}\s*[.)]\s*", question)
+        title = question if numbered else f"{n + 1}. {question}"
+        title = re.sub(r"^(\d{1,2})\s*[.)]\s*", r"\1. ", title)
+        body_start = a_line if in_answers else q_line
+        if body_start >= end_line:
+            continue
+        start = section.start + lines[body_start][0]
+        end = section.start + lines[end_line - 1][1]
+        out.append(Section(section.path + label + (title,), start, end))
+    return out
+
+
+def _find_questions(body: str, lines: list[tuple[int, int]], *, need_answer: bool) -> list[tuple[int, int, str]]:
+    found = []
+    raw = [body[s:e] for s, e in lines]
+    i = 0
+    while i < len(raw):
+        para_start = i == 0 or not raw[i - 1].strip() or bool(re.match(r"^\s*\d{1,2}\s*[.)]\s", raw[i]))
+        if para_start and raw[i].strip() and _QUESTION_START_RE.match(raw[i]):
+            acc = []
+            for j in range(i, min(i + 5, len(raw))):
+                if not raw[j].strip():
+                    break
+                acc.append(raw[j].strip())
+                if raw[j].rstrip().endswith("?"):
+                    question = normalize_space(" ".join(acc))
+                    bare = re.sub(r"^\d{1,2}\s*[.)]\s*", "", question)
+                    if len(question) <= 400 and not re.search(r"[.!]\s", bare[:-1]):
+                        has_answer = any(x.strip() for x in raw[j + 1:j + 4])
+                        if has_answer or not need_answer:
+                            found.append((i, j + 1, question))
+                            i = j
+                    break
+        i += 1
+    return found
+
+
+def context_line(doc: Document, section: str) -> str:
+    """The context prepended to a passage for embedding and BM25."""
+    meta = doc.metadata
+    parts = [meta.district, meta.doc_type, meta.title, section]
+    return " · ".join(p for p in parts if p)
+
+
+def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
+    """Passages of ``doc``: sections cut at sentence boundaries with a small overlap."""
+    chunks: list[Chunk] = []
+    for section in split_sections(doc):
+        body = doc.text[section.start:section.end]
+        spans = [(section.start + s, section.start + e) for s, e in split_sentences(body)]
+        for start, end in _pack(spans, max_chars):
+            n = len(chunks)
+            chunks.append(Chunk(
+                chunk_id=f"{doc.doc_id}#{n}",
+                doc_id=doc.doc_id,
+                section=section.title,
+                text=doc.text[start:end].strip(),
+                start=start,
+                end=end,
+                page=doc.page_at(start),
+            ))
+    return chunks
+
+
+def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """Group sentence spans into windows of at most ``max_chars``, overlapping by one sentence."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        start = spans[i][0]
+        j = i
+        while j + 1 < len(spans) and spans[j + 1][1] - start <= max_chars:
+            j += 1
+        out.append((start, spans[j][1]))
+        if j + 1 >= len(spans):
+            break
+        last = spans[j]
+        # Overlap: the next window repeats the last sentence when it is short.
+        i = j if (last[1] - last[0] <= OVERLAP_MAX_CHARS and j > i) else j + 1
+    return out

@@ -1,0 +1,106 @@
+"""Small text helpers shared by several stages: folding, words, sentences."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+WORD_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+_SPACE_RE = re.compile(r"\s+")
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "m.fl", "fl", "bl.a", "t.ex", "ex", "dvs", "d.v.s", "s.k", "m.m", "mm", "osv", "o.s.v",
+    "resp", "jfr", "kap", "nr", "dnr", "tel", "ca", "st", "f.d", "fr.o.m", "t.o.m", "p.g.a",
+    "bl", "t", "s", "m", "d", "p", "o", "e.d", "inkl", "exkl", "enl", "ang", "avd", "etc",
+}
+
+
+def normalize_space(text: str) -> str:
+    """Collapse runs of white space to one space and strip the ends."""
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def clean_invisible(text: str) -> str:
+    """Drop zero-width characters, soft hyphens and control characters (tabs and newlines stay)."""
+    return _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", text))
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove combining marks: "Skarpnäck" -> "Skarpnack", "é" -> "e"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritic-free form used to match spellings that lost å, ä, ö.
+
+    The OCR spelling "aé" of "ä" ("polisanmaélas") folds like "a".
+    """
+    lowered = text.lower().replace("aé", "a").replace("ae\u0301", "a")
+    return strip_diacritics(lowered)
+
+
+def words(text: str) -> list[str]:
+    """The word tokens of ``text`` (letters and digits; inner hyphens kept)."""
+    return WORD_RE.findall(text)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` in ``text``.
+
+    Splits after ., ! or ? followed by white space and an upper-case letter, digit or
+    quote, unless the dot ends a known abbreviation; a blank line or a line ending in
+    "?" or ":" also ends a sentence. Line breaks inside a sentence (PDF wrapping) do not.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        end_here = False
+        if ch in ".!?":
+            j = i + 1
+            while j < n and text[j] in ".!?)\"'”":
+                j += 1
+            k = j
+            while k < n and text[k] in " \t\r\n":
+                k += 1
+            if j < n and k > j and (k >= n or text[k].isupper() or text[k].isdigit() or text[k] in "\"”•-–"):
+                if ch != "." or not _is_abbreviation(text, i):
+                    end_here = True
+                    i = j
+            elif j >= n:
+                end_here = True
+                i = j
+        elif ch == "\n":
+            nxt = text.find("\n", i + 1)
+            blank = nxt != -1 and text[i + 1:nxt].strip() == ""
+            prev = text[start:i].rstrip()
+            if blank or prev.endswith(("?", ":")):
+                end_here = True
+        if end_here:
+            _add_span(text, start, i, spans)
+            start = i
+        i += 1
+    _add_span(text, start, n, spans)
+    return spans
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    k = dot
+    while k > 0 and (text[k - 1].isalpha() or text[k - 1] == "."):
+        k -= 1
+    token = text[k:dot].lower().strip(".")
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start and any(c.isalnum() for c in text[start:end]):
+        spans.append((start, end))

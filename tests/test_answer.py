@@ -1,0 +1,58 @@
+"""Extractive answers with citations."""
+from __future__ import annotations
+
+import pytest
+
+from fraga.answer import NO_ANSWER, Answerer, format_answer
+from fraga.index import load_index
+from fraga.retrieve import Retriever
+
+
+@pytest.fixture(scope="module")
+def answerer(fake_index_dir) -> Answerer:
+    return Answerer(Retriever(load_index(fake_index_dir)))
+
+
+def test_answer_quotes_the_document_and_cites_it(answerer):
+    answer = answerer.answer("Vem polisanmäler hot i Skarpnäck?")
+    assert answer.answered
+    doc = answerer.retriever.index.documents[answer.citations[0].doc_id]
+    for c in answer.citations:
+        assert f"[{c.n}]" in answer.text
+        # the quote is the document's own text (white space aside)
+        assert " ".join(doc.text[c.start:c.end].split()) == c.quote
+        assert c.quote in answer.text
+
+
+def test_unknown_district_says_so(answerer):
+    answer = answerer.answer("Hur många säkerhetssamordnare finns i Bromma?")
+    assert not answer.answered
+    assert "Bromma" in answer.text and "Skarpnäck" in answer.text
+
+
+def test_weak_evidence_abstains_and_lists_passages(answerer):
+    answer = answerer.answer("Vad kostar en ny simhall i kommunen?")
+    assert not answer.answered and answer.text == NO_ANSWER
+    assert answer.hits
+
+
+def test_cross_district_answer_has_one_line_per_district(answerer):
+    answer = answerer.answer("Vilka stadsdelar har en nolltoleranspolicy där varje hot polisanmäls?")
+    assert answer.answered
+    lines = answer.text.split("\n")
+    districts = [line.split(":")[0] for line in lines]
+    assert len(districts) == len(set(districts)) >= 2
+    assert "Hägersten-Älvsjö" not in districts  # a skrivelse asks, it does not answer
+
+
+def test_format_answer_has_sources(answerer):
+    text = format_answer(answerer.answer("Vem polisanmäler hot i Skarpnäck?"))
+    assert "Källor:" in text and "Dnr SKA 2024/339" in text
+
+
+@pytest.mark.slow
+def test_real_encoder_skarpnack_police_report(real_index_dir):
+    answer = Answerer(Retriever(load_index(real_index_dir))).answer("vem polisanmäler i Skarpnäck?")
+    assert answer.answered
+    assert answer.text.startswith("Av rutinen framgår att polisanmälan alltid görs av chef. [1]")
+    assert answer.citations[0].dnr == "SKA 2024/339" and answer.citations[0].district == "Skarpnäck"

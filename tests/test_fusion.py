@@ -1,0 +1,43 @@
+"""Reciprocal rank fusion, against hand-computed values."""
+from __future__ import annotations
+
+import pytest
+
+from fraga.fusion import rrf, top
+
+# FIXTURES =====================================================================
+RUN_A = {"d1": 3.0, "d2": 2.0, "d3": 1.0}
+RUN_B = {"d3": 0.9, "d1": 0.5}
+
+
+# TESTS ========================================================================
+def test_rrf_hand_computed():
+    fused = rrf([RUN_A, RUN_B], k=60)
+    assert fused["d1"] == pytest.approx(1 / (60 + 1) + 1 / (60 + 2))
+    assert fused["d2"] == pytest.approx(1 / (60 + 2))
+    assert fused["d3"] == pytest.approx(1 / (60 + 3) + 1 / (60 + 1))
+    assert [d for d, _ in top(fused, 3)] == ["d1", "d3", "d2"]
+
+
+def test_rrf_weights():
+    fused = rrf([RUN_A, RUN_B], k=1, weights=[0.5, 2.0])
+    assert fused["d3"] == pytest.approx(0.5 / (1 + 3) + 2.0 / (1 + 1))
+    assert fused["d2"] == pytest.approx(0.5 / (1 + 2))
+
+
+def test_rrf_does_not_change_inputs():
+    a = dict(RUN_A)
+    rrf([a, RUN_B])
+    assert a == RUN_A
+
+
+def test_rrf_bad_arguments():
+    with pytest.raises(ValueError, match="one weight per run"):
+        rrf([RUN_A, RUN_B], weights=[1.0])
+    with pytest.raises(ValueError, match="positive"):
+        rrf([RUN_A], k=0)
+
+
+def test_empty_runs():
+    assert rrf([{}, {}]) == {}
+    assert top({}, 5) == []
