@@ -37,9 +37,11 @@ def test_build_writes_plain_files_and_manifest(tmp_path, corpus_copy):
 
 
 def test_reindex_embeds_only_changed_passages(tmp_path, corpus_copy):
+    # OCR repair off: the repaired text of a damaged document depends on the other
+    # documents (they are its vocabulary), which would blur what this test counts.
     idx = tmp_path / "idx"
-    first = build_index(corpus_copy, idx, encoder="fake")
-    again = build_index(corpus_copy, idx, encoder="fake")
+    first = build_index(corpus_copy, idx, encoder="fake", repair_ocr=False)
+    again = build_index(corpus_copy, idx, encoder="fake", repair_ocr=False)
     assert again.embedded == 0 and again.reused == first.chunks
 
     kungsholmen = corpus_copy / "kungsholmen-2022-04-20-tystnadskultur.txt"
@@ -47,7 +49,7 @@ def test_reindex_embeds_only_changed_passages(tmp_path, corpus_copy):
     kungsholmen.write_text(text.replace("Alla enheter har ärendedragningar", "Alla enheter har nya ärendedragningar"),
                            encoding="utf-8")
     (corpus_copy / "hagersten-alvsjo-skrivelse-starkt-skydd.txt").unlink()
-    third = build_index(corpus_copy, idx, encoder="fake")
+    third = build_index(corpus_copy, idx, encoder="fake", repair_ocr=False)
     assert 1 <= third.embedded <= 2  # only the edited passage(s)
     assert third.removed == ("hagersten-alvsjo-skrivelse-starkt-skydd",)
     index = load_index(idx)

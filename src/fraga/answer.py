@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from fraga.facts import FactQuestion, fact_answer_text, fact_question, locate
 from fraga.records import Answer, Citation, Hit
 from fraga.retrieve import Filters, Retriever, SearchResult
 from fraga.text import fold, normalize_space, split_sentences, words
@@ -145,6 +146,9 @@ class Answerer:
                   for w in re.split(r"[\s\-]+", name)} | {fold(w) + "s" for name in self.retriever.known_districts
                                                           for w in re.split(r"[\s\-]+", name)}
         wanted = (filters.districts if filters and filters.districts else ()) or result.districts_in_query
+        kind = fact_question(question)
+        if kind is not None and result.hits and len(wanted) <= 1:
+            return self._fact(question, kind, result, wanted, k=k)
         if _CROSS_RE.search(question) or len(wanted) >= 2:
             return self._per_district(question, result, wanted, k=k, mode=mode, filters=filters, ignore=ignore)
         return self._single(question, result, ignore, hits=result.hits[:k])
@@ -168,6 +172,36 @@ class Answerer:
             citations.append(citation)
             parts.append(f"{sentence.text} [{citation.n}]")
         return Answer(question, True, " ".join(parts), tuple(citations), hits)
+
+    def _fact(self, question: str, kind: FactQuestion, result: SearchResult, wanted: tuple[str, ...], *,
+              k: int) -> Answer:
+        """Answer a metadata question from the document the question is about."""
+        docs = self.retriever.index.documents
+        ranked = list(dict.fromkeys(h.chunk.doc_id for h in result.hits))
+        if wanted:
+            in_district = [d for d, doc in docs.items() if doc.metadata.district in wanted]
+            ranked = [d for d in ranked if d in in_district] + [d for d in in_district if d not in ranked]
+        if re.search(r"skrivelse|motion", question, re.I) is None:
+            # "diarienummer för Skarpnäcks svar" is about the reply, not the skrivelse
+            ranked.sort(key=lambda d: docs[d].metadata.doc_type == "skrivelse")
+        doc = docs[ranked[0]]
+        hits = result.hits[:k]
+        text = fact_answer_text(kind, doc)
+        span = locate(doc, kind.field, list(getattr(doc.metadata, kind.field) if isinstance(
+            getattr(doc.metadata, kind.field), tuple) else [getattr(doc.metadata, kind.field)])) if text else None
+        if text is None or span is None:
+            where = doc.metadata.district or doc.doc_id
+            return Answer(question, False, f"{kind.missing} ({where}: {doc.metadata.title or doc.doc_id})",
+                          (), hits, note="missing_field")
+        start, end = span
+        chunk = next((c for c in self.retriever.index.chunks if c.doc_id == doc.doc_id
+                      and c.start <= start < c.end), None)
+        meta = doc.metadata
+        citation = Citation(n=1, chunk_id=chunk.chunk_id if chunk else "", doc_id=doc.doc_id,
+                            district=meta.district, title=meta.title, dnr=meta.dnr, date=meta.date,
+                            section=chunk.section if chunk else "", quote=normalize_space(doc.text[start:end]),
+                            start=start, end=end)
+        return Answer(question, True, f"{text} [1]", (citation,), hits, note="metadata")
 
     def _per_district(self, question: str, result: SearchResult, wanted: tuple[str, ...], *, k: int, mode: str,
                       filters: Filters | None, ignore: set[str]) -> Answer:

@@ -156,6 +156,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return main_eval(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from fraga.bench.runner import main_bench
+
+    return main_bench(args)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from fraga.drafting.cli import main_prepare
+
+    return main_prepare(args)
+
+
 def _query_args(p: argparse.ArgumentParser, default_k: int) -> None:
     p.add_argument("question", nargs="?", help="the question; '-' or none reads one question per line from stdin")
     p.add_argument("--file", help="read one question per line from this file (prints JSON lines)")
@@ -200,6 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare two earlier runs (report folders or metrics.json files) instead of running")
     _index_dir_arg(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="scale benchmark on synthetic collections (speed, memory, disk)")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated passage counts")
+    p.add_argument("--out", default=None, help="folder for bench.json (default: eval/reports/bench-<timestamp>)")
+    p.add_argument("--queries", type=int, default=200, help="queries timed per size and mode")
+    p.add_argument("--corpus", default="corpus", help="where the vocabulary and sentences come from")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("prepare", help="earlier answers, district by district, to each question of a skrivelse")
+    p.add_argument("skrivelse", help="the skrivelse: a .txt, .md, .pdf or .docx file ('-' reads text from stdin)")
+    p.add_argument("--out", default=None, help="write a draft aid: FILE.docx or FILE.md")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")
+    _index_dir_arg(p)
+    p.set_defaults(func=cmd_prepare)
     return parser
 
 
@@ -210,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
     try:
         return args.func(args)
     except FragaError as exc:

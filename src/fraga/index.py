@@ -153,11 +153,9 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
 
 def _ocr_repair_function():
     """The OCR repair hook for ingestion, or None when the module is unavailable."""
-    try:
-        from fraga.ocr_hook import repair_if_damaged
-    except ImportError:
-        return None
-    return repair_if_damaged
+    from fraga.ocr import ingest_repair
+
+    return ingest_repair
 
 
 def _previous_doc_ids(index_path: Path) -> list[str]:

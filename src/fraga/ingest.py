@@ -129,17 +129,21 @@ def read_sidecar(path: Path) -> dict:
 TextRepair = Callable[[str, list[str]], "tuple[str, int] | None"]
 
 
-def load_document(path: Path, root: Path, *, repair: TextRepair | None = None,
-                  clean_texts: list[str] | None = None) -> Document:
-    """Load one file into a Document (furniture removed, metadata extracted).
+def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None) -> Metadata:
+    """Metadata extracted from ``text``, marked as OCR-repaired, then overridden by the sidecar."""
+    metadata = extract_metadata(text)
+    if ocr_changes is not None:
+        metadata = replace(metadata, ocr_repaired=True, ocr_changes=ocr_changes)
+    overrides = read_sidecar(path)
+    if overrides:
+        merged = metadata.to_dict()
+        merged.update(overrides)
+        metadata = Metadata.from_dict(merged)
+    return metadata
 
-    Args:
-        path: The file.
-        root: The corpus root (for the document id).
-        repair: Optional OCR repair: called with (text, clean_texts), returns
-            (repaired_text, n_changes) or None when the text needs no repair.
-        clean_texts: Texts of other documents (vocabulary for the repair).
-    """
+
+def load_document(path: Path, root: Path) -> Document:
+    """Load one file into a Document (furniture removed, metadata extracted). Raises IngestError."""
     suffix = path.suffix.lower()
     pages: tuple[Page, ...] = ()
     if suffix == ".pdf":
@@ -156,25 +160,12 @@ def load_document(path: Path, root: Path, *, repair: TextRepair | None = None,
     else:
         original, encoding = read_text_file(path)
         text = remove_furniture(original)
-    changes = -1
-    if repair is not None and not pages:
-        repaired = repair(text, clean_texts or [])
-        if repaired is not None:
-            text, changes = repaired
-    metadata = extract_metadata(text)
-    if changes >= 0:
-        metadata = replace(metadata, ocr_repaired=True, ocr_changes=changes)
-    overrides = read_sidecar(path)
-    if overrides:
-        merged = metadata.to_dict()
-        merged.update(overrides)
-        metadata = Metadata.from_dict(merged)
     return Document(
         doc_id=doc_id_for(path, root),
         path=path.relative_to(root).as_posix(),
         text=text,
         original_text=original,
-        metadata=metadata,
+        metadata=document_metadata(text, path),
         pages=pages,
         encoding=encoding,
     )
@@ -210,7 +201,6 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
     skipped: list[Skipped] = []
     duplicates: list[tuple[str, str]] = []
     by_hash: dict[str, Document] = {}
-    pending_repair: list[Path] = []
     for path in paths:
         try:
             doc = load_document(path, root_path)
@@ -231,21 +221,22 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
             continue
         by_hash[key] = doc
         documents.append(doc)
-        pending_repair.append(path)
     if repair is not None and documents:
-        documents = _apply_repair(documents, pending_repair, root_path, repair)
+        documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]
     return Corpus(str(root_path), tuple(documents), tuple(skipped), tuple(duplicates))
 
 
-def _apply_repair(documents: list[Document], paths: list[Path], root: Path,
-                  repair: TextRepair) -> list[Document]:
-    texts = [d.text for d in documents]
-    out = []
-    for doc, path in zip(documents, paths):
-        others = [t for t, d in zip(texts, documents) if d is not doc]
-        try:
-            out.append(load_document(path, root, repair=repair, clean_texts=others))
-        except Exception as exc:  # keep the unrepaired document rather than lose it
-            logger.warning("%s: OCR repair failed (%s); kept as read", doc.path, exc)
-            out.append(doc)
-    return out
+def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -> Document:
+    """``doc`` with OCR damage repaired when it looks damaged (the other texts are vocabulary)."""
+    if doc.pages:  # PDFs keep page offsets; their text is shown as extracted
+        return doc
+    try:
+        result = repair(doc.text, texts)
+    except Exception as exc:  # keep the unrepaired document rather than lose it
+        logger.warning("%s: OCR repair failed (%s); kept as read", doc.path, exc)
+        return doc
+    if result is None:
+        return doc
+    text, changes = result
+    logger.info("%s: OCR repair changed %d words", doc.path, changes)
+    return replace(doc, text=text, metadata=document_metadata(text, root / doc.path, ocr_changes=changes))

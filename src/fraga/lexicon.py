@@ -7,6 +7,7 @@ flags) and compounds by splitting into parts allowed at the start, middle and en
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ import sysconfig
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,18 @@ logger = logging.getLogger(__name__)
 DICTIONARY_NAME = "sv_SE"
 ENV_DIR = "FRAGA_HUNSPELL_DIR"
 CORPUS_WEIGHT = 10.0  # one occurrence in a clean document is worth this much
-PRIOR_WEIGHT = 20.0  # a word from COMMON_WORDS
+PRIOR_WEIGHT = 20.0  # the most common word of COMMON_WORDS (halved every 50 ranks)
 NONCORE_WEIGHT = 0.3  # a listed word outside the curated core list (1 inside)
-STEM_WEIGHT = 2.0
-PART_WEIGHT = 0.5  # per clean-document occurrence of a part of a compound  # one clean-document word with the same Snowball stem
+STEM_WEIGHT = 2.0  # one clean-document word with the same Snowball stem
+PART_WEIGHT = 0.5  # one clean-document occurrence of a part of a compound
 MIN_PART = 2  # shortest compound part (hunspell COMPOUNDMIN)
 MAX_PARTS = 4  # hunspell COMPOUNDWORDMAX
 DAMAGED_EXTRA_SHARE = 0.9  # extra texts with fewer valid words give no counts
 
-# Frequent general Swedish words (function words and the like): a small frequency
-# prior for when the clean documents say nothing about a word.
-COMMON_WORDS = frozenset("""
+# Frequent general Swedish words, roughly most frequent first: a small frequency prior
+# for when the clean documents say nothing about a word ("är" before "år").
+COMMON_WORDS: dict[str, float] = {w: PRIOR_WEIGHT * 2 ** (-rank / 50) for rank, w in enumerate(
+    dict.fromkeys("""
 och i att det som en på är av för med till den har de inte om ett men var sig från
 vi så kan man när år hon under också efter eller nu sin där vid mot ska skulle kommer
 ut får finns vara hade alla andra mycket än här då sedan över bara in blir upp även
@@ -47,11 +49,12 @@ vad få två vill ha många hur mer går sitt någon bli något några utan inom
 själv både ändå därför genom åt nya samt fått gör göra görs kunna vår våra dessa
 detta dem denna hos redan sätt fall första större stor se ger tid dag del just samma
 olika enligt före sådan sådana bör måste kanske väl rätt nästa står gäller behöver
-behövs hela därmed följande fråga frågor än dock ju nej ja blev varit kunde också
-sina vårt ert era dess vars vilka vilket vilken såsom såväl samtidigt härmed nämligen
-""".split())
+behövs hela därmed följande fråga frågor dock ju nej ja blev varit kunde sina vårt
+ert era dess vars vilka vilket vilken såsom såväl samtidigt härmed nämligen
+""".split()))}
 
-_TOKEN_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+
+_TOKEN_RE = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters only; hyphens split words
 
 
 class LexiconNotFoundError(FragaError):
@@ -252,6 +255,7 @@ def load_hunspell(name: str = DICTIONARY_NAME) -> Hunspell:
         return _CACHE[dic]
 
 
+@functools.lru_cache(maxsize=1)
 def _snowball() -> Any:
     """The Snowball Swedish stemmer (PyStemmer), or None when it is not installed."""
     try:
@@ -262,13 +266,32 @@ def _snowball() -> Any:
     return Stemmer.Stemmer("swedish")
 
 
+@functools.lru_cache(maxsize=512)
+def _text_stats(hunspell: Hunspell | None, stemmer: Any, text: str) -> tuple[
+        Counter[str], Counter[tuple[str, str]], Counter[str], frozenset[str]] | None:
+    """Word, bigram and stem counts and capitalised forms of a text, or None when it
+    looks OCR-damaged itself (cached: ingestion passes the same texts again and again)."""
+    tokens = _TOKEN_RE.findall(text)
+    lower = [t.lower() for t in tokens]
+    plain = [t for t in lower if len(t) > 1]
+    if hunspell is not None and plain:
+        valid = sum(hunspell.is_word(t) or hunspell.is_compound(t) for t in plain)
+        if valid / len(plain) < DAMAGED_EXTRA_SHARE:
+            logger.info("extra text ignored for word counts: %.0f %% valid words",
+                        100 * valid / len(plain))
+            return None
+    stems = Counter(stemmer.stemWords(lower)) if stemmer is not None else Counter()
+    return (Counter(lower), Counter(zip(lower, lower[1:])), stems,
+            frozenset(t for t in tokens if t[:1].isupper()))
+
+
 class Lexicon:
     """Lower-case word -> frequency: hunspell-sv forms and compounds, weighted up by
     counts from clean documents and a small prior for common words."""
 
     def __init__(self, hunspell: Hunspell | None = None,
-                 counts: dict[str, float] | None = None,
-                 bigrams: dict[tuple[str, str], int] | None = None,
+                 counts: Mapping[str, int] | None = None,
+                 bigrams: Mapping[tuple[str, str], int] | None = None,
                  cased: Iterable[str] = ()) -> None:
         self.hunspell = hunspell
         self.counts = Counter(counts or {})
@@ -288,20 +311,14 @@ class Lexicon:
 
     def add_text(self, text: str) -> bool:
         """Count the words and bigrams of a clean text; False if it looks damaged."""
-        tokens = _TOKEN_RE.findall(text)
-        lower = [t.lower() for t in tokens]
-        plain = [t for t in lower if len(t) > 1 and "-" not in t]
-        if self.hunspell is not None and plain:
-            valid = sum(self.hunspell.is_word(t) or self.hunspell.is_compound(t) for t in plain)
-            if valid / len(plain) < DAMAGED_EXTRA_SHARE:
-                logger.info("extra text ignored for word counts: %.0f %% valid words",
-                            100 * valid / len(plain))
-                return False
-        self.counts.update(lower)
-        if self._stemmer is not None:
-            self.stems.update(self._stemmer.stemWords(lower))
-        self.bigrams.update(zip(lower, lower[1:]))
-        self.cased = self.cased | {t for t in tokens if t[:1].isupper()}
+        stats = _text_stats(self.hunspell, self._stemmer, text)
+        if stats is None:
+            return False
+        counts, bigrams, stems, cased = stats
+        self.counts.update(counts)
+        self.bigrams.update(bigrams)
+        self.stems.update(stems)
+        self.cased = self.cased | cased
         return True
 
     def is_known(self, word: str) -> bool:
@@ -336,8 +353,7 @@ class Lexicon:
         counts of its parts; 0 for an unknown word."""
         word = word.lower()
         score = CORPUS_WEIGHT * self.counts.get(word, 0) + STEM_WEIGHT * self.stem_count(word)
-        if word in COMMON_WORDS:
-            score += PRIOR_WEIGHT
+        score += COMMON_WORDS.get(word, 0.0)
         if self.hunspell is not None and self.hunspell.is_word(word):
             score += 1.0 if self.hunspell.is_core(word) else NONCORE_WEIGHT
         elif score == 0 and len(word) >= 2 * MIN_PART and self.hunspell is not None:

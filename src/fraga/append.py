@@ -1,0 +1,205 @@
+"""Add one document to a loaded index without rebuilding it.
+
+The new passages are encoded, added to the FAISS index (flat and IVF indexes take new
+vectors as they are; an IVF index keeps its trained lists), and inserted into the BM25
+matrix as new rows. BM25 stays exact for the terms the document uses (their IDF is
+recomputed and their old scores rescaled); other terms keep the IDF of the last full
+build, which drifts by about one part in the collection size per added document. A full
+``fraga index`` rebuild removes the drift.
+
+The new generation is written as ``build_index`` writes one: beside the current one,
+then switched atomically. The JSONL files are copied and appended, source files are
+hard-linked, and only the arrays and files that changed are rewritten.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fraga import dense as dense_mod
+from fraga.bulk import STATS_FILE
+from fraga.embed import Encoder
+from fraga.index import (
+    Index, _doc_to_json, _fsync_tree, _next_generation_name, _remove_old_generations, _sha256, embed_text,
+)
+from fraga.lexical import Bm25Index
+from fraga.records import Document, content_hash
+from fraga.sections import chunk_document
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AddReport:
+    """What adding a document did, with seconds per stage."""
+
+    doc_id: str
+    chunks: int
+    generation: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _average_length(bm25_folder: Path, bm25: Bm25Index, token_lists: list[list[str]]) -> float:
+    """Average tokens per passage: from stats.json, else estimated from the new passages."""
+    try:
+        return float(json.loads((bm25_folder / STATS_FILE).read_text(encoding="utf-8"))["avgdl"])
+    except (OSError, ValueError, KeyError):
+        logger.info("no %s in %s; estimating the average passage length from the new passages",
+                    STATS_FILE, bm25_folder)
+        return max(1.0, float(np.mean([len(t) for t in token_lists])))
+
+
+def append_bm25(bm25: Bm25Index, token_lists: list[list[str]], avgdl: float) -> None:
+    """Insert ``token_lists`` as new rows of ``bm25`` (in place), lucene BM25 scoring."""
+    r = bm25._bm25
+    scores = r.scores
+    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    n_old = int(scores["num_docs"])
+    n_new = n_old + len(token_lists)
+    vocab = r.vocab_dict
+    cols_old = len(indptr) - 1
+    entries: list[tuple[int, int, int, int]] = []  # (column, row, tf, passage length)
+    for j, tokens in enumerate(token_lists):
+        tokens = tokens or [""]
+        for token, tf in Counter(tokens).items():
+            col = vocab.get(token)
+            if col is None:
+                col = vocab[token] = cols_old + (len(vocab) - cols_old if len(vocab) > cols_old else 0)
+            entries.append((col, n_old + j, tf, len(tokens)))
+    entries.sort()
+    cols_new = max([cols_old] + [c + 1 for c, *_ in entries])
+    ext_indptr = np.concatenate([indptr, np.full(cols_new - cols_old, indptr[-1], dtype=indptr.dtype)])
+    added = np.bincount([c for c, *_ in entries], minlength=cols_new)
+    k1, b = float(r.k1), float(r.b)
+    values = np.empty(len(entries), dtype=data.dtype)
+    for i, (col, _row, tf, dl) in enumerate(entries):
+        df_old = int(ext_indptr[col + 1] - ext_indptr[col])
+        df_new = df_old + int(added[col])
+        idf_new = math.log(1 + (n_new - df_new + 0.5) / (df_new + 0.5))
+        values[i] = idf_new * tf / (k1 * ((1 - b) + b * dl / avgdl) + tf)
+    data = data.copy() if not data.flags.writeable else data
+    for col in {c for c, *_ in entries}:
+        lo, hi = int(ext_indptr[col]), int(ext_indptr[col + 1])
+        if hi > lo:  # rescale the column's old scores to the new IDF
+            df_new = hi - lo + int(added[col])
+            idf_old = math.log(1 + (n_old - (hi - lo) + 0.5) / (hi - lo + 0.5))
+            idf_new = math.log(1 + (n_new - df_new + 0.5) / (df_new + 0.5))
+            data[lo:hi] *= idf_new / idf_old
+    positions = np.array([ext_indptr[c + 1] for c, *_ in entries], dtype=np.int64)
+    scores["data"] = np.insert(data, positions, values)
+    scores["indices"] = np.insert(indices, positions,
+                                  np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
+    scores["indptr"] = ext_indptr + np.concatenate([[0], np.cumsum(added)]).astype(indptr.dtype)
+    scores["num_docs"] = n_new
+
+
+def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
+                 source: str | os.PathLike[str] | None = None) -> AddReport:
+    """Add ``doc`` to ``index`` and write the result as the index's new current generation.
+
+    ``index`` is updated in place (passages, vectors, BM25, documents), so a process that
+    serves it can go on; build a new ``Retriever`` on it to see the new document's
+    district in filters.
+
+    Args:
+        index: The loaded index (``load_index``).
+        doc: The new document. Its ``doc_id`` must not be in the index.
+        encoder: Encoder for the new passages. Defaults to the index's own.
+        source: The document's original file, copied into the index. Defaults to none.
+
+    Raises:
+        ValueError: when the document is already in the index or has no passages.
+    """
+    if doc.doc_id in index.documents:
+        raise ValueError(f"document {doc.doc_id!r} is already in the index; rebuild with: fraga index")
+    t0 = time.perf_counter()
+    chunks = chunk_document(doc)
+    if not chunks:
+        raise ValueError(f"document {doc.doc_id!r} has no passages to index")
+    texts = [embed_text(doc, c) for c in chunks]
+    hashes = [content_hash(t) for t in texts]
+    t_chunk = time.perf_counter()
+    vectors = (encoder or index.encoder).encode_passages(texts)
+    t_embed = time.perf_counter()
+    index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    t_faiss = time.perf_counter()
+    token_lists = [index.bm25.analyzer.tokens(t) for t in texts]
+    append_bm25(index.bm25, token_lists, _average_length(index.folder / "bm25", index.bm25, token_lists))
+    t_bm25 = time.perf_counter()
+    first_row = len(index.chunks)
+    index.chunks.extend(chunks)
+    index.embed_hashes.extend(hashes)
+    index.row_of.update({c.chunk_id: first_row + i for i, c in enumerate(chunks)})
+    index.documents[doc.doc_id] = doc
+    gen = _write_appended(index, doc, chunks, hashes, source)
+    t_write = time.perf_counter()
+    seconds = {"chunk": t_chunk - t0, "embed": t_embed - t_chunk, "faiss": t_faiss - t_embed,
+               "bm25": t_bm25 - t_faiss, "write": t_write - t_bm25, "total": t_write - t0}
+    return AddReport(doc.doc_id, len(chunks), gen.name, seconds)
+
+
+def _write_appended(index: Index, doc: Document, chunks, hashes, source) -> Path:
+    old = index.folder
+    index_path = old.parent
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
+    try:
+        files = dict(index.manifest.get("files", {}))
+        (tmp / "sources").mkdir()
+        for rel, info in files.items():  # unchanged source files: hard links, same checksums
+            if rel.startswith("sources/"):
+                try:
+                    os.link(old / rel, tmp / rel)
+                except OSError:
+                    shutil.copyfile(old / rel, tmp / rel)
+        stored = ""
+        if source is not None:
+            stored = f"{len(index.documents) - 1}{Path(source).suffix.lower()}"
+            shutil.copyfile(source, tmp / "sources" / stored)
+        index.source_files[doc.doc_id] = stored
+        shutil.copyfile(old / "documents.jsonl", tmp / "documents.jsonl")
+        with open(tmp / "documents.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(_doc_to_json(doc, stored), ensure_ascii=False) + "\n")
+        shutil.copyfile(old / "chunks.jsonl", tmp / "chunks.jsonl")
+        with open(tmp / "chunks.jsonl", "a", encoding="utf-8") as f:
+            for chunk, h in zip(chunks, hashes):
+                row = {"chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "section": chunk.section,
+                       "text": chunk.text, "start": chunk.start, "end": chunk.end, "page": chunk.page, "hash": h}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        index.bm25.save(tmp / "bm25")
+        if (old / "bm25" / STATS_FILE).exists():
+            shutil.copyfile(old / "bm25" / STATS_FILE, tmp / "bm25" / STATS_FILE)
+        dense_mod.save_faiss(index.faiss, tmp / "dense.faiss")
+        if (old / "report.json").exists():
+            shutil.copyfile(old / "report.json", tmp / "report.json")
+        for p in sorted(tmp.rglob("*")):
+            rel = p.relative_to(tmp).as_posix()
+            if p.is_file() and not (rel.startswith("sources/") and rel in files):
+                files[rel] = {"sha256": _sha256(p), "bytes": p.stat().st_size}
+        manifest = dict(index.manifest)
+        manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks),
+                        files=files, faiss={"kind": dense_mod.kind_of(index.faiss)})
+        manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync_tree(tmp)
+        gen = index_path / _next_generation_name(index_path)
+        os.rename(tmp, gen)
+        pointer_tmp = index_path / ".CURRENT.tmp"
+        pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+        os.replace(pointer_tmp, index_path / "CURRENT")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_generations(index_path, keep=gen.name)
+    index.folder = gen
+    index.manifest = manifest
+    return gen

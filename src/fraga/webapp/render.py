@@ -1,0 +1,224 @@
+"""Safe HTML for the chat: every piece of document or user text goes through ``html.escape``.
+
+Nothing here interprets text as HTML or Markdown: a ``<script>`` tag or a Markdown link in a
+document or a question is shown as the characters it is. The only markup is the one these
+functions add (``<mark>``, ``<strong>``, buttons carrying ``data-*`` attributes that the
+page's click handler reads).
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from fraga.records import Citation, Document, Hit
+from fraga.text import WORD_RE
+
+Match = Callable[[str], bool]
+
+MAX_SHOWN_QUESTION = 400  # characters of a refused question echoed back
+NEAREST_SHOWN = 3  # passages shown when fraga has no answer
+
+_MARKER_RE = re.compile(r"\[(\d+)\]")
+# A line break inside a paragraph (PDF wrapping), not before a bullet, dash or number.
+_WRAP_RE = re.compile(r"([^\n])([ \t]*)\n(?=[ \t]*[^\s•·\-–\d])")
+
+
+def esc(text: object) -> str:
+    """``text`` as HTML text (quotes escaped too, so it is safe in attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+def reflow(text: str) -> str:
+    """Join wrapped lines of a paragraph; keeps the length, so offsets stay valid."""
+    return _WRAP_RE.sub(lambda m: m.group(1) + m.group(2) + " ", text)
+
+
+def mark_words(text: str, is_match: Match | None = None) -> str:
+    """Escaped ``text`` with the words that ``is_match`` accepts wrapped in ``<mark>``."""
+    is_match = is_match or _never
+    out, pos = [], 0
+    for m in WORD_RE.finditer(text):
+        if is_match(m.group()):
+            out.append(esc(text[pos:m.start()]))
+            out.append(f"<mark>{esc(m.group())}</mark>")
+            pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def highlight(text: str, is_match: Match | None = None, *, emphasis: tuple[int, int] | None = None) -> str:
+    """Escaped ``text`` with matching words marked and ``text[emphasis[0]:emphasis[1]]`` in bold."""
+    if not emphasis:
+        return mark_words(text, is_match)
+    s, e = max(0, emphasis[0]), min(len(text), emphasis[1])
+    if s >= e:
+        return mark_words(text, is_match)
+    return (mark_words(text[:s], is_match) + '<strong class="fraga-quote">' + mark_words(text[s:e], is_match)
+            + "</strong>" + mark_words(text[e:], is_match))
+
+
+def source_link(doc_id: str, label: str, *, chunk_id: str = "", start: int | None = None,
+                end: int | None = None, cls: str = "fraga-link", title: str = "") -> str:
+    """A button that opens ``doc_id`` on the Källa tab (read by the page's click handler)."""
+    attrs = [f'class="{cls}"', 'type="button"', f'data-doc="{esc(doc_id)}"']
+    if chunk_id:
+        attrs.append(f'data-chunk="{esc(chunk_id)}"')
+    if start is not None and end is not None:
+        attrs.append(f'data-start="{int(start)}" data-end="{int(end)}"')
+    attrs.append(f'title="{esc(title or "Öppna hela dokumentet med stället markerat")}"')
+    return f"<button {' '.join(attrs)}>{esc(label)}</button>"
+
+
+def meta_line(doc: Document | None, *, page: int | None = None, section: str = "") -> str:
+    """"Dnr … · datum · dokumenttyp · s. N", with unknown fields said plainly."""
+    meta = doc.metadata if doc else None
+    parts = [f"Dnr {esc(meta.dnr)}" if meta and meta.dnr else "diarienummer saknas",
+             esc(meta.date) if meta and meta.date else "datum saknas"]
+    if meta and meta.doc_type:
+        parts.append(esc(meta.doc_type))
+    if page:
+        parts.append(f"s. {int(page)}")
+    line = f'<div class="fraga-meta">{" · ".join(parts)}</div>'
+    if section:
+        line += f'<div class="fraga-section">Avsnitt: {esc(section)}</div>'
+    return line
+
+
+def doc_heading(doc: Document | None, fallback: str = "") -> str:
+    """"<b>Distrikt</b> · Titel"."""
+    meta = doc.metadata if doc else None
+    district = meta.district if meta and meta.district else "okänd stadsdel"
+    title = (meta.title if meta and meta.title else "") or fallback or (doc.doc_id if doc else "")
+    return f"<b>{esc(district)}</b> · {esc(title)}"
+
+
+# Passages -----------------------------------------------------------------------
+def citation_card(c: Citation, documents: Mapping[str, Document], is_match: Match | None,
+                  passage: tuple[int, int] | None = None, page: int | None = None) -> str:
+    """A cited passage: number, district, title, dnr, date, section, passage text with the quote in bold."""
+    doc = documents.get(c.doc_id)
+    if doc is not None and passage is not None and passage[0] <= c.start and c.end <= passage[1]:
+        text = reflow(doc.text[passage[0]:passage[1]])
+        body = highlight(text, is_match, emphasis=(c.start - passage[0], c.end - passage[0]))
+    else:
+        body = '<strong class="fraga-quote">' + mark_words(c.quote, is_match) + "</strong>"
+    head = source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end, cls="fraga-ref")
+    return (f'<div class="fraga-card" data-n="{c.n}"><div class="fraga-card-head">{head} '
+            f"{doc_heading(doc, c.title)}</div>"
+            f"{meta_line(doc, page=page, section=c.section)}"
+            f'<div class="fraga-passage">{body}</div>'
+            f'<div class="fraga-card-foot">'
+            f'{source_link(c.doc_id, "Visa i dokumentet", chunk_id=c.chunk_id, start=c.start, end=c.end)}'
+            f"</div></div>")
+
+
+def hit_card(hit: Hit, documents: Mapping[str, Document], is_match: Match | None, *, label: str = "") -> str:
+    """A retrieved passage with its document's metadata and matching words marked."""
+    chunk = hit.chunk
+    doc = documents.get(chunk.doc_id)
+    lead = f'<span class="fraga-rank">{esc(label)}</span> ' if label else ""
+    return (f'<div class="fraga-card"><div class="fraga-card-head">{lead}{doc_heading(doc)}</div>'
+            f"{meta_line(doc, page=chunk.page, section=chunk.section)}"
+            f'<div class="fraga-passage">{mark_words(reflow(chunk.text), is_match)}</div>'
+            f'<div class="fraga-card-foot">{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}'
+            f"</div></div>")
+
+
+# The chat -----------------------------------------------------------------------
+def answer_text(text: str, citations: Sequence[Citation]) -> str:
+    """The answer with its "[n]" markers as buttons that open the cited place."""
+    by_n = {c.n: c for c in citations}
+    districts = {c.district for c in citations if c.district}
+    lines = []
+    for line in text.split("\n"):
+        label = ""
+        head, sep, rest = line.partition(": ")
+        if sep and head in districts:
+            label, line = f'<b class="fraga-district">{esc(head)}:</b> ', rest
+        out, pos = [], 0
+        for m in _MARKER_RE.finditer(line):
+            c = by_n.get(int(m.group(1)))
+            if c is None:
+                continue
+            out.append(esc(line[pos:m.start()]))
+            out.append(source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end,
+                                   cls="fraga-ref", title=f"Källa {c.n}: {c.district} – öppna dokumentet"))
+            pos = m.end()
+        out.append(esc(line[pos:]))
+        lines.append(f"<p>{label}{''.join(out)}</p>")
+    return "".join(lines)
+
+
+def _copy_block(plain: str) -> str:
+    return ('<div class="fraga-actions"><button type="button" class="fraga-copy" '
+            'title="Kopiera svaret och källorna som vanlig text">Kopiera svar med källor</button></div>'
+            f'<textarea class="fraga-copy-text" hidden readonly>{esc(plain)}</textarea>')
+
+
+def _context_note(turn) -> str:
+    if turn.carried:
+        names = " och ".join(turn.carried)
+        return (f'<div class="fraga-context">Följdfråga: söker i {esc(names)}, som i föregående fråga. '
+                "Nämn en annan stadsdel eller börja en ny konversation för att söka i alla.</div>")
+    if turn.widened:
+        names = " och ".join(turn.widened)
+        return (f'<div class="fraga-context">Inget svar i {esc(names)} (föregående frågas stadsdel); '
+                "svaret kommer från alla stadsdelar.</div>")
+    return ""
+
+
+def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
+              passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None]) -> str:
+    """One question and fraga's reply. ``turn`` is a ``service.Turn``.
+
+    ``passage_of(chunk_id)`` gives the passage's (start, end) in its document and its page.
+    """
+    q = turn.question
+    if len(q) > MAX_SHOWN_QUESTION:
+        q = q[:MAX_SHOWN_QUESTION] + f" … ({len(turn.question)} tecken)"
+    parts = ['<div class="fraga-turn">']
+    if q.strip():
+        parts.append(f'<div class="fraga-q"><div class="fraga-who">Du</div><p>{esc(q)}</p></div>')
+    answer = turn.answer
+    if answer is None:
+        parts.append(f'<div class="fraga-a fraga-error"><div class="fraga-who">fraga</div><p>{esc(turn.error)}</p></div>')
+        parts.append("</div>")
+        return "".join(parts)
+    kind = "fraga-a" if answer.answered else "fraga-a fraga-noanswer"
+    parts.append(f'<div class="{kind}"><div class="fraga-who">fraga</div>{_context_note(turn)}')
+    parts.append(f'<div class="fraga-answer">{answer_text(answer.text, answer.citations)}</div>')
+    if answer.citations:
+        parts.append('<div class="fraga-sources-title">Källor</div>')
+        for c in answer.citations:
+            found = passage_of(c.chunk_id)
+            passage, page = found if found else (None, None)
+            parts.append(citation_card(c, documents, is_match, passage, page))
+    elif answer.hits:
+        parts.append('<div class="fraga-sources-title">Närmaste avsnitt</div>')
+        for hit in answer.hits[:NEAREST_SHOWN]:
+            parts.append(hit_card(hit, documents, is_match))
+    parts.append(_copy_block(turn.plain_text))
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+def transcript(turns: Iterable, documents: Mapping[str, Document], matcher: Callable[[str], Match],
+               passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None]) -> str:
+    """The whole conversation, oldest first, or a short welcome when it is empty."""
+    body = [turn_html(t, documents, matcher(t.question), passage_of) for t in turns]
+    if not body:
+        return ('<div class="fraga-welcome"><p><b>Ställ en fråga</b> om hur stadsdelsförvaltningarna har svarat, '
+                "t.ex. om hot mot medarbetare, polisanmälan eller säkerhetsarbete.</p>"
+                "<p>Svaret är ordagranna citat ur dokumenten med numrerade källor. Klicka på en källa för att "
+                "läsa hela dokumentet med stället markerat.</p></div>")
+    return '<div class="fraga-chat">' + "".join(body) + "</div>"
+
+
+def notice(message: str, *, kind: str = "info") -> str:
+    """A short message box (kind: "info" or "error")."""
+    return f'<div class="fraga-notice fraga-notice-{esc(kind)}">{esc(message)}</div>'

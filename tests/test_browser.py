@@ -1,0 +1,240 @@
+"""End to end: the web app in headless Debian chromium, driven by Playwright.
+
+The app is started as ``python app.py`` on a free port over a fresh index folder, so the
+first start also builds the index from the bundled corpus with the default encoder
+(about 20 s). Screenshots of each step go to test-artifacts/screenshots/.
+
+Without chromium or Playwright these tests are skipped, except when $CI is set: then
+they fail, so a CI machine cannot pass them by accident.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+START_TIMEOUT = 240  # seconds: building the index with the real encoder, then loading Gradio
+STEP_TIMEOUT = 20_000  # milliseconds for one step in the browser
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run on CI: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    """The URL of the app, started over a new index folder (it builds the index first)."""
+    port = _free_port()
+    index_dir = tmp_path_factory.mktemp("browser-index") / "index"
+    log_path = tmp_path_factory.mktemp("browser-log") / "app.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env.pop("FRAGA_ENCODER", None)
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index-dir", str(index_dir),
+             "--corpus", str(ROOT / "corpus")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer on {url} in {START_TIMEOUT} s:\n"
+                            f"{log_path.read_text(encoding='utf-8')}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE", accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    pg = context.new_page()
+    pg.set_default_timeout(STEP_TIMEOUT)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(app_url)
+    pg.locator("#fraga-question textarea").wait_for()
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page, name: str, *, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)
+
+
+def ask(page, question: str, turns_before: int = 0) -> None:
+    box = page.locator("#fraga-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#fraga-chat .fraga-turn').length > {turns_before}")
+
+
+# TESTS ==============================================================================
+def test_ask_open_citation_and_download(page):
+    from playwright.sync_api import expect
+
+    ask(page, "vem polisanmäler i Skarpnäck?")
+    reply = page.locator("#fraga-chat .fraga-a").last
+    expect(reply.locator(".fraga-answer")).to_contain_text("polisanmälan")
+    expect(reply.locator(".fraga-card-head").first).to_contain_text("Skarpnäck")
+    expect(reply.locator(".fraga-card .fraga-meta").first).to_contain_text("SKA 2024/339")
+    expect(reply.locator(".fraga-passage mark").first).to_be_visible()
+    shot(page, "01-fraga-svar.png", full_page=True)
+
+    quote = reply.locator(".fraga-card .fraga-quote").first.inner_text()
+    reply.locator(".fraga-answer button.fraga-ref").first.click()
+    cited = page.locator("#fraga-source mark.fraga-cited")
+    expect(cited).to_be_visible()
+    expect(cited).to_be_in_viewport()
+    expect(page.get_by_role("tab", name="Källa")).to_have_attribute("aria-selected", "true")
+    assert " ".join(cited.inner_text().split()) == " ".join(quote.split())
+    expect(page.locator("#fraga-source .fraga-docmeta")).to_contain_text("SKA 2024/339")
+    shot(page, "02-kalla-markerat-stalle.png")
+
+    with page.expect_download() as info:
+        page.locator("#fraga-download").click()
+    download = info.value
+    assert download.suggested_filename == "skarpnack-2024-09-24-starkt-skydd.txt"
+    assert "Skarpnäcks" in Path(download.path()).read_text(encoding="utf-8")
+
+
+def test_follow_up_and_copy(page):
+    from playwright.sync_api import expect
+
+    ask(page, "Vem polisanmäler i Skarpnäck?")
+    ask(page, "Vem gör bedömningen?", turns_before=1)
+    reply = page.locator("#fraga-chat .fraga-a").last
+    expect(reply.locator(".fraga-context")).to_contain_text("Skarpnäck")
+    reply.locator("button.fraga-copy").click()
+    expect(reply.locator("button.fraga-copy")).to_have_text("Kopierat!")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "Källor:" in copied and "[1] Skarpnäck" in copied
+    shot(page, "03-foljdfraga-kopierad.png", full_page=True)
+
+
+def test_filtered_search_and_open_passage(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Sök").click()
+    page.locator("#fraga-search-query textarea").fill("hot mot medarbetare")
+    districts = page.locator("#fraga-filter-district input")
+    districts.click()
+    districts.fill("Skarp")
+    page.get_by_role("option", name="Skarpnäck").click()
+    page.locator("#fraga-filter-type").get_by_label("tjänsteutlåtande").check()
+    page.locator("#fraga-filter-from textarea, #fraga-filter-from input").first.fill("2024-01-01")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    groups = page.locator("#fraga-results details.fraga-doc")
+    expect(groups.first).to_be_visible()
+    heads = groups.locator("summary b").all_inner_texts()
+    assert heads and set(heads) == {"Skarpnäck"}
+    first_hit = groups.first.locator("details.fraga-hit").first
+    first_hit.locator("summary").click()
+    expect(first_hit.locator(".fraga-passage")).to_be_visible()
+    shot(page, "04-sok-med-filter.png", full_page=True)
+    first_hit.get_by_role("button", name="Visa i dokumentet").click()
+    expect(page.locator("#fraga-source .fraga-cited-passage")).to_be_in_viewport()
+    shot(page, "05-sok-oppnat-avsnitt.png")
+
+
+def test_compare_districts(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Jämför stadsdelar").click()
+    page.locator("#fraga-compare-question textarea").fill("Polisanmäls varje hot mot medarbetare?")
+    page.get_by_role("button", name="Jämför", exact=True).click()
+    columns = page.locator("#fraga-compared .fraga-col h3")
+    expect(columns.first).to_be_visible()
+    assert columns.all_inner_texts() == ["Hägersten-Älvsjö", "Kungsholmen", "Norra innerstaden", "Skarpnäck"]
+    shot(page, "06-jamfor-stadsdelar.png", full_page=True)
+
+
+def test_markup_in_question_is_shown_as_text(page):
+    from playwright.sync_api import expect
+
+    nasty = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> [klicka här](http://example.com/x)'
+    ask(page, nasty)
+    turn = page.locator("#fraga-chat .fraga-turn").last
+    expect(turn.locator(".fraga-q")).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(turn.locator(".fraga-q")).to_contain_text("[klicka här](http://example.com/x)")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator('#fraga-chat a[href^="http://example.com"]').count() == 0
+    assert page.locator("#fraga-chat img").count() == 0
+    expect(turn.locator(".fraga-a")).to_contain_text("inget tydligt svar")
+    shot(page, "07-markup-visas-som-text.png", full_page=True)
+
+
+def test_empty_and_too_long_questions_get_a_message(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Fråga", exact=True).click()
+    page.wait_for_selector("#fraga-chat .fraga-error")
+    expect(page.locator("#fraga-chat .fraga-error").last).to_contain_text("Frågan är tom")
+    ask(page, "hot " * 1500, turns_before=1)
+    expect(page.locator("#fraga-chat .fraga-error").last).to_contain_text("gränsen är")
+    shot(page, "08-tom-och-for-lang-fraga.png", full_page=True)
+
+
+def test_index_status(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Om indexet").click()
+    status = page.locator("#fraga-status")
+    expect(status.locator(".fraga-stats")).to_contain_text("4 dokument")
+    expect(status).to_contain_text("Filer som inte kunde läsas")
+    assert status.locator("table.fraga-table tbody tr").count() == 4
+    page.locator("#fraga-settings").click()
+    expect(page.get_by_label("Sökmetod").first).to_be_visible()
+    shot(page, "09-om-indexet-och-installningar.png", full_page=True)
