@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraga.fusion import rrf, top
+from fraga.fusion import convex, minmax, rrf, top
 
 # FIXTURES =====================================================================
 RUN_A = {"d1": 3.0, "d2": 2.0, "d3": 1.0}
@@ -41,3 +41,19 @@ def test_rrf_bad_arguments():
 def test_empty_runs():
     assert rrf([{}, {}]) == {}
     assert top({}, 5) == []
+
+
+def test_minmax_hand_computed():
+    assert minmax(RUN_A) == {"d1": 1.0, "d2": 0.5, "d3": 0.0}
+    assert minmax({"x": 2.0}) == {"x": 1.0}
+    assert minmax({}) == {}
+
+
+def test_convex_hand_computed():
+    fused = convex([RUN_A, RUN_B], weights=[0.3, 0.7])
+    # RUN_B normalised: d3 -> 1.0, d1 -> 0.0; d2 is missing from RUN_B and gets 0 there.
+    assert fused["d1"] == pytest.approx(0.3 * 1.0 + 0.7 * 0.0)
+    assert fused["d2"] == pytest.approx(0.3 * 0.5)
+    assert fused["d3"] == pytest.approx(0.3 * 0.0 + 0.7 * 1.0)
+    with pytest.raises(ValueError, match="one weight per run"):
+        convex([RUN_A], weights=[0.5, 0.5])

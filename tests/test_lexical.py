@@ -24,8 +24,15 @@ def analyzer() -> Analyzer:
 
 def test_stems_and_stopwords(analyzer):
     assert analyzer.tokens("och att det") == []
-    assert analyzer.tokens("polisanmäler") == ["polisanmäl", "~polisanmal"]
+    assert analyzer.tokens("polisanmäler") == ["polisanmäl", "~polisanmal", "polis", "anmäl"]
     assert analyzer.tokens("polisanmälan")[0] == "polisanmäl"
+
+
+def test_compound_parts_match_their_words(analyzer):
+    assert {"säkerhet", "samordn"} <= set(analyzer.tokens("säkerhetssamordnare"))
+    assert analyzer.tokens("hot") == ["hot", "~hot"]  # short words are not split
+    plain = Analyzer(AnalyzerSettings(decompound=False))
+    assert plain.tokens("säkerhetssamordnare") == ["säkerhetssamordn", "~sakerhetssamordn"]
 
 
 @pytest.mark.parametrize("query", ["polisanmäler", "polisanmaler", "polisanmaélas"])

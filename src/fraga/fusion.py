@@ -1,4 +1,4 @@
-"""Rank fusion as pure functions on plain ``{doc_id: score}`` runs (ranx style)."""
+"""Rank and score fusion as pure functions on plain ``{doc_id: score}`` runs (ranx style)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -38,6 +38,38 @@ def rrf(runs: Sequence[Run], *, k: int = 60, weights: Sequence[float] | None = N
     for run, weight in zip(runs, weights):
         for doc_id, rank in _ranks(run).items():
             fused[doc_id] = fused.get(doc_id, 0.0) + weight / (k + rank)
+    return fused
+
+
+def minmax(run: Run) -> dict[str, float]:
+    """Scores rescaled to [0, 1] (all equal scores map to 1.0)."""
+    if not run:
+        return {}
+    lo, hi = min(run.values()), max(run.values())
+    if hi == lo:
+        return {doc_id: 1.0 for doc_id in run}
+    return {doc_id: (score - lo) / (hi - lo) for doc_id, score in run.items()}
+
+
+def convex(runs: Sequence[Run], *, weights: Sequence[float]) -> dict[str, float]:
+    """Weighted sum of min-max normalised scores (a convex combination when weights sum to 1).
+
+    score(d) = sum_i w_i * minmax(run_i)(d), where a document missing from run i gets 0
+    there (it scored below everything run i returned).
+
+    Args:
+        runs: Runs to fuse, each ``{doc_id: score}``.
+        weights: One weight per run.
+
+    Returns:
+        The fused run ``{doc_id: score}``.
+    """
+    if len(weights) != len(runs):
+        raise ValueError(f"got {len(weights)} weights for {len(runs)} runs; give one weight per run")
+    fused: dict[str, float] = {}
+    for run, weight in zip(runs, weights):
+        for doc_id, score in minmax(run).items():
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight * score
     return fused
 
 

@@ -15,6 +15,14 @@ logger = logging.getLogger(__name__)
 FOLD_PREFIX = "~"
 
 
+def _bm25s():
+    """Import bm25s, undoing the DEBUG level it sets on its own logger at import time."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 @dataclass(frozen=True, slots=True)
 class AnalyzerSettings:
     """Tokenizer settings, saved in the index manifest."""
@@ -23,6 +31,7 @@ class AnalyzerSettings:
     stopwords: str = "sv"
     fold_stream: bool = True  # also index a diacritic-free stream, prefixed "~"
     strip_an: bool = True  # "polisanmälan" -> "polisanmäl" before stemming
+    decompound: bool = True  # also index the parts of compounds: "säkerhetssamordnare" -> "samordn"
     min_len: int = 1
 
     def to_dict(self) -> dict:
@@ -41,13 +50,22 @@ class Analyzer:
 
     def __init__(self, settings: AnalyzerSettings | None = None) -> None:
         import Stemmer
-        from bm25s.stopwords import STOPWORDS_SWEDISH
+
+        STOPWORDS_SWEDISH = _bm25s().stopwords.STOPWORDS_SWEDISH  # noqa: N806
 
         self.settings = settings or AnalyzerSettings()
         self._stemmer = Stemmer.Stemmer(self.settings.language)
         self._stop = {w.lower() for w in STOPWORDS_SWEDISH} if self.settings.stopwords == "sv" else set()
         self._stop_folded = {fold(w) for w in self._stop}
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._hunspell = None
+        if self.settings.decompound:
+            from fraga.lexicon import LexiconNotFoundError, load_hunspell
+
+            try:
+                self._hunspell = load_hunspell()
+            except LexiconNotFoundError as exc:  # fall back to whole words only
+                logger.warning("no Swedish dictionary for decompounding (%s)", exc)
 
     def is_stopword(self, word: str) -> bool:
         low = word.lower()
@@ -71,9 +89,24 @@ class Analyzer:
                 out = (exact, FOLD_PREFIX + self.stem(fold(word)))
             else:
                 out = (exact,)
+            out = out + self._parts(word, exact)
         if len(self._cache) < 200_000:
             self._cache[word] = out
         return out
+
+    def _parts(self, word: str, exact: str) -> tuple[str, ...]:
+        """Stems of a compound's parts ("säkerhetssamordnare" -> "säkerhet", "samordn")."""
+        if self._hunspell is None or len(word) < 9 or not word.isalpha():
+            return ()
+        parts = self._hunspell.split(word.lower())
+        if not parts:
+            return ()
+        stems = []
+        for part in parts:
+            stem = self.stem(part)
+            if len(stem) >= 3 and stem != exact and not self.is_stopword(part):
+                stems.append(stem)
+        return tuple(dict.fromkeys(stems))
 
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens of ``text``."""
@@ -104,8 +137,7 @@ class Bm25Index:
 
     @classmethod
     def build(cls, texts: list[str], analyzer: Analyzer, *, k1: float = 1.2, b: float = 0.75) -> Bm25Index:
-        import bm25s
-
+        bm25s = _bm25s()
         corpus_tokens = [analyzer.tokens(t) or [""] for t in texts]
         retriever = bm25s.BM25(k1=k1, b=b)
         retriever.index(corpus_tokens, show_progress=False)
@@ -130,8 +162,7 @@ class Bm25Index:
 
     @classmethod
     def load(cls, folder: Path, *, mmap: bool = False) -> Bm25Index:
-        import bm25s
-
+        bm25s = _bm25s()
         settings = AnalyzerSettings(**json.loads((folder / "analyzer.json").read_text(encoding="utf-8")))
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
         return cls(retriever, Analyzer(settings))

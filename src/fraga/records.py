@@ -24,6 +24,8 @@ class Metadata:
     handlaggare: str = ""
     signers: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
+    source: str = ""  # publishing organisation, when not a district (e.g. an authority's FAQ)
+    category: str = ""
     ocr_repaired: bool = False
     ocr_changes: int = 0
 

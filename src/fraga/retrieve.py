@@ -9,7 +9,7 @@ import numpy as np
 from fraga import dense as dense_mod
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
-from fraga.fusion import rrf, top
+from fraga.fusion import convex, rrf, top
 from fraga.index import Index
 from fraga.records import Hit
 from fraga.text import normalize_space, words
@@ -67,14 +67,19 @@ class Retriever:
 
     Args:
         index: The loaded index.
-        rrf_k: RRF constant. Defaults to 60.
-        weights: (bm25, dense) weights for hybrid fusion. Defaults to (1.0, 1.0).
+        fusion: "convex" (weighted sum of min-max normalised scores) or "rrf"
+            (weighted reciprocal rank fusion). Defaults to "convex".
+        weights: (bm25, dense) weights for hybrid fusion. Defaults to (0.3, 0.7).
+        rrf_k: RRF constant, for fusion="rrf". Defaults to 60.
         candidates: How many passages each retriever contributes to fusion. Defaults to 50.
     """
 
-    def __init__(self, index: Index, *, rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0),
-                 candidates: int = 50) -> None:
+    def __init__(self, index: Index, *, fusion: str = "convex", weights: tuple[float, float] = (0.3, 0.7),
+                 rrf_k: int = 60, candidates: int = 50) -> None:
+        if fusion not in ("convex", "rrf"):
+            raise ValueError(f"unknown fusion {fusion!r}; use 'convex' or 'rrf'")
         self.index = index
+        self.fusion = fusion
         self.rrf_k = rrf_k
         self.weights = weights
         self.candidates = candidates
@@ -144,8 +149,10 @@ class Retriever:
             fused = bm25_run
         elif mode == "dense":
             fused = dense_run
-        else:
+        elif self.fusion == "rrf":
             fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.weights)
+        else:
+            fused = convex([bm25_run, dense_run], weights=self.weights)
         rows = self.index.row_of
         hits = tuple(
             Hit(self.index.chunks[rows[cid]], float(score), rank, mode)

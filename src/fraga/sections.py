@@ -195,7 +195,7 @@ def _find_questions(body: str, lines: list[tuple[int, int]], *, need_answer: boo
 def context_line(doc: Document, section: str) -> str:
     """The context prepended to a passage for embedding and BM25."""
     meta = doc.metadata
-    parts = [meta.district, meta.doc_type, meta.title, section]
+    parts = [meta.district, meta.doc_type, meta.title, "" if section == "Inledning" else section]
     return " · ".join(p for p in parts if p)
 
 
