@@ -78,30 +78,37 @@ class Answerer:
             self._df_cache[term] = cached
         return cached
 
-    def _terms(self, text: str, ignore: set[str]) -> dict[str, float]:
-        """Folded stems of the content words of ``text`` with IDF weights."""
-        out: dict[str, float] = {}
+    def _terms(self, text: str, ignore: set[str]) -> dict[str, tuple[float, frozenset[str]]]:
+        """Folded stems of the content words of ``text``: IDF weight and compound parts."""
+        out: dict[str, tuple[float, frozenset[str]]] = {}
         for word in self.analyzer.content_words(text):
             low = word.lower()
             if low in _GENERIC or fold(low) in ignore:
                 continue
-            toks = self.analyzer.word_tokens(word)
-            if toks:
-                term = toks[-1]
-                out[term] = max(out.get(term, 0.0), self._idf(term))
+            key, parts = self.analyzer.keys(word)
+            if key and key not in out:
+                out[key] = (self._idf("~" + key), parts)
         return out
 
-    def _coverage(self, q_terms: dict[str, float], sentence: str) -> float:
+    def _coverage(self, q_terms: dict[str, tuple[float, frozenset[str]]], sentence: str) -> float:
+        """Weighted share of the question's terms found in ``sentence`` (compound parts count 0.6)."""
         if not q_terms:
             return 0.0
-        s_terms = {t for w in words(sentence) for t in self.analyzer.word_tokens(w)[-1:]}
+        keys: set[str] = set()
+        parts: set[str] = set()
+        for word in words(sentence):
+            key, word_parts = self.analyzer.keys(word)
+            if key:
+                keys.add(key)
+                parts |= word_parts
         got = 0.0
-        for term, weight in q_terms.items():
-            if term in s_terms:
+        for key, (weight, q_parts) in q_terms.items():
+            if key in keys:
                 got += weight
-            elif len(term) >= 7 and any(_shares_part(term, s) for s in s_terms):
-                got += 0.6 * weight  # compound parts: "säkerhetssamordnare" ~ "samordnare"
-        return got / sum(q_terms.values())
+            elif key in parts or q_parts & (keys | parts) or (
+                    len(key) >= 7 and any(_shares_part(key, k) for k in keys)):
+                got += 0.6 * weight  # "samordnare" ~ "säkerhetssamordnare"
+        return got / sum(w for w, _ in q_terms.values())
 
     # Sentences ---------------------------------------------------------------
     def _sentences(self, question: str, result: SearchResult, ignore: set[str]) -> list[Scored]:

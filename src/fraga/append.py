@@ -68,16 +68,18 @@ def append_bm25(bm25: Bm25Index, token_lists: list[list[str]], avgdl: float) -> 
     n_new = n_old + len(token_lists)
     vocab = r.vocab_dict
     cols_old = len(indptr) - 1
+    next_col = cols_old
     entries: list[tuple[int, int, int, int]] = []  # (column, row, tf, passage length)
     for j, tokens in enumerate(token_lists):
         tokens = tokens or [""]
         for token, tf in Counter(tokens).items():
             col = vocab.get(token)
-            if col is None:
-                col = vocab[token] = cols_old + (len(vocab) - cols_old if len(vocab) > cols_old else 0)
+            if col is None:  # a term the index has not seen: a new column
+                col = vocab[token] = next_col
+                next_col += 1
             entries.append((col, n_old + j, tf, len(tokens)))
     entries.sort()
-    cols_new = max([cols_old] + [c + 1 for c, *_ in entries])
+    cols_new = next_col
     ext_indptr = np.concatenate([indptr, np.full(cols_new - cols_old, indptr[-1], dtype=indptr.dtype)])
     added = np.bincount([c for c, *_ in entries], minlength=cols_new)
     k1, b = float(r.k1), float(r.b)

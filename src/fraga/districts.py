@@ -64,13 +64,13 @@ class DistrictMatcher:
     def find(self, text: str) -> list[DistrictMention]:
         """Every district mentioned in ``text``, in order of appearance, without overlaps."""
         folded = fold(text)
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(folded))  # 1 where an earlier (longer) name matched
         found: list[DistrictMention] = []
         for name, pattern in self._patterns:
             for m in pattern.finditer(folded):
-                if any(m.start() < e and s < m.end() for s, e in taken):
+                if any(taken[m.start():m.end()]):
                     continue
-                taken.append((m.start(), m.end()))
+                taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(DistrictMention(name, m.start(), m.end()))
         found.sort(key=lambda d: d.start)
         return found

@@ -1,9 +1,13 @@
 """Load a corpus folder (txt, md, pdf) into Documents, skipping unreadable files."""
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import logging
 import os
+import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,7 +24,9 @@ logger = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md", ".pdf")
 SIDECAR_SUFFIX = ".meta.json"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_DEPTH = 64
+MAX_SIDECAR_BYTES = 1024 * 1024
+MAX_DEPTH = 64  # files in folders deeper than this are reported, not read
+BINARY_SHARE = 0.05  # a text with a larger share of control characters is binary data
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,27 +47,59 @@ class Corpus:
     duplicates: tuple[tuple[str, str], ...] = field(default=())  # (kept doc path, duplicate path)
 
 
+_UTF8_SEQ_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_ASCII = bytes(range(128))
+_CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
+_BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as Windows-1252 (else Latin-1)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(_CP1252[b] for b in exc.object[exc.start:exc.end]), exc.end
+
+
+codecs.register_error("fraga-cp1252", _cp1252_fallback)
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode text in UTF-8 (with or without BOM) or, failing that, Windows-1252/Latin-1.
+    """Decode text in UTF-8 (with or without BOM), UTF-16 (with BOM) or Windows-1252/Latin-1.
+
+    A file that is not valid UTF-8 but holds UTF-8 sequences (texts pasted together from
+    two sources) is read as both, "utf-8+cp1252": each valid UTF-8 sequence as UTF-8, every
+    other byte as Windows-1252. That is chosen when at least one in ten of its non-ASCII
+    characters is a valid UTF-8 sequence; otherwise the file is Windows-1252 (or Latin-1).
 
     Returns:
-        The text (NFC-normalised, newlines unified) and the encoding used.
+        The text (NFC-normalised, newlines unified, form feeds as newlines) and the encoding used.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for encoding in ("utf-8", "cp1252", "latin-1"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, encoding = data.decode("utf-16", errors="replace"), "utf-16"
+    else:
         try:
-            text = data.decode(encoding)
-            break
+            text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            continue
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+            rest, sequences = _UTF8_SEQ_RE.subn(b"", data)
+            stray = len(rest.translate(None, _ASCII))  # non-ASCII bytes outside UTF-8 sequences
+            if sequences * 9 >= stray:
+                text, encoding = data.decode("utf-8", errors="fraga-cp1252"), "utf-8+cp1252"
+            else:
+                try:
+                    text, encoding = data.decode("cp1252"), "cp1252"
+                except UnicodeDecodeError:
+                    text, encoding = data.decode("latin-1"), "latin-1"
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     return unicodedata.normalize("NFC", text), encoding
 
 
 def _check_text(text: str, path: Path) -> str:
-    if "\x00" in text:
-        raise IngestError(f"{path.name}: innehåller binärdata (NUL-tecken), inte text")
+    controls = _BINARY_RE.subn("", text)[1]
+    if controls > BINARY_SHARE * len(text):
+        raise IngestError(f"{path.name}: innehåller binärdata ({controls} styrtecken), inte text")
     text = clean_invisible(text)
     if not text.strip():
         raise IngestError(f"{path.name}: filen är tom")
@@ -71,30 +109,41 @@ def _check_text(text: str, path: Path) -> str:
     return text
 
 
-def read_text_file(path: Path) -> tuple[str, str]:
-    """Read a .txt/.md file; returns (text, encoding). Raises IngestError."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise IngestError(
-            f"{path.name}: filen är {size / 1e6:.0f} MB, gränsen är {MAX_FILE_BYTES / 1e6:.0f} MB; dela upp den"
-        )
+def _too_big(path: Path, size: int) -> IngestError:
+    return IngestError(
+        f"{path.name}: filen är {size / 1e6:.0f} MB, gränsen är {MAX_FILE_BYTES / 1e6:.0f} MB; dela upp den")
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (never more is read). Raises IngestError."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise IngestError(f"{path.name}: är ingen vanlig fil")
+        if info.st_size > limit:
+            raise _too_big(path, info.st_size)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as exc:
         raise IngestError(f"{path.name}: kan inte läsas ({exc.strerror or exc})") from exc
-    text, encoding = decode_bytes(data)
+    if len(data) > limit:  # it grew after stat()
+        raise _too_big(path, len(data))
+    return data
+
+
+def read_text_file(path: Path) -> tuple[str, str]:
+    """Read a .txt/.md file; returns (text, encoding). Raises IngestError."""
+    text, encoding = decode_bytes(read_bytes(path))
     return _check_text(text, path), encoding
 
 
 def read_pdf(path: Path) -> list[str]:
     """Text of each page of a text PDF. Raises IngestError for corrupt or image-only PDFs."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise IngestError(f"{path.name}: filen är {size / 1e6:.0f} MB, gränsen är {MAX_FILE_BYTES / 1e6:.0f} MB")
+    data = read_bytes(path)
     try:
         from pypdf import PdfReader
 
-        reader = PdfReader(str(path), strict=False)
+        reader = PdfReader(io.BytesIO(data), strict=False)
         pages = [(page.extract_text() or "") for page in reader.pages]
     except Exception as exc:  # pypdf raises many types for damaged files
         raise IngestError(f"{path.name}: trasig eller oläsbar PDF ({type(exc).__name__}: {exc})") from exc
@@ -116,14 +165,27 @@ def read_sidecar(path: Path) -> dict:
     if not sidecar.exists():
         return {}
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_bytes(sidecar, MAX_SIDECAR_BYTES).decode("utf-8"))
+    except (IngestError, ValueError, RecursionError) as exc:
         logger.warning("%s: ignoring unreadable metadata file (%s)", sidecar.name, exc)
         return {}
     if not isinstance(data, dict):
         logger.warning("%s: ignoring metadata file that is not a JSON object", sidecar.name)
         return {}
-    return data
+    overrides = {}
+    for key, value in data.items():
+        if key not in Metadata.__dataclass_fields__:
+            continue
+        default = getattr(Metadata(), key)
+        if isinstance(default, tuple) and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            overrides[key] = [clean_invisible(v) for v in value]
+        elif isinstance(default, str) and isinstance(value, str):
+            overrides[key] = clean_invisible(value)  # JSON escapes can hold lone surrogates
+        elif type(value) is type(default) and not isinstance(default, (tuple, str)):
+            overrides[key] = value
+        else:
+            logger.warning("%s: ignoring %r, which is not a %s", sidecar.name, key, type(default).__name__)
+    return overrides
 
 
 TextRepair = Callable[[str, list[str]], "tuple[str, int] | None"]
@@ -171,20 +233,51 @@ def load_document(path: Path, root: Path) -> Document:
     )
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Document files below ``root``, sorted, recursively (links not followed)."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        depth = len(Path(dirpath).relative_to(root).parts)
-        if depth >= MAX_DEPTH:
-            dirnames[:] = []
-            logger.warning("%s: deeper than %d folders, not read", dirpath, MAX_DEPTH)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or name.endswith(SIDECAR_SUFFIX):
+def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every file below ``root`` as (path, "") to read or (path, reason) to report as skipped.
+
+    A folder's files come before its subfolders, both sorted. The walk keeps its own stack
+    (no recursion limit) and never follows links. Hidden files and folders and metadata
+    sidecars are left out silently; links, other file types and files in folders more than
+    MAX_DEPTH levels down are reported.
+    """
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield folder, f"{folder.name}/: mappen kan inte läsas ({exc.strerror or exc})"
+            continue
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
                 continue
-            path = Path(dirpath) / name
-            if path.suffix.lower() in SUFFIXES and not path.is_symlink():
-                yield path
+            if entry.is_symlink():
+                yield path, f"{entry.name}: är en symbolisk länk; länkar följs inte"
+            elif entry.is_dir(follow_symlinks=False):
+                subfolders.append(path)
+            elif entry.name.endswith(SIDECAR_SUFFIX):
+                continue
+            elif path.suffix.lower() not in SUFFIXES:
+                yield path, f"{entry.name}: filtypen läses inte (bara {', '.join(SUFFIXES)})"
+            elif depth > MAX_DEPTH:
+                yield path, f"{entry.name}: ligger {depth} mappar ned, gränsen är {MAX_DEPTH}; flytta upp filen"
+            else:
+                yield path, ""
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Document files below ``root`` that will be read, in reading order (links not followed)."""
+    return (path for path, reason in walk_corpus(root) if not reason)
+
+
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a file name) as �, so it can be written as UTF-8."""
+    return _SURROGATE_RE.sub("\ufffd", text)
 
 
 def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = None) -> Corpus:
@@ -196,22 +289,26 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
     root_path = Path(root)
     if not root_path.is_dir():
         raise CorpusError(f"Korpusmappen {str(root)!r} finns inte eller är ingen mapp")
-    paths = list(iter_files(root_path))
     documents: list[Document] = []
     skipped: list[Skipped] = []
     duplicates: list[tuple[str, str]] = []
     by_hash: dict[str, Document] = {}
-    for path in paths:
-        try:
-            doc = load_document(path, root_path)
-        except IngestError as exc:
-            logger.warning("skipping %s: %s", path, exc)
-            skipped.append(Skipped(path.relative_to(root_path).as_posix(), str(exc)))
-            continue
-        except Exception as exc:  # one broken file never stops a build
-            logger.warning("skipping %s: unexpected %s: %s", path, type(exc).__name__, exc)
-            skipped.append(Skipped(path.relative_to(root_path).as_posix(),
-                                   f"{path.name}: oväntat fel ({type(exc).__name__}: {exc})"))
+    doc_ids: set[str] = set()
+    for path, reason in walk_corpus(root_path):
+        rel = path.relative_to(root_path).as_posix()
+        if not reason and _SURROGATE_RE.search(rel):
+            reason = f"{path.name}: filnamnet är inte giltig UTF-8; byt namn på filen"
+        if not reason:
+            try:
+                doc = load_document(path, root_path)
+            except IngestError as exc:
+                reason = str(exc)
+            except Exception as exc:  # one broken file never stops a build
+                reason = f"{path.name}: oväntat fel ({type(exc).__name__}: {exc})"
+        if reason:
+            skip = Skipped(_printable(rel), _printable(reason))
+            logger.warning("skipping %s: %s", skip.path, skip.reason)
+            skipped.append(skip)
             continue
         key = content_hash(doc.original_text)
         if key in by_hash:
@@ -219,7 +316,10 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
             logger.warning("%s has the same text as %s; indexed once", doc.path, first.path)
             duplicates.append((first.path, doc.path))
             continue
+        if doc.doc_id in doc_ids:  # "a.txt" and "a.md": the second keeps its suffix
+            doc = replace(doc, doc_id=doc.path)
         by_hash[key] = doc
+        doc_ids.add(doc.doc_id)
         documents.append(doc)
     if repair is not None and documents:
         documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]

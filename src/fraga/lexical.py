@@ -94,6 +94,19 @@ class Analyzer:
             self._cache[word] = out
         return out
 
+    def keys(self, word: str) -> tuple[str, frozenset[str]]:
+        """Diacritic-free stem of ``word`` and of its compound parts, for matching words.
+
+        ("", frozenset()) for stop words. "Säkerhetssamordnare" -> ("sakerhetssamordn",
+        {"sakerhet", "samordn"}).
+        """
+        tokens = self.word_tokens(word)
+        if not tokens:
+            return "", frozenset()
+        key = fold(tokens[0])
+        n_main = 2 if self.settings.fold_stream else 1
+        return key, frozenset(fold(t) for t in tokens[n_main:])
+
     def _parts(self, word: str, exact: str) -> tuple[str, ...]:
         """Stems of a compound's parts ("säkerhetssamordnare" -> "säkerhet", "samordn")."""
         if self._hunspell is None or len(word) < 9 or not word.isalpha():

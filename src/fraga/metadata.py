@@ -24,8 +24,10 @@ TITLES = (
 ISO_DATE_RE = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 TEXT_DATE_RE = re.compile(r"\b([0-3]?\d)\s+(" + "|".join(MONTHS) + r")\s+(20\d\d|19\d\d)\b", re.IGNORECASE)
 DNR_RE = re.compile(r"\bDnr\.?:?\s*([A-ZÅÄÖ]{2,6}[\s-]?\d{4}/\d+(?:[-:.]\d+)*)", re.IGNORECASE)
+# A match starts only at the start of a word, and name parts are bounded: otherwise a long
+# run of word characters ("AAAA…", "A-A-A…", a base64 blob) is re-scanned quadratically.
 DISTRICT_ORG_RE = re.compile(
-    r"([A-ZÅÄÖ][\w\-–]*(?:[ \-–][a-zåäöA-ZÅÄÖ][\w\-–]*)?)s?\s+stadsdels(?:nämnd|namnd|ndmnd|förvaltning|forvaltning)",
+    r"(?<![\w\-–])([A-ZÅÄÖ][\w\-–]{0,30}(?:[ \-–][a-zåäöA-ZÅÄÖ][\w\-–]{0,30})?)s?\s+stadsdels(?:nämnd|namnd|ndmnd|förvaltning|forvaltning)",
 )
 _LETTERHEAD_RE = re.compile(
     r"^(handläggare|handlaggare|telefon|tel\.?|till|dnr|tjänsteutlåtande|sida|e-post|bilagor?|attesterat)\b",

@@ -86,6 +86,7 @@ class Retriever:
         self.known_districts = index.districts()
         self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
         self._doc_of_row = [c.doc_id for c in index.chunks]
+        self._vectors: dict[str, np.ndarray] = {}
 
     # Filters -----------------------------------------------------------------
     def resolve_districts(self, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -170,8 +171,18 @@ class Retriever:
         chunks = self.index.chunks
         return {chunks[i].chunk_id: float(scores[i]) for i in positive}
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The encoded query, cached (per-district searches reuse it)."""
+        vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.index.encoder.encode_query(query)
+            if len(self._vectors) >= 256:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[query] = vector
+        return vector
+
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
-        vector = self.index.encoder.encode_query(query)
+        vector = self.query_vector(query)
         scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
         chunks = self.index.chunks
         return {chunks[int(r)].chunk_id: float(s) for s, r in zip(scores, rows)}

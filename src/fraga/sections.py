@@ -205,7 +205,7 @@ def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
     for section in split_sections(doc):
         body = doc.text[section.start:section.end]
         spans = [(section.start + s, section.start + e) for s, e in split_sentences(body)]
-        for start, end in _pack(spans, max_chars):
+        for start, end in _pack(_cut_long(doc.text, spans, max_chars), max_chars):
             n = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}#{n}",
@@ -217,6 +217,25 @@ def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
                 page=doc.page_at(start),
             ))
     return chunks
+
+
+def _cut_long(text: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """``spans`` with every span longer than ``max_chars`` (a text without full stops) cut at
+    white space, or anywhere when a word is longer, so no passage outgrows ``max_chars``."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        while end - start > max_chars:
+            cut = start + max_chars
+            while cut > start + max_chars // 2 and not text[cut].isspace():
+                cut -= 1
+            cut = cut if text[cut].isspace() else start + max_chars
+            out.append((start, cut))
+            start = cut
+            while start < end and text[start].isspace():
+                start += 1
+        if end > start:
+            out.append((start, end))
+    return out
 
 
 def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:

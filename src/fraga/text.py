@@ -6,8 +6,12 @@ import unicodedata
 
 WORD_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
-_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Zero-width characters, soft hyphen, and bidi marks/embeddings/overrides/isolates
+# (invisible, and able to make the shown text differ from what is indexed).
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
+# C0/C1 control characters except tab, newline and CR, and lone surrogates (no valid text holds
+# them; they make ``str.encode("utf-8")`` fail further on).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = {
@@ -23,7 +27,8 @@ def normalize_space(text: str) -> str:
 
 
 def clean_invisible(text: str) -> str:
-    """Drop zero-width characters, soft hyphens and control characters (tabs and newlines stay)."""
+    """Drop zero-width and bidi control characters, soft hyphens, control characters and lone
+    surrogates (tabs and newlines stay)."""
     return _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", text))
 
 
@@ -78,8 +83,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         elif ch == "\n":
             nxt = text.find("\n", i + 1)
             blank = nxt != -1 and text[i + 1:nxt].strip() == ""
-            prev = text[start:i].rstrip()
-            if blank or prev.endswith(("?", ":")):
+            k = i  # the last non-space character before the line break (no slice of the sentence)
+            while k > start and text[k - 1].isspace():
+                k -= 1
+            if blank or (k > start and text[k - 1] in "?:"):
                 end_here = True
         if end_here:
             _add_span(text, start, i, spans)

@@ -67,8 +67,7 @@ class _Line:
 class _Item:
     first: int  # line indexes, inclusive
     last: int
-    label: str
-    numbered: bool
+    label: str  # "" for a question sentence outside a list
     text: str
 
     @property
@@ -133,7 +132,7 @@ def _read_items(lines: list[_Line], begin: int) -> list[_Item | int]:
             parts.append(nxt.text)
             j += 1
         label = lines[i].text[:m.end()].strip()
-        out.append(_Item(i, j, label, m.group("bullet") is None, _join(parts)))
+        out.append(_Item(i, j, label, _join(parts)))
         i = j + 1
     return out
 
@@ -147,7 +146,7 @@ def _question_sentences(lines: list[_Line], first: int) -> list[_Item]:
         # Keep the question itself, not the statements before it in the same paragraph.
         sentence = re.split(r"(?<=[.!:])\s+(?=[A-ZÅÄÖ])", piece.strip())[-1].strip()
         if len(sentence) >= 12 and len(sentence.split()) >= 3:
-            out.append(_Item(first, last, "", False, sentence))
+            out.append(_Item(first, last, "", sentence))
     return out
 
 

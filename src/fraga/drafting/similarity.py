@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher
+from fraga.lexical import FOLD_PREFIX
 from fraga.text import fold, normalize_space, words
 
 if TYPE_CHECKING:
@@ -87,15 +88,24 @@ class QuestionSimilarity:
             self._idf[term] = cached
         return cached
 
+    def term(self, word: str) -> str:
+        """The folded stem of ``word`` ("~polisanmal"): OCR'd and correct spellings meet; "" for stop words.
+
+        The analyzer's tokens are the exact stem, the folded stem (prefixed "~") and,
+        when it decompounds, the parts' stems; only the folded whole-word stem is used.
+        """
+        tokens = self.analyzer.word_tokens(word)
+        folded = [t for t in tokens if t.startswith(FOLD_PREFIX)]
+        return folded[0] if folded else (tokens[0] if tokens else "")
+
     def terms(self, text: str) -> dict[str, float]:
         """Folded stems of the content words of ``text``, with IDF weights."""
         out: dict[str, float] = {}
         for word in self.analyzer.content_words(text):
             if fold(word) in _GENERIC:
                 continue
-            tokens = self.analyzer.word_tokens(word)
-            if tokens:
-                term = tokens[-1]  # the folded stream: OCR'd and correct spellings meet
+            term = self.term(word)
+            if term:
                 out[term] = self.idf(term)
         return out
 
@@ -122,7 +132,7 @@ class QuestionSimilarity:
         total = sum(q_terms.values())
         if not total:
             return 0.0
-        p_terms = {t for w in words(passage) for t in self.analyzer.word_tokens(w)[-1:]}
+        p_terms = {self.term(w) for w in words(passage)} - {""}
         got = 0.0
         for term, weight in q_terms.items():
             if term in p_terms:

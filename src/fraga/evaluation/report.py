@@ -161,15 +161,13 @@ def render_markdown(result: BenchmarkResult) -> str:
 
 def write_chart(metrics: Mapping[str, Mapping[str, float | None]], path: str | os.PathLike[str]) -> Path:
     """A PNG bar chart comparing the modes: quality metrics (0–1) and latency."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the process's backend alone
 
     modes = list(metrics)
     quality = [m for m in METRICS if not m.endswith("_ms")]
     latency = [m for m in METRICS if m.endswith("_ms")]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [4, 1]})
+    fig = Figure(figsize=(13, 4.8))
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]})
     width = 0.8 / max(len(modes), 1)
     for i, mode in enumerate(modes):
         xs = [j + (i - (len(modes) - 1) / 2) * width for j in range(len(quality))]
@@ -188,7 +186,6 @@ def write_chart(metrics: Mapping[str, Mapping[str, float | None]], path: str | o
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out
 
 

@@ -58,14 +58,13 @@ watch("value", () => { setTimeout(go, 100); setTimeout(go, 500); });
 CSS = r"""
 .gradio-container { max-width: 1180px !important; width: 100% !important; margin: 0 auto !important; }
 #fraga-header h1 { font-size: 1.6rem; margin: 0.2rem 0 0.1rem 0; }
-#fraga-header p { margin: 0 0 0.4rem 0; color: var(--body-text-color-subdued); }
+#fraga-header p { margin: 0 0 0.4rem 0; color: var(--body-text-color); opacity: 0.75; }
 .fraga-welcome { padding: 1rem 1.2rem; border: 1px dashed var(--border-color-primary); border-radius: 10px;
   color: var(--body-text-color-subdued); }
 .fraga-welcome p { margin: 0.3rem 0; }
 .fraga-chat { display: flex; flex-direction: column; gap: 1.1rem; }
 .fraga-turn { display: flex; flex-direction: column; gap: 0.5rem; }
-.fraga-who { font-size: 0.75rem; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
-  color: var(--body-text-color-subdued); margin-bottom: 0.2rem; }
+.fraga-who { font-size: 0.8rem; font-weight: 600; color: var(--body-text-color-subdued); margin-bottom: 0.2rem; }
 .fraga-q { align-self: flex-end; max-width: 80%; background: var(--color-accent-soft); border-radius: 12px;
   padding: 0.5rem 0.9rem; }
 .fraga-q p { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -75,12 +74,12 @@ CSS = r"""
 .fraga-noanswer .fraga-answer p { font-weight: 600; }
 .fraga-error { border-color: #d97706; background: #fffbeb; color: #78350f; }
 .fraga-error p { margin: 0; }
-.fraga-context { font-size: 0.9rem; color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
+.fraga-context { font-size: 0.9rem; color: var(--body-text-color); opacity: 0.8; margin-bottom: 0.3rem; }
 .fraga-sources-title { font-weight: 600; margin: 0.6rem 0 0.3rem 0; }
 .fraga-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5rem 0.7rem;
   margin: 0.4rem 0; background: var(--background-fill-primary); }
 .fraga-card-head { font-size: 0.98rem; }
-.fraga-meta, .fraga-section { font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.fraga-meta, .fraga-section { font-size: 0.85rem; color: var(--body-text-color); opacity: 0.72; }
 .fraga-passage { white-space: pre-line; line-height: 1.5; margin-top: 0.35rem; overflow-wrap: anywhere; }
 .fraga-quote { font-weight: 600; }
 .fraga-card-foot { margin-top: 0.35rem; }
@@ -98,7 +97,7 @@ button.fraga-copy.fraga-done { border-color: #16a34a; color: #166534; }
 .fraga-notice { padding: 0.6rem 0.9rem; border-radius: 8px; margin: 0.3rem 0; }
 .fraga-notice-info { background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
 .fraga-notice-error { background: #fffbeb; border: 1px solid #d97706; color: #78350f; }
-.fraga-note { font-size: 0.9rem; color: var(--body-text-color-subdued); margin: 0.2rem 0; }
+.fraga-note { font-size: 0.9rem; color: var(--body-text-color); opacity: 0.75; margin: 0.2rem 0; }
 .fraga-summary { font-weight: 600; margin: 0.2rem 0 0.5rem 0; }
 details.fraga-doc { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.7rem;
   margin: 0.5rem 0; background: var(--background-fill-primary); }
@@ -135,6 +134,8 @@ table.fraga-table { border-collapse: collapse; width: 100%; font-size: 0.92rem; 
 .prose table.fraga-table th, .prose table.fraga-table td { border: none;
   border-bottom: 1px solid var(--border-color-primary); padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 .prose table.fraga-table th { font-size: 0.9rem; }
+.prose table.fraga-table { border: none; }
+.prose table.fraga-table td:nth-child(4) { white-space: nowrap; }
 #fraga-examples { align-items: center; justify-content: flex-start; flex-wrap: wrap; gap: 0.5rem; }
 #fraga-examples > * { flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }
 #fraga-examples button { font-size: 0.88rem; white-space: nowrap; }

@@ -66,8 +66,8 @@ def search_results(result: SearchResult, documents: Mapping[str, Document], is_m
                 f'<span class="fraga-hit-sum"><span class="fraga-section">{esc(chunk.section)}{page}</span>'
                 f'<span class="fraga-snippet">{_snippet(chunk.text, is_match)}</span></span></summary>'
                 f'<div class="fraga-passage">{mark_words(reflow(chunk.text), is_match)}</div>'
-                f'<div class="fraga-card-foot">{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}'
-                f"</div></details></li>")
+                f'<div class="fraga-card-foot">'
+                f'{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}</div></details></li>')
         parts.append("</ol></details>")
     return "".join(parts)
 
@@ -157,7 +157,8 @@ def status_page(status: IndexStatus) -> str:
             f"<dt>Språkmodell</dt><dd>{esc(status.encoder or 'okänd')}</dd>"
             f"<dt>Indexmapp</dt><dd>{esc(status.folder)}</dd></dl>")
     rows = "".join(
-        f"<tr><td>{esc(d.metadata.district or 'okänd')}</td><td>{source_link(d.doc_id, d.metadata.title or d.doc_id)}</td>"
+        f"<tr><td>{esc(d.metadata.district or 'okänd')}</td>"
+        f"<td>{source_link(d.doc_id, d.metadata.title or d.doc_id)}</td>"
         f"<td>{esc(d.metadata.doc_type or '–')}</td><td>{esc(d.metadata.date or '–')}</td>"
         f"<td>{esc(d.metadata.dnr or '–')}</td><td>{esc(d.path)}</td></tr>" for d in status.documents)
     table = ('<h3>Indexerade dokument</h3><table class="fraga-table"><thead><tr><th>Stadsdel</th><th>Titel</th>'

@@ -51,15 +51,18 @@ def mark_words(text: str, is_match: Match | None = None) -> str:
     return "".join(out)
 
 
-def highlight(text: str, is_match: Match | None = None, *, emphasis: tuple[int, int] | None = None) -> str:
-    """Escaped ``text`` with matching words marked and ``text[emphasis[0]:emphasis[1]]`` in bold."""
-    if not emphasis:
-        return mark_words(text, is_match)
-    s, e = max(0, emphasis[0]), min(len(text), emphasis[1])
-    if s >= e:
-        return mark_words(text, is_match)
-    return (mark_words(text[:s], is_match) + '<strong class="fraga-quote">' + mark_words(text[s:e], is_match)
-            + "</strong>" + mark_words(text[e:], is_match))
+def highlight(text: str, is_match: Match | None = None, *, emphasis: Sequence[tuple[int, int]] = ()) -> str:
+    """Escaped ``text`` with matching words marked and the ``emphasis`` spans (offsets in ``text``) in bold."""
+    out, pos = [], 0
+    for s, e in sorted(emphasis):
+        s, e = max(pos, s), min(len(text), e)
+        if s >= e:
+            continue
+        out.append(mark_words(text[pos:s], is_match))
+        out.append('<strong class="fraga-quote">' + mark_words(text[s:e], is_match) + "</strong>")
+        pos = e
+    out.append(mark_words(text[pos:], is_match))
+    return "".join(out)
 
 
 def source_link(doc_id: str, label: str, *, chunk_id: str = "", start: int | None = None,
@@ -98,17 +101,23 @@ def doc_heading(doc: Document | None, fallback: str = "") -> str:
 
 
 # Passages -----------------------------------------------------------------------
-def citation_card(c: Citation, documents: Mapping[str, Document], is_match: Match | None,
+def citation_card(cites: Sequence[Citation], documents: Mapping[str, Document], is_match: Match | None,
                   passage: tuple[int, int] | None = None, page: int | None = None) -> str:
-    """A cited passage: number, district, title, dnr, date, section, passage text with the quote in bold."""
+    """A cited passage: numbers, district, title, dnr, date, section, passage text with the quotes in bold.
+
+    ``cites`` are the citations that quote this passage (usually one).
+    """
+    c = cites[0]
     doc = documents.get(c.doc_id)
-    if doc is not None and passage is not None and passage[0] <= c.start and c.end <= passage[1]:
+    inside = passage is not None and all(passage[0] <= x.start and x.end <= passage[1] for x in cites)
+    if doc is not None and passage is not None and inside:
         text = reflow(doc.text[passage[0]:passage[1]])
-        body = highlight(text, is_match, emphasis=(c.start - passage[0], c.end - passage[0]))
+        body = highlight(text, is_match, emphasis=[(x.start - passage[0], x.end - passage[0]) for x in cites])
     else:
-        body = '<strong class="fraga-quote">' + mark_words(c.quote, is_match) + "</strong>"
-    head = source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end, cls="fraga-ref")
-    return (f'<div class="fraga-card" data-n="{c.n}"><div class="fraga-card-head">{head} '
+        body = " ".join('<strong class="fraga-quote">' + mark_words(x.quote, is_match) + "</strong>" for x in cites)
+    refs = " ".join(source_link(x.doc_id, f"[{x.n}]", chunk_id=x.chunk_id, start=x.start, end=x.end,
+                                cls="fraga-ref") for x in cites)
+    return (f'<div class="fraga-card" data-n="{c.n}"><div class="fraga-card-head">{refs} '
             f"{doc_heading(doc, c.title)}</div>"
             f"{meta_line(doc, page=page, section=c.section)}"
             f'<div class="fraga-passage">{body}</div>'
@@ -186,7 +195,8 @@ def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
         parts.append(f'<div class="fraga-q"><div class="fraga-who">Du</div><p>{esc(q)}</p></div>')
     answer = turn.answer
     if answer is None:
-        parts.append(f'<div class="fraga-a fraga-error"><div class="fraga-who">fraga</div><p>{esc(turn.error)}</p></div>')
+        parts.append('<div class="fraga-a fraga-error"><div class="fraga-who">fraga</div>'
+                     f"<p>{esc(turn.error)}</p></div>")
         parts.append("</div>")
         return "".join(parts)
     kind = "fraga-a" if answer.answered else "fraga-a fraga-noanswer"
@@ -194,15 +204,19 @@ def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
     parts.append(f'<div class="fraga-answer">{answer_text(answer.text, answer.citations)}</div>')
     if answer.citations:
         parts.append('<div class="fraga-sources-title">Källor</div>')
+        by_chunk: dict[str, list[Citation]] = {}
         for c in answer.citations:
-            found = passage_of(c.chunk_id)
+            by_chunk.setdefault(c.chunk_id, []).append(c)
+        for chunk_id, cites in by_chunk.items():
+            found = passage_of(chunk_id)
             passage, page = found if found else (None, None)
-            parts.append(citation_card(c, documents, is_match, passage, page))
+            parts.append(citation_card(cites, documents, is_match, passage, page))
     elif answer.hits:
         parts.append('<div class="fraga-sources-title">Närmaste avsnitt</div>')
         for hit in answer.hits[:NEAREST_SHOWN]:
             parts.append(hit_card(hit, documents, is_match))
-    parts.append(_copy_block(turn.plain_text))
+    if answer.answered:
+        parts.append(_copy_block(turn.plain_text))
     parts.append("</div></div>")
     return "".join(parts)
 

@@ -101,7 +101,8 @@ def _iso_date(value: str, label: str) -> str:
             raise ValueError(value)
         date.fromisoformat(value)
     except ValueError:
-        raise FragaError(f"{label} \"{value[:40]}\" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2024-09-24.")
+        raise FragaError(
+            f"{label} \"{value[:40]}\" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2024-09-24.") from None
     return value
 
 
@@ -155,8 +156,10 @@ class Service:
 
     # Highlighting --------------------------------------------------------------
     def _stem(self, word: str) -> str | None:
-        tokens = self.analyzer.word_tokens(word)
-        return tokens[-1] if tokens else None  # the diacritic-free stem ("~polisanmal")
+        """The diacritic-free stem of ``word`` ("polisanmäler" -> "polisanmal"); None for a stop word."""
+        if not word or self.analyzer.is_stopword(word):
+            return None
+        return self.analyzer.stem(fold(word))
 
     def matcher(self, question: str) -> Callable[[str], bool]:
         """A test telling whether a word of a passage matches a content word of ``question``."""
@@ -305,7 +308,8 @@ class Service:
                       key=lambda d: (d.metadata.district, d.metadata.date, d.metadata.title))
         counts: dict[str, int] = {}
         for d in docs:
-            counts[d.metadata.district or "okänd stadsdel"] = counts.get(d.metadata.district or "okänd stadsdel", 0) + 1
+            name = d.metadata.district or "okänd stadsdel"
+            counts[name] = counts.get(name, 0) + 1
         dates = sorted(d.metadata.date for d in docs if d.metadata.date)
         report = self.index.report or {}
         manifest = self.index.manifest

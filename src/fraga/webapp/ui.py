@@ -6,7 +6,7 @@ A thin layer: each handler calls ``Service`` and renders its records with ``rend
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,8 @@ class Handlers:
         except (FragaError, OSError) as exc:
             message = str(exc) if isinstance(exc, FragaError) else "Originalfilen kunde inte läsas."
             return render.notice(message, kind="error"), gr.update(), gr.update(visible=False)
-        download = (gr.update(value=str(path), label=f"Ladda ner originalfilen ({Path(path).name})", visible=True)
+        download = (gr.update(value=str(path), label=f"Ladda ner originalfilen ({Path(path).suffix.lstrip('.')})",
+                              visible=True)
                     if path else gr.update(visible=False))
         return pages.source_page(view), gr.update(value=view.doc.doc_id), download
 
@@ -170,23 +171,25 @@ def build_ui(service: Service) -> gr.Blocks:
             with gr.Tab("Källa", id="kalla"):
                 with gr.Row(equal_height=True):
                     doc_pick = gr.Dropdown(doc_choices, value=None, label="Dokument", scale=4,
-                                           elem_id="fraga-doc-pick")
-                    download = gr.DownloadButton("Ladda ner originalfilen", visible=False, scale=1,
-                                                 elem_id="fraga-download")
+                                           info="Välj ett dokument att läsa, eller klicka på en källa i Fråga, "
+                                                "Sök eller Jämför stadsdelar.", elem_id="fraga-doc-pick")
+                    download = gr.DownloadButton("Ladda ner originalfilen", visible=False, scale=0, min_width=230,
+                                                 size="md", elem_id="fraga-download")
                 source = gr.HTML(pages.source_placeholder(), js_on_load=SCROLL_JS, elem_id="fraga-source")
             with gr.Tab("Om indexet", id="om"):
                 status_html = gr.HTML(pages.status_page(status), js_on_load=CLICK_JS, elem_id="fraga-status")
         with gr.Accordion("Inställningar", open=False, elem_id="fraga-settings"):
             mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Sökmetod")
-            k = gr.Slider(1, 20, value=5, step=1, label="Avsnitt per svar",
+            k = gr.Slider(1, 20, value=5, step=1, label="Avsnitt per svar", buttons=[],
                           info="Hur många avsnitt fraga läser för att svara (fler ger bredare underlag).")
-            k_search = gr.Slider(5, 50, value=20, step=5, label="Träffar i Sök")
+            k_search = gr.Slider(5, 50, value=20, step=5, label="Träffar i Sök", buttons=[],
+                                 info="Hur många avsnitt sökningen visar.")
 
         ask_io = dict(fn=h.ask, inputs=[question, turns, mode, k], outputs=[chat, turns, question],
                       show_progress="minimal", concurrency_id="ask")
         ask.click(**ask_io, api_name="fraga")
         question.submit(**ask_io, api_visibility="undocumented")
-        for button, text in zip(example_buttons, EXAMPLES):
+        for button, text in zip(example_buttons, EXAMPLES, strict=True):
             button.click(lambda t, m, kk, q=text: h.ask(q, t, m, kk), inputs=[turns, mode, k],
                          outputs=[chat, turns, question], show_progress="minimal", concurrency_id="ask",
                          api_visibility="private")
@@ -215,9 +218,23 @@ def build_ui(service: Service) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, *, host: str, port: int | None, quiet: bool = False) -> None:
-    """Serve ``demo`` (blocks until stopped)."""
+def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve ``demo``, answer one question through it, call ``on_ready(url)`` and block until stopped.
+
+    The first request a Gradio server handles is slow (about 1.5 s on two busy cores, 0.1 s
+    after); answering one at start keeps that wait from the first user.
+    """
     import gradio as gr
 
-    demo.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], quiet=quiet,
-                theme=gr.themes.Default(primary_hue="blue"), show_error=False)
+    demo.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], quiet=True,
+                theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True)
+    url = demo.local_url or f"http://{host}:{port}/"
+    try:
+        from gradio_client import Client
+
+        Client(url, verbose=False).predict(EXAMPLES[0], "hybrid", 5, api_name="/fraga")
+    except Exception as exc:  # only a warm-up: the app works without it
+        logger.warning("warm-up request failed: %s", exc)
+    if on_ready:
+        on_ready(url)
+    demo.block_thread()

@@ -1,0 +1,1 @@
+"""The scale benchmark behind ``fraga bench``: synthetic collections, timing, memory, baseline."""

