@@ -291,3 +291,17 @@ def test_hybrid_floors_on_bundled_corpus(real_index_dir):
     figures = result.metrics["hybrid"]
     assert figures["recall@5"] >= HYBRID_RECALL5_FLOOR, format_table(result.metrics)
     assert figures["answer_accuracy"] >= HYBRID_ANSWER_ACCURACY_FLOOR, format_table(result.metrics)
+
+
+def test_document_level_gold_counts_any_passage_of_the_document():
+    from fraga.evaluation.evidence import EvidenceLocator, passage_covers, quote_matches
+    from fraga.evaluation.gold import parse_gold_row
+    from fraga.records import Document
+
+    item = parse_gold_row({"id": "f1", "question": "Får jag vaccin?", "answer": "Ja.", "kind": "fact",
+                           "districts": [], "doc_ids": ["faq-1"], "evidence": [], "answerable": True,
+                           "level": "document"})
+    doc = Document(doc_id="faq-1", path="faq-1.txt", text="Ja. Alla får vaccin.", original_text="Ja. Alla får vaccin.")
+    (span,) = EvidenceLocator({"faq-1": doc}).spans(item)
+    assert passage_covers(span, "faq-1", 4, 8) and quote_matches(span, "faq-1", 0, 3)
+    assert not passage_covers(span, "faq-2", 0, 3)

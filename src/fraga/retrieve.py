@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +88,7 @@ class Retriever:
         self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
         self._doc_of_row = [c.doc_id for c in index.chunks]
         self._vectors: dict[str, np.ndarray] = {}
+        self._vectors_lock = threading.Lock()
 
     # Filters -----------------------------------------------------------------
     def resolve_districts(self, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -171,14 +173,21 @@ class Retriever:
         chunks = self.index.chunks
         return {chunks[i].chunk_id: float(scores[i]) for i in positive}
 
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (benchmarks time the encoding too)."""
+        with self._vectors_lock:
+            self._vectors.clear()
+
     def query_vector(self, query: str) -> np.ndarray:
         """The encoded query, cached (per-district searches reuse it)."""
-        vector = self._vectors.get(query)
+        with self._vectors_lock:
+            vector = self._vectors.get(query)
         if vector is None:
             vector = self.index.encoder.encode_query(query)
-            if len(self._vectors) >= 256:
-                self._vectors.pop(next(iter(self._vectors)))
-            self._vectors[query] = vector
+            with self._vectors_lock:
+                if len(self._vectors) >= 256:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[query] = vector
         return vector
 
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:

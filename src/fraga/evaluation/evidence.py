@@ -13,6 +13,8 @@ Rules (also stated in every report):
   contains the snippet counts, and so does a short sentence lying inside a snippet
   that runs over a sentence boundary; a sentence that only touches a few words of a
   snippet does not.
+- Document-level gold (``"level": "document"``, e.g. SweFAQ) has no snippets: every
+  passage and quote of a listed document counts.
 - Evidence is grouped by document: a question's **evidence groups** are the
   documents its evidence comes from (one for most questions, one per district for
   cross-district questions). Retrieval recall and answer accuracy count groups.
@@ -41,6 +43,7 @@ class EvidenceSpan:
     start: int
     end: int
     item: int  # position of the snippet in GoldItem.evidence
+    whole: bool = False  # document-level gold: any passage of the document matches
 
 
 # LOW LEVEL FUNCTIONS ==========================================================
@@ -54,6 +57,8 @@ def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
     """Whether the passage ``doc_id[start:end]`` covers ``min_share`` of ``span``."""
     if doc_id != span.doc_id:
         return False
+    if span.whole:
+        return True
     return overlap(span.start, span.end, start, end) >= min_share * (span.end - span.start)
 
 
@@ -62,6 +67,8 @@ def quote_matches(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
     """Whether the quote ``doc_id[start:end]`` overlaps ``span`` by ``min_overlap`` of the shorter."""
     if doc_id != span.doc_id or end <= start:
         return False
+    if span.whole:
+        return True
     shorter = min(span.end - span.start, end - start)
     return overlap(span.start, span.end, start, end) >= min_overlap * shorter
 
@@ -116,6 +123,13 @@ class EvidenceLocator:
                 cannot be found or lies entirely in removed text.
         """
         out: list[EvidenceSpan] = []
+        if item.level == "document":
+            for doc_id in item.doc_ids:
+                doc = self.documents.get(doc_id)
+                if doc is None:
+                    raise GoldError(f"{item.id} (rad {item.line}): dokumentet {doc_id!r} finns inte i indexet")
+                out.append(EvidenceSpan(doc_id, 0, max(len(doc.text), 1), 0, whole=True))
+            return tuple(out)
         for n, ev in enumerate(item.evidence):
             doc = self.documents.get(ev.doc_id)
             if doc is None:

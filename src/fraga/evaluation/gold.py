@@ -52,6 +52,7 @@ class GoldItem:
     evidence: tuple[Evidence, ...]
     answerable: bool
     line: int = 0  # line number in the gold file (for messages)
+    level: str = "passage"  # "document": any passage of doc_ids is relevant (e.g. SweFAQ)
 
 
 # LOW LEVEL FUNCTIONS ==========================================================
@@ -109,7 +110,13 @@ def parse_gold_row(row: Any, *, line: int = 0, source: str = "guldfilen") -> Gol
     evidence = _evidence(row["evidence"], where)
     doc_ids = _strings(row["doc_ids"], where, "doc_ids")
     districts = _strings(row["districts"], where, "districts")
-    if row["answerable"]:
+    level = row.get("level", "passage")
+    if level not in ("passage", "document"):
+        raise _fail(where, f"fältet 'level' ska vara \"passage\" eller \"document\", inte {level!r}")
+    if level == "document":
+        if row["answerable"] and not doc_ids:
+            raise _fail(where, "en besvarbar fråga med level \"document\" behöver minst ett doc_id")
+    elif row["answerable"]:
         if not evidence or not doc_ids:
             raise _fail(where, "en besvarbar fråga behöver minst en evidence och ett doc_id")
     elif evidence or doc_ids:
@@ -121,7 +128,7 @@ def parse_gold_row(row: Any, *, line: int = 0, source: str = "guldfilen") -> Gol
         raise _fail(where, f"evidence pekar på dokument som inte står i doc_ids: {', '.join(stray)}")
     return GoldItem(id=row["id"], question=row["question"], answer=row["answer"], kind=row["kind"],
                     districts=districts, doc_ids=doc_ids, evidence=evidence, answerable=row["answerable"],
-                    line=line)
+                    line=line, level=level)
 
 
 def parse_gold_lines(lines: Iterable[str], *, source: str = "guldfilen") -> tuple[GoldItem, ...]:

@@ -1,4 +1,4 @@
-"""The Gradio page: tabs Fråga, Sök, Jämför stadsdelar, Källa and Om indexet.
+"""The Gradio page: tabs Fråga, Sök, Jämför stadsdelar, Förbered svar, Källa and Om indexet.
 
 A thin layer: each handler calls ``Service`` and renders its records with ``render`` or
 ``pages``. This is the app's UI edge, so FragaError becomes a message on screen here.
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
-from fraga.webapp import pages, render
+from fraga.webapp import drafting_tab, pages, render
 from fraga.webapp.assets import CLICK_JS, CSS, HEAD, SCROLL_JS
 from fraga.webapp.service import MAX_TURNS, Service, Turn
 
@@ -168,6 +168,8 @@ def build_ui(service: Service) -> gr.Blocks:
                     compare = gr.Button("Jämför", variant="primary", scale=1, min_width=110, elem_id="fraga-compare")
                 c_types = gr.CheckboxGroup(doc_types, label="Dokumenttyp", info="Inget valt = alla typer")
                 compared = gr.HTML("", js_on_load=CLICK_JS, elem_id="fraga-compared")
+            with gr.Tab(drafting_tab.TAB_LABEL, id=drafting_tab.TAB_ID):
+                drafting = drafting_tab.build(service, click_js=CLICK_JS)
             with gr.Tab("Källa", id="kalla"):
                 with gr.Row(equal_height=True):
                     doc_pick = gr.Dropdown(doc_choices, value=None, label="Dokument", scale=4,
@@ -203,12 +205,13 @@ def build_ui(service: Service) -> gr.Blocks:
                           show_progress="minimal", concurrency_id="search")
         compare.click(**compare_io, api_name="jamfor")
         c_question.submit(**compare_io, api_visibility="undocumented")
+        drafting.wire(mode)
 
         def open_clicked(evt):
             return h.open_clicked(evt)
 
         open_clicked.__annotations__ = {"evt": gr.EventData}  # resolved type: Gradio passes the click's data
-        for panel in (chat, results, compared, status_html):
+        for panel in (chat, results, compared, drafting.table, status_html):
             panel.click(open_clicked, outputs=[source, doc_pick, download, tabs], show_progress="hidden",
                         api_visibility="private")
         doc_pick.input(h.pick_document, inputs=doc_pick, outputs=[source, doc_pick, download],
@@ -226,7 +229,7 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
     """
     import gradio as gr
 
-    demo.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], quiet=True,
+    demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS, head=HEAD, footer_links=[], quiet=True,
                 theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True)
     url = demo.local_url or f"http://{host}:{port}/"
     try:
