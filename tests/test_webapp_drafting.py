@@ -52,7 +52,8 @@ def no_raw_markup(html: str) -> None:
 def nasty_preparation() -> Preparation:
     qs = (Question(1, f"Fråga {NASTY}?", "1."), Question(2, "Finns en säkerhetssamordnare?", "2."))
     cite = Citation(1, "", "doc<x>", "Skarpnäck", f"Titel {NASTY}", "SKA 2024/339", "2024-09-24",
-                    "Förvaltningens synpunkter › 1. <b>Har</b>?", f"Första stycket {NASTY}\n\nAndra stycket.", 10, 90)
+                    "Förvaltningens synpunkter › 1. <b>Har</b>?", f"Första stycket {NASTY}\n\nAndra stycket.",
+                    10, 90)
     cells = (Cell(1, "Skarpnäck", "same_question", 0.9, cite, f"Har {NASTY}?", f"Första stycket {NASTY} …"),
              Cell(1, "Söder <i>", "none", 0.0),
              Cell(2, "Skarpnäck", "none", 0.0),
@@ -97,7 +98,8 @@ def test_upload_gives_four_questions_a_table_and_both_downloads(handlers: Drafti
     prep = result.preparation
     expected = [q.text for q in find_questions(SKRIVELSE.read_text(encoding="utf-8"))]
     assert [q.text for q in prep.questions] == expected and len(expected) == 4
-    assert result.summary.count("<li value=") == 4 and "Läste hagersten-alvsjo-skrivelse-starkt-skydd.txt" in result.summary
+    assert result.summary.count("<li value=") == 4
+    assert "Läste hagersten-alvsjo-skrivelse-starkt-skydd.txt" in result.summary
     assert "Skrivelsen finns själv i indexet" in result.summary
     assert "Hägersten-Älvsjö" not in prep.districts and {"Norra innerstaden", "Skarpnäck"} <= set(prep.districts)
     assert result.table.count("<tr data-q=") == 4

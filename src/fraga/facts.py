@@ -23,13 +23,16 @@ class FactQuestion:
 _KINDS: tuple[tuple[re.Pattern[str], FactQuestion], ...] = (
     (re.compile(r"\b(diarienummer|diarienr|dnr|ärendenummer|arendenummer)\b", re.I),
      FactQuestion("dnr", "Diarienummer", "Dokumentet anger inget diarienummer.")),
-    (re.compile(r"\b(handläggare|handlaggare|handlagt|handlade ärendet)\b", re.I),
+    (re.compile(r"\b(vem|vilken|vilka|who)\b[^?]*\b(handläggare|handlaggare|handlade)\b|"
+                r"\b(handläggare|handlaggare)\s+(för|på|till|i)\b[^?]*\b(svar\w*|tjänsteutlåtande\w*|ärende\w*)\b",
+                re.I),
      FactQuestion("handlaggare", "Handläggare", "Dokumentet anger ingen handläggare.")),
     (re.compile(r"\b(undertecknade|undertecknat|undertecknades|skrev under|skrivit under|signerade|signerat|"
                 r"attesterade|attesterat|godkände|signed)\b", re.I),
      FactQuestion("signers", "Undertecknat av", "Dokumentet anger inga undertecknare.")),
-    (re.compile(r"\b(vilka partier|vilket parti|vilka politiker|which part(y|ies)|"
-                r"(vem|vilka) (skrev|lämnade in|stod bakom|står bakom|låg bakom) (skrivelsen|motionen))\b", re.I),
+    (re.compile(r"\b(vilka partier|vilket parti|vilka politiker|which part(y|ies))\b[^?]*"
+                r"\b(skrivelse\w*|motion\w*|skrev|lämnade|bakom|wrote)\b|"
+                r"\b(vem|vilka) (skrev|lämnade in|stod bakom|står bakom|låg bakom) (skrivelsen|motionen)\b", re.I),
      FactQuestion("parties", "Skrivelsen kom från", "Dokumentet anger inte vilka partier som står bakom skrivelsen.")),
     (re.compile(r"\b(vilket datum|daterad|daterat|what date)\b", re.I),
      FactQuestion("date", "Datum", "Dokumentet anger inget datum för tjänsteutlåtandet.")),

@@ -206,7 +206,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "corpus": str(Path(corpus.root).resolve()),
             "encoder": {"name": enc.name, "dim": int(enc.dim)},
             "analyzer": bm25.analyzer.settings.to_dict(),
-            "faiss": {"kind": "hnsw" if hasattr(faiss_index, "hnsw") else "flat"},
+            "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
             "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
             "files": files,

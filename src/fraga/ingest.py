@@ -48,7 +48,6 @@ class Corpus:
 
 
 _UTF8_SEQ_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-_ASCII = bytes(range(128))
 _CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
 _BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
@@ -69,8 +68,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
     A file that is not valid UTF-8 but holds UTF-8 sequences (texts pasted together from
     two sources) is read as both, "utf-8+cp1252": each valid UTF-8 sequence as UTF-8, every
-    other byte as Windows-1252. That is chosen when at least one in ten of its non-ASCII
-    characters is a valid UTF-8 sequence; otherwise the file is Windows-1252 (or Latin-1).
+    other byte as Windows-1252 (Latin-1 for the five bytes Windows-1252 leaves undefined).
 
     Returns:
         The text (NFC-normalised, newlines unified, form feeds as newlines) and the encoding used.
@@ -83,9 +81,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            rest, sequences = _UTF8_SEQ_RE.subn(b"", data)
-            stray = len(rest.translate(None, _ASCII))  # non-ASCII bytes outside UTF-8 sequences
-            if sequences * 9 >= stray:
+            if _UTF8_SEQ_RE.search(data):
                 text, encoding = data.decode("utf-8", errors="fraga-cp1252"), "utf-8+cp1252"
             else:
                 try:
@@ -109,9 +105,8 @@ def _check_text(text: str, path: Path) -> str:
     return text
 
 
-def _too_big(path: Path, size: int) -> IngestError:
-    return IngestError(
-        f"{path.name}: filen är {size / 1e6:.0f} MB, gränsen är {MAX_FILE_BYTES / 1e6:.0f} MB; dela upp den")
+def _too_big(path: Path, size: int, limit: int) -> IngestError:
+    return IngestError(f"{path.name}: filen är {size / 2**20:.0f} MB, gränsen är {limit / 2**20:.0f} MB; dela upp den")
 
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -121,13 +116,13 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
             raise IngestError(f"{path.name}: är ingen vanlig fil")
         if info.st_size > limit:
-            raise _too_big(path, info.st_size)
+            raise _too_big(path, info.st_size, limit)
         with open(path, "rb") as f:
             data = f.read(limit + 1)
     except OSError as exc:
         raise IngestError(f"{path.name}: kan inte läsas ({exc.strerror or exc})") from exc
     if len(data) > limit:  # it grew after stat()
-        raise _too_big(path, len(data))
+        raise _too_big(path, len(data), limit)
     return data
 
 

@@ -86,7 +86,11 @@ class Retriever:
         self.candidates = candidates
         self.known_districts = index.districts()
         self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
-        self._doc_of_row = [c.doc_id for c in index.chunks]
+        self._doc_ids = list(index.documents)
+        position = {doc_id: n for n, doc_id in enumerate(self._doc_ids)}
+        self._doc_row = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int32,
+                                    count=len(index.chunks))
+        self._masks: dict[tuple, np.ndarray] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
 
@@ -106,8 +110,13 @@ class Retriever:
         """Boolean mask over passages that pass ``filters`` (None: no filter)."""
         if filters.empty:
             return None
-        ok_docs = set()
-        for doc_id, doc in self.index.documents.items():
+        key = (filters.districts, filters.doc_types, filters.date_from, filters.date_to)
+        cached = self._masks.get(key)
+        if cached is not None:
+            return cached
+        ok = np.zeros(len(self._doc_ids), dtype=bool)
+        for n, doc_id in enumerate(self._doc_ids):
+            doc = self.index.documents[doc_id]
             meta = doc.metadata
             if filters.districts and meta.district not in filters.districts:
                 continue
@@ -117,8 +126,13 @@ class Retriever:
                 continue
             if filters.date_to and (not meta.date or meta.date > filters.date_to):
                 continue
-            ok_docs.add(doc_id)
-        return np.fromiter((d in ok_docs for d in self._doc_of_row), dtype=bool, count=len(self._doc_of_row))
+            ok[n] = True
+        mask = ok[self._doc_row]  # one vectorised step over all passages
+        with self._vectors_lock:
+            if len(self._masks) >= 64:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
 
     # Search ------------------------------------------------------------------
     def search(self, query: str, *, k: int = DEFAULT_K, mode: str = "hybrid", filters: Filters | None = None,

@@ -77,7 +77,8 @@ details.fraga-dcell > summary::-webkit-details-marker { display: none; }
 .fraga-dmore { display: block; margin-top: 0.25rem; color: var(--color-accent); font-size: 0.85rem; }
 .fraga-dmore::before { content: "▸ "; }
 details.fraga-dcell[open] .fraga-dmore::before { content: "▾ "; }
-details.fraga-dcell[open] .fraga-dexcerpt { display: none; }
+details.fraga-dcell[open] .fraga-dexcerpt, details.fraga-dcell[open] .fraga-dshow, .fraga-dhide { display: none; }
+details.fraga-dcell[open] .fraga-dhide { display: inline; }
 .fraga-dexcerpt { display: block; line-height: 1.45; }
 .fraga-dfull { border-left: 3px solid var(--color-accent); padding-left: 0.6rem; margin-top: 0.2rem; }
 .fraga-dfull p { margin: 0.25rem 0 0.4rem 0; line-height: 1.5; }
@@ -114,7 +115,8 @@ def _cell_html(cell: Cell) -> str:
     show = source_link(c.doc_id, "Visa i dokumentet", chunk_id=c.chunk_id, start=c.start, end=c.end)
     return (f'<td><details class="fraga-dcell" data-n="{c.n}"><summary>{badge}'
             f'<span class="fraga-dexcerpt">{esc(cell.excerpt)}</span>'
-            f'<span class="fraga-dmore">Hela svaret och källan</span></summary>'
+            f'<span class="fraga-dmore"><span class="fraga-dshow">Hela svaret och källan</span>'
+            f'<span class="fraga-dhide">Dölj hela svaret</span></span></summary>'
             f'<div class="fraga-dfull">{paras}</div>'
             f'<div class="fraga-dasked">{esc(asked)}</div>'
             f'<div class="fraga-dcite">{ref} {esc(citation_line(c, numbered=False))}</div>'

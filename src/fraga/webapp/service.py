@@ -272,7 +272,7 @@ class Service:
             s, e = int(start), int(end)  # type: ignore[arg-type]
             if 0 <= s < e <= n:
                 quote = (s, e)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # crafted offsets ("x", inf, 10**5000 digits)
             pass
         chunk = self.chunk(chunk_id)
         if chunk is not None and chunk.doc_id != doc.doc_id:
