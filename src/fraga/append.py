@@ -30,7 +30,7 @@ from fraga import dense as dense_mod
 from fraga.bulk import STATS_FILE
 from fraga.embed import Encoder
 from fraga.index import (
-    Index, _doc_to_json, _fsync_tree, _next_generation_name, _remove_old_generations, _sha256, embed_text,
+    Index, _doc_to_json, _remove_old_generations, _sha256, embed_text, publish_generation,
 )
 from fraga.lexical import Bm25Index
 from fraga.records import Document, content_hash
@@ -191,13 +191,7 @@ def _write_appended(index: Index, doc: Document, chunks, hashes, source) -> Path
         manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks),
                         files=files, faiss={"kind": dense_mod.kind_of(index.faiss)})
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        _fsync_tree(tmp)
-        gen = index_path / _next_generation_name(index_path)
-        os.rename(tmp, gen)
-        pointer_tmp = index_path / ".CURRENT.tmp"
-        pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
-        os.replace(pointer_tmp, index_path / "CURRENT")
+        gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -211,17 +211,24 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
             "files": files,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        _fsync_tree(tmp)
-        gen = index_path / _next_generation_name(index_path)
-        os.rename(tmp, gen)
-        pointer_tmp = index_path / ".CURRENT.tmp"
-        pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
-        os.replace(pointer_tmp, index_path / "CURRENT")
+        gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_old_generations(index_path, keep=gen.name)
+    return gen
+
+
+def publish_generation(index_path: Path, tmp: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest`` into the complete folder ``tmp``, make it the next generation and
+    switch ``CURRENT`` to it atomically. Returns the generation folder."""
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    _fsync_tree(tmp)
+    gen = index_path / _next_generation_name(index_path)
+    os.rename(tmp, gen)
+    pointer_tmp = index_path / ".CURRENT.tmp"
+    pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
+    os.replace(pointer_tmp, index_path / "CURRENT")
     return gen
 
 
