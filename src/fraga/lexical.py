@@ -103,9 +103,13 @@ class Analyzer:
         tokens = self.word_tokens(word)
         if not tokens:
             return "", frozenset()
-        key = fold(tokens[0])
         n_main = 2 if self.settings.fold_stream else 1
-        return key, frozenset(fold(t) for t in tokens[n_main:])
+        return fold(tokens[0]), frozenset(fold(t) for t in tokens[n_main:])
+
+    def exact_key(self, word: str) -> str:
+        """The stem of ``word`` with its diacritics ("" for stop words)."""
+        tokens = self.word_tokens(word)
+        return tokens[0] if tokens else ""
 
     def _parts(self, word: str, exact: str) -> tuple[str, ...]:
         """Stems of a compound's parts ("säkerhetssamordnare" -> "säkerhet", "samordn")."""
