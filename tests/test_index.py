@@ -30,7 +30,8 @@ def test_build_writes_plain_files_and_manifest(tmp_path, corpus_copy):
     assert set(manifest["documents"]) == {p.stem for p in corpus_copy.glob("*.txt")}
     gen = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text().strip()
     suffixes = {p.suffix for p in gen.rglob("*") if p.is_file()}
-    assert suffixes <= {".json", ".jsonl", ".npy", ".faiss", ".txt", ".md", ".pdf"}
+    assert suffixes <= {".json", ".jsonl", ".npy", ".bin", ".faiss", ".txt", ".md", ".pdf"}
+    assert (gen / "chunks" / "text_offsets.npy").is_file() and not (gen / "chunks.jsonl").exists()
     index = load_index(tmp_path / "idx")
     assert len(index.chunks) == report.chunks
     assert index.districts() == ["Hägersten-Älvsjö", "Kungsholmen", "Norra innerstaden", "Skarpnäck"]
@@ -67,7 +68,7 @@ def test_edited_or_truncated_file_is_detected(tmp_path, corpus_copy):
     idx = tmp_path / "idx"
     build_index(corpus_copy, idx, encoder="fake")
     gen = idx / (idx / "CURRENT").read_text().strip()
-    chunks = gen / "chunks.jsonl"
+    chunks = gen / "chunks" / "text-000000.bin"
     data = chunks.read_bytes()
     chunks.write_bytes(data.replace(b"chef", b"chek", 1))  # same size, other content
     with pytest.raises(IndexCorruptError, match="kontrollsumma"):

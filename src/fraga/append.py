@@ -7,9 +7,10 @@ recomputed and their old scores rescaled); other terms keep the IDF of the last 
 build, which drifts by about one part in the collection size per added document. A full
 ``fraga index`` rebuild removes the drift.
 
-The new generation is written as ``build_index`` writes one: beside the current one,
-then switched atomically. The JSONL files are copied and appended, source files are
-hard-linked, and only the arrays and files that changed are rewritten.
+The new generation is written as ``build_index`` writes one (``fraga.columns.write_store``,
+``publish_generation``): beside the current one, then switched atomically. Source files
+and text segments are hard-linked, the document's texts go into a new segment, and the
+small per-passage arrays, the BM25 matrix and the FAISS index are rewritten.
 """
 from __future__ import annotations
 
@@ -28,10 +29,9 @@ import numpy as np
 
 from fraga import dense as dense_mod
 from fraga.bulk import STATS_FILE
+from fraga.columns import Store, write_store
 from fraga.embed import Encoder
-from fraga.index import (
-    Index, _doc_to_json, _remove_old_generations, _sha256, embed_text, publish_generation,
-)
+from fraga.index import Index, _remove_old_generations, embed_text, file_table, publish_generation
 from fraga.lexical import Bm25Index
 from fraga.records import Document, content_hash
 from fraga.sections import chunk_document
@@ -111,7 +111,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
 
     ``index`` is updated in place (passages, vectors, BM25, documents), so a process that
     serves it can go on; build a new ``Retriever`` on it to see the new document's
-    district in filters.
+    district in filters. When writing fails, ``index`` is left as it was.
 
     Args:
         index: The loaded index (``load_index``).
@@ -133,69 +133,67 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     t_chunk = time.perf_counter()
     vectors = (encoder or index.encoder).encode_passages(texts)
     t_embed = time.perf_counter()
+    n_old = index.faiss.ntotal
     index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
     t_faiss = time.perf_counter()
     token_lists = [index.bm25.analyzer.tokens(t) for t in texts]
-    append_bm25(index.bm25, token_lists, _average_length(index.folder / "bm25", index.bm25, token_lists))
-    t_bm25 = time.perf_counter()
-    first_row = len(index.chunks)
-    index.chunks.extend(chunks)
-    index.embed_hashes.extend(hashes)
-    index.row_of.update({c.chunk_id: first_row + i for i, c in enumerate(chunks)})
-    index.documents[doc.doc_id] = doc
-    gen = _write_appended(index, doc, chunks, hashes, source)
+    old_folder = index.folder
+    try:
+        append_bm25(index.bm25, token_lists, _average_length(index.folder / "bm25", index.bm25, token_lists))
+        t_bm25 = time.perf_counter()
+        stored = f"{len(index.documents)}{Path(source).suffix.lower()}" if source is not None else ""
+        gen, manifest = _write_appended(index, doc, chunks, hashes, source, stored)
+    except BaseException:  # put the loaded index back as it was
+        import faiss
+
+        if not hasattr(index.faiss, "hnsw"):  # HNSW cannot remove vectors
+            index.faiss.remove_ids(faiss.IDSelectorRange(n_old, index.faiss.ntotal))
+        index.bm25 = Bm25Index.load(old_folder / "bm25", mmap=True, analyzer=index.bm25.analyzer)
+        raise
     t_write = time.perf_counter()
+    index.documents[doc.doc_id] = doc
+    index.source_files[doc.doc_id] = stored
+    index.folder, index.manifest = gen, manifest
+    index.attach(Store(gen, list(index.documents), [*index.columns.original_same, doc.original_text == doc.text]))
+    # the appended matrix is in memory: map the written one instead
+    index.bm25 = Bm25Index.load(gen / "bm25", mmap=True, analyzer=index.bm25.analyzer)
+    t_reload = time.perf_counter()
     seconds = {"chunk": t_chunk - t0, "embed": t_embed - t_chunk, "faiss": t_faiss - t_embed,
-               "bm25": t_bm25 - t_faiss, "write": t_write - t_bm25, "total": t_write - t0}
+               "bm25": t_bm25 - t_faiss, "write": t_write - t_bm25, "reload": t_reload - t_write,
+               "total": t_reload - t0}
     return AddReport(doc.doc_id, len(chunks), gen.name, seconds)
 
 
-def _write_appended(index: Index, doc: Document, chunks, hashes, source) -> Path:
+def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored: str
+                    ) -> tuple[Path, dict]:
     old = index.folder
     index_path = old.parent
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
     try:
-        files = dict(index.manifest.get("files", {}))
+        old_files = index.manifest.get("files", {})
         (tmp / "sources").mkdir()
-        for rel, info in files.items():  # unchanged source files: hard links, same checksums
+        for rel in old_files:  # unchanged source files: hard links, same checksums
             if rel.startswith("sources/"):
                 try:
                     os.link(old / rel, tmp / rel)
                 except OSError:
                     shutil.copyfile(old / rel, tmp / rel)
-        stored = ""
         if source is not None:
-            stored = f"{len(index.documents) - 1}{Path(source).suffix.lower()}"
             shutil.copyfile(source, tmp / "sources" / stored)
-        index.source_files[doc.doc_id] = stored
-        shutil.copyfile(old / "documents.jsonl", tmp / "documents.jsonl")
-        with open(tmp / "documents.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(_doc_to_json(doc, stored), ensure_ascii=False) + "\n")
-        shutil.copyfile(old / "chunks.jsonl", tmp / "chunks.jsonl")
-        with open(tmp / "chunks.jsonl", "a", encoding="utf-8") as f:
-            for chunk, h in zip(chunks, hashes):
-                row = {"chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "section": chunk.section,
-                       "text": chunk.text, "start": chunk.start, "end": chunk.end, "page": chunk.page, "hash": h}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_store(tmp, [doc], chunks, hashes, [stored], base=index.columns)
         index.bm25.save(tmp / "bm25")
         if (old / "bm25" / STATS_FILE).exists():
             shutil.copyfile(old / "bm25" / STATS_FILE, tmp / "bm25" / STATS_FILE)
         dense_mod.save_faiss(index.faiss, tmp / "dense.faiss")
         if (old / "report.json").exists():
             shutil.copyfile(old / "report.json", tmp / "report.json")
-        for p in sorted(tmp.rglob("*")):
-            rel = p.relative_to(tmp).as_posix()
-            if p.is_file() and not (rel.startswith("sources/") and rel in files):
-                files[rel] = {"sha256": _sha256(p), "bytes": p.stat().st_size}
         manifest = dict(index.manifest)
-        manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks),
-                        files=files, faiss={"kind": dense_mod.kind_of(index.faiss)})
+        manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks) + len(chunks),
+                        files=file_table(tmp, (old, old_files)), faiss={"kind": dense_mod.kind_of(index.faiss)})
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
         gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_old_generations(index_path, keep=gen.name)
-    index.folder = gen
-    index.manifest = manifest
-    return gen
+    return gen, manifest

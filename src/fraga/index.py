@@ -2,7 +2,9 @@
 
 Layout: ``INDEX_DIR/CURRENT`` names the generation folder in use (``gen-NNNNNN``). A
 build writes a new generation beside it and switches ``CURRENT`` atomically, so an
-interrupted or failed build leaves the previous index loadable.
+interrupted or failed build leaves the previous index loadable. Passages and document
+texts are stored column-wise and memory-mapped (``fraga.columns``, format 2), so a
+million passages load in seconds.
 """
 from __future__ import annotations
 
@@ -26,14 +28,15 @@ from fraga.embed import Encoder, get_encoder
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from fraga.ingest import Corpus, Skipped, load_corpus
 from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
-from fraga.records import Chunk, Document, Metadata, Page, content_hash
+from fraga.columns import Passages, RowIndex, Store, read_store, write_store
+from fraga.records import Chunk, Document, content_hash
 from fraga.sections import chunk_document, context_line
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: column files (chunks/, documents/) instead of chunks.jsonl
 DEFAULT_INDEX_DIR = "index"
-CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # verify SHA-256 of files up to this total size
+CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # SHA-256 of files up to this total size; sizes only above it
 
 Progress = Callable[[str, int, int], None]
 
@@ -80,19 +83,18 @@ def _current_generation(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
-def _previous_vectors(index_dir: Path, encoder: Encoder) -> dict[str, np.ndarray]:
-    """Vectors of the current index keyed by the hash of their embedded text."""
+def _previous_vectors(index_dir: Path, encoder: Encoder) -> tuple[dict[str, int], np.ndarray]:
+    """Vectors of the current index, and their rows keyed by the hash of their embedded text."""
+    none = ({}, np.zeros((0, encoder.dim), dtype=np.float32))
     try:
         old = load_index(index_dir, verify=False)
     except Exception as exc:
-        if isinstance(exc, IndexNotFoundError):
-            return {}
-        logger.info("previous index not reusable (%s); embedding everything", exc)
-        return {}
+        if not isinstance(exc, IndexNotFoundError):
+            logger.info("previous index not reusable (%s); embedding everything", exc)
+        return none
     if old.manifest["encoder"]["name"] != encoder.name or old.dim != encoder.dim:
-        return {}
-    vectors = dense_mod.all_vectors(old.faiss)
-    return {h: vectors[i] for i, h in enumerate(old.embed_hashes)}
+        return none
+    return {h: i for i, h in enumerate(old.columns.hash_hex())}, dense_mod.all_vectors(old.faiss)
 
 
 def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
@@ -106,10 +108,13 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     t0 = time.perf_counter()
     index_path = Path(index_dir or default_index_dir())
     enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
-    repair = _ocr_repair_function() if repair_ocr else None
+    if repair_ocr:
+        from fraga.ocr import ingest_repair as repair
+    else:
+        repair = None
     corpus = load_corpus(corpus_dir, repair=repair)
     t_load = time.perf_counter()
-    previous = _previous_vectors(index_path, enc)
+    previous, previous_vectors = _previous_vectors(index_path, enc)
     old_docs = _previous_doc_ids(index_path)
 
     chunks: list[Chunk] = []
@@ -126,7 +131,7 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     todo = [i for i, h in enumerate(hashes) if h not in previous]
     for i, h in enumerate(hashes):
         if h in previous:
-            vectors[i] = previous[h]
+            vectors[i] = previous_vectors[previous[h]]
     batch = 32
     for start in range(0, len(todo), batch):
         rows = todo[start:start + batch]
@@ -151,13 +156,6 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     )
 
 
-def _ocr_repair_function():
-    """The OCR repair hook for ingestion, or None when the module is unavailable."""
-    from fraga.ocr import ingest_repair
-
-    return ingest_repair
-
-
 def _previous_doc_ids(index_path: Path) -> list[str]:
     try:
         gen = _current_generation(index_path)
@@ -171,25 +169,20 @@ def _previous_doc_ids(index_path: Path) -> list[str]:
 
 def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
                       hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder) -> Path:
+    """Write a complete generation of ``docs`` and ``chunks`` and make it current."""
     index_path.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
     try:
-        sources = tmp / "sources"
-        sources.mkdir()
-        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as f:
-            for n, doc in enumerate(docs.values()):
-                src = Path(corpus.root) / doc.path
-                stored = f"{n}{src.suffix.lower()}"
-                try:
-                    shutil.copyfile(src, sources / stored)
-                except OSError:
-                    stored = ""
-                f.write(json.dumps(_doc_to_json(doc, stored), ensure_ascii=False) + "\n")
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for chunk, h in zip(chunks, hashes):
-                row = {"chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "section": chunk.section,
-                       "text": chunk.text, "start": chunk.start, "end": chunk.end, "page": chunk.page, "hash": h}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (tmp / "sources").mkdir()
+        stored = []
+        for n, doc in enumerate(docs.values()):
+            src = Path(corpus.root) / doc.path
+            stored.append(f"{n}{src.suffix.lower()}")
+            try:
+                shutil.copyfile(src, tmp / "sources" / stored[-1])
+            except OSError:
+                stored[-1] = ""
+        write_store(tmp, list(docs.values()), chunks, hashes, stored)
         bm25.save(tmp / "bm25")
         dense_mod.save_faiss(faiss_index, tmp / "dense.faiss")
         report = {
@@ -197,8 +190,6 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "duplicates": [{"kept": a, "duplicate": b} for a, b in corpus.duplicates],
         }
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-        files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
-                 for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "fraga_version": __version__,
@@ -209,7 +200,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
             "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
-            "files": files,
+            "files": file_table(tmp),
         }
         gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
@@ -217,6 +208,29 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
         raise
     _remove_old_generations(index_path, keep=gen.name)
     return gen
+
+
+def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Size of every file under ``folder``, with its SHA-256 when the total is at most
+    ``CHECKSUM_FULL_LIMIT`` (null above: load then checks sizes only).
+
+    Args:
+        folder: The new generation.
+        previous: (folder, files) of the generation it extends: the entries of files
+            hard-linked from it are reused instead of hashed again. Defaults to None.
+    """
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    sizes = {p: p.stat().st_size for p in paths}
+    checksums = sum(sizes.values()) <= CHECKSUM_FULL_LIMIT
+    out: dict[str, dict[str, Any]] = {}
+    for p in paths:
+        rel = p.relative_to(folder).as_posix()
+        if previous is not None and rel in previous[1] and (previous[0] / rel).is_file() \
+                and os.path.samefile(p, previous[0] / rel) and (previous[1][rel].get("sha256") or not checksums):
+            out[rel] = previous[1][rel]
+        else:
+            out[rel] = {"sha256": _sha256(p) if checksums else None, "bytes": sizes[p]}
+    return out
 
 
 def publish_generation(index_path: Path, tmp: Path, manifest: dict[str, Any]) -> Path:
@@ -250,35 +264,46 @@ def _remove_old_generations(index_path: Path, keep: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _doc_to_json(doc: Document, stored: str) -> dict[str, Any]:
-    return {"doc_id": doc.doc_id, "path": doc.path, "source_file": stored, "encoding": doc.encoding,
-            "metadata": doc.metadata.to_dict(), "pages": [[p.number, p.start] for p in doc.pages],
-            "text": doc.text, "original_text": doc.original_text}
-
-
-def _doc_from_json(row: dict[str, Any]) -> Document:
-    return Document(doc_id=row["doc_id"], path=row["path"], text=row["text"], original_text=row["original_text"],
-                    metadata=Metadata.from_dict(row["metadata"]), pages=tuple(Page(n, s) for n, s in row["pages"]),
-                    encoding=row.get("encoding", "utf-8"))
-
-
 class Index:
-    """A loaded index: documents, passages, BM25 and FAISS."""
+    """A loaded index: documents, passages, BM25 and FAISS.
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], documents: dict[str, Document],
-                 source_files: dict[str, str], chunks: list[Chunk], embed_hashes: list[str],
-                 bm25: Bm25Index, faiss_index, report: dict[str, Any]) -> None:
+    ``chunks`` is a read-only sequence of ``Chunk`` built on access, ``row_of`` maps a
+    chunk id to its row, ``documents`` maps a document id to a ``Document`` whose texts
+    are read on access.
+    """
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], store: Store, documents: dict[str, Document],
+                 source_files: dict[str, str], bm25: Bm25Index, faiss_index, report: dict[str, Any]) -> None:
         self.folder = folder
         self.manifest = manifest
         self.documents = documents
         self.source_files = source_files
-        self.chunks = chunks
-        self.embed_hashes = embed_hashes
         self.bm25 = bm25
         self.faiss = faiss_index
         self.report = report
-        self.row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
         self._encoder: Encoder | None = None
+        self.attach(store)
+
+    def attach(self, store: Store) -> None:
+        """Read passages from ``store`` (after an append wrote a new generation)."""
+        self.columns = store
+        self.chunks = Passages(store)
+        self.row_of = RowIndex(store)
+
+    @property
+    def embed_hashes(self) -> list[str]:
+        """The content hash of each passage's embedded text, in row order."""
+        return self.columns.hash_hex()
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Document ids in row order (the values of ``chunk_doc_rows`` index into it)."""
+        return self.columns.doc_ids
+
+    @property
+    def chunk_doc_rows(self) -> np.ndarray:
+        """(n,) int32: the document row of each passage (memory-mapped)."""
+        return self.columns.doc
 
     @property
     def dim(self) -> int:
@@ -356,31 +381,19 @@ def _verify_files(gen: Path, manifest: dict[str, Any], *, full: bool) -> None:
         if not path.is_file() or path.stat().st_size != info["bytes"]:
             raise IndexCorruptError(
                 f"Indexfilen {rel} saknas eller har fel storlek; bygg om med: fraga index")
-        if full and total <= CHECKSUM_FULL_LIMIT and _sha256(path) != info["sha256"]:
+        if full and total <= CHECKSUM_FULL_LIMIT and info.get("sha256") and _sha256(path) != info["sha256"]:
             raise IndexCorruptError(f"Indexfilen {rel} har ändrats (fel kontrollsumma); bygg om med: fraga index")
 
 
 def _read_generation(gen: Path, manifest: dict[str, Any]) -> Index:
-    documents: dict[str, Document] = {}
-    source_files: dict[str, str] = {}
-    with open(gen / "documents.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            documents[row["doc_id"]] = _doc_from_json(row)
-            source_files[row["doc_id"]] = row.get("source_file", "")
-    chunks, hashes = [], []
-    with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            chunks.append(Chunk(row["chunk_id"], row["doc_id"], row["section"], row["text"],
-                                row["start"], row["end"], row.get("page")))
-            hashes.append(row["hash"])
-    bm25 = Bm25Index.load(gen / "bm25")
+    store, documents, source_files = read_store(gen)
+    bm25 = Bm25Index.load(gen / "bm25", mmap=True)
     faiss_index = dense_mod.load_faiss(gen / "dense.faiss")
-    if faiss_index.ntotal != len(chunks) or bm25.num_docs != len(chunks):
+    n = len(store)
+    if faiss_index.ntotal != n or bm25.num_docs != n:
         raise IndexCorruptError(
-            f"Indexet är inkonsekvent ({len(chunks)} passager, {faiss_index.ntotal} vektorer, "
+            f"Indexet är inkonsekvent ({n} passager, {faiss_index.ntotal} vektorer, "
             f"{bm25.num_docs} BM25-rader); bygg om med: fraga index")
     report_path = gen / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
-    return Index(gen, manifest, documents, source_files, chunks, hashes, bm25, faiss_index, report)
+    return Index(gen, manifest, store, documents, source_files, bm25, faiss_index, report)

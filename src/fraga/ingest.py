@@ -279,7 +279,7 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
     """Load every document below ``root``; unreadable files are skipped with a reason.
 
     Raises:
-        CorpusError: When ``root`` is not a readable folder.
+        CorpusError: When ``root`` is not a readable folder or holds no readable document.
     """
     root_path = Path(root)
     if not root_path.is_dir():
@@ -316,6 +316,9 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
         by_hash[key] = doc
         doc_ids.add(doc.doc_id)
         documents.append(doc)
+    if not documents:
+        reasons = "".join(f"; {s.reason}" for s in skipped[:5]) + ("; …" if len(skipped) > 5 else "")
+        raise CorpusError(f"Korpusmappen {str(root)!r} har inga läsbara dokument (.txt, .md, .pdf){reasons}")
     if repair is not None and documents:
         documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]
     return Corpus(str(root_path), tuple(documents), tuple(skipped), tuple(duplicates))

@@ -13,6 +13,7 @@ from fraga.text import fold, words
 logger = logging.getLogger(__name__)
 
 FOLD_PREFIX = "~"
+MAX_COMPOUND_LEN = 60  # longer "words" are not split into compound parts
 
 
 def _bm25s():
@@ -113,7 +114,9 @@ class Analyzer:
 
     def _parts(self, word: str, exact: str) -> tuple[str, ...]:
         """Stems of a compound's parts ("säkerhetssamordnare" -> "säkerhet", "samordn")."""
-        if self._hunspell is None or len(word) < 9 or not word.isalpha():
+        # Real compounds are short enough; a 300,000-letter "word" (broken text) would
+        # cost the splitter quadratic time and memory.
+        if self._hunspell is None or not 9 <= len(word) <= MAX_COMPOUND_LEN or not word.isalpha():
             return ()
         parts = self._hunspell.split(word.lower())
         if not parts:
@@ -178,8 +181,12 @@ class Bm25Index:
         (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, *, mmap: bool = False) -> Bm25Index:
+    def load(cls, folder: Path, *, mmap: bool = False, analyzer: Analyzer | None = None) -> Bm25Index:
+        """Load a saved index; ``mmap`` maps the score matrix instead of reading it, and
+        ``analyzer`` reuses one already built with the same settings. Defaults to a new one."""
         bm25s = _bm25s()
         settings = AnalyzerSettings(**json.loads((folder / "analyzer.json").read_text(encoding="utf-8")))
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
-        return cls(retriever, Analyzer(settings))
+        if analyzer is None or analyzer.settings != settings:
+            analyzer = Analyzer(settings)
+        return cls(retriever, analyzer)

@@ -35,6 +35,7 @@ NONCORE_WEIGHT = 0.3  # a listed word outside the curated core list (1 inside)
 STEM_WEIGHT = 2.0  # one clean-document word with the same Snowball stem
 PART_WEIGHT = 0.5  # one clean-document occurrence of a part of a compound
 MIN_PART = 2  # shortest compound part (hunspell COMPOUNDMIN)
+MAX_COMPOUND_LEN = 60  # longer words are never split into compound parts
 MAX_PARTS = 4  # hunspell COMPOUNDWORDMAX
 DAMAGED_EXTRA_SHARE = 0.9  # extra texts with fewer valid words give no counts
 
@@ -218,6 +219,8 @@ class Hunspell:
 
     def split(self, word: str, depth: int = 0) -> tuple[str, ...] | None:
         """The parts of the first compound split of ``word`` found, or None."""
+        if len(word) > MAX_COMPOUND_LEN:  # broken text, not a compound: splitting is quadratic
+            return None
         key = (word, depth)
         if key in self._splits:
             return self._splits[key]

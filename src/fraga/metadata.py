@@ -27,7 +27,8 @@ DNR_RE = re.compile(r"\bDnr\.?:?\s*([A-ZÅÄÖ]{2,6}[\s-]?\d{4}/\d+(?:[-:.]\d+)*
 # A match starts only at the start of a word, and name parts are bounded: otherwise a long
 # run of word characters ("AAAA…", "A-A-A…", a base64 blob) is re-scanned quadratically.
 DISTRICT_ORG_RE = re.compile(
-    r"(?<![\w\-–])([A-ZÅÄÖ][\w\-–]{0,30}(?:[ \-–][a-zåäöA-ZÅÄÖ][\w\-–]{0,30})?)s?\s+stadsdels(?:nämnd|namnd|ndmnd|förvaltning|forvaltning)",
+    r"(?<![\w\-–])([A-ZÅÄÖ][\w\-–]{0,30}(?:[ \-–][a-zåäöA-ZÅÄÖ][\w\-–]{0,30})?)s?"
+    r"\s+stadsdels(?:nämnd|namnd|ndmnd|förvaltning|forvaltning)",
 )
 _LETTERHEAD_RE = re.compile(
     r"^(handläggare|handlaggare|telefon|tel\.?|till|dnr|tjänsteutlåtande|sida|e-post|bilagor?|attesterat)\b",

@@ -24,6 +24,8 @@ __all__ = ["Lexicon", "LexiconNotFoundError", "Repair", "RepairResult", "ingest_
 
 DAMAGED_THRESHOLD = 0.9  # the clean corpus files score 0.99-1.0, the OCR file 0.77
 MAX_EDITS = 3  # substitutions per word
+MAX_REPAIR_LEN = 40  # longer tokens are not words (broken text): never repaired
+MAX_VARIANTS = 20_000  # spellings tried per word at most (bounds time on pathological input)
 EDIT_COST = 0.6  # score penalty per substitution
 CONTEXT_WEIGHT = 1.5  # weight of log(1 + bigram count) on each side
 REPLACE_MARGIN = 1.5  # a valid word is replaced only by a clearly better one
@@ -210,8 +212,12 @@ class _Repairer:
         if key in self._cands:
             return self._cands[key]
         found: dict[str, tuple[int, float]] = {}
+        tried = 0
         for edits in range(1, (2 if valid else MAX_EDITS) + 1):
             for cand, cost in _variants(word, edits):
+                tried += 1
+                if tried > MAX_VARIANTS:
+                    break
                 if cand in found or _needs_fix(cand):
                     continue
                 if name and cand.capitalize() not in self.lex.cased:
@@ -242,6 +248,8 @@ class _Repairer:
     def choose(self, tok: _Token, name: bool, prev: str, nxt: str) -> str | None:
         """The replacement (lower case) for a token, or None to keep it."""
         word = tok.lower
+        if len(word) > MAX_REPAIR_LEN:
+            return None
         rank = self.rank(word, tok.hyphen)
         if name and (rank >= LISTED or self.lex.is_known(word)):
             return None  # a name or a valid capitalised word stays as written

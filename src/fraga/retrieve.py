@@ -86,10 +86,8 @@ class Retriever:
         self.candidates = candidates
         self.known_districts = index.districts()
         self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
-        self._doc_ids = list(index.documents)
-        position = {doc_id: n for n, doc_id in enumerate(self._doc_ids)}
-        self._doc_row = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int32,
-                                    count=len(index.chunks))
+        self._doc_ids = list(index.doc_ids)
+        self._doc_row = np.array(index.chunk_doc_rows, dtype=np.int32)  # the document row of each passage
         self._masks: dict[tuple, np.ndarray] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()

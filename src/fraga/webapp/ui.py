@@ -221,6 +221,9 @@ def build_ui(service: Service) -> gr.Blocks:
     return demo
 
 
+SESSION_CAPACITY = 500  # conversations kept in memory; the least recently active is dropped beyond it
+
+
 def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve ``demo``, answer one question through it, call ``on_ready(url)`` and block until stopped.
 
@@ -229,8 +232,11 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
     """
     import gradio as gr
 
+    # Gradio keeps every conversation's state in memory until this many sessions exist
+    # (default 10,000, ~200 KB each): a lower cap keeps a long-running server's memory flat.
     demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS, head=HEAD, footer_links=[], quiet=True,
-                theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True)
+                theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True,
+                state_session_capacity=SESSION_CAPACITY)
     url = demo.local_url or f"http://{host}:{port}/"
     try:
         from gradio_client import Client

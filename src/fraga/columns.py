@@ -1,0 +1,393 @@
+"""Passages and document texts of an index generation, stored column-wise and memory-mapped.
+
+A million passages as JSON lines take tens of seconds to parse and gigabytes as Python
+objects. Format 2 keeps one file per field (``chunks/doc.npy``, ``chunks/start.npy``, …)
+and the texts as concatenated UTF-8 (``chunks/text-000000.bin`` with
+``chunks/text_offsets.npy``), read through memory maps: loading reads the document table
+only, and a ``Chunk`` is built when a caller asks for one.
+
+A text column is a list of segments. Adding a document hard-links the old segments into
+the new generation and writes one small segment, so an append rewrites no text; after
+``SEGMENT_LIMIT`` segments the appended ones are merged into one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import mmap
+import operator
+import os
+import shutil
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraga.errors import IndexCorruptError
+from fraga.records import Chunk, Document, Metadata, Page
+
+logger = logging.getLogger(__name__)
+
+SEGMENT_LIMIT = 16  # segments of a text column before an append merges the appended ones
+BLOCK = 4096  # rows decoded at a time when iterating
+HASH_BYTES = 16  # content_hash: 32 hex digits
+
+
+# TEXT COLUMNS =================================================================
+def _load(path: Path) -> np.ndarray:
+    """A memory-mapped .npy array (empty arrays, which cannot be mapped, are read)."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError:
+        array = np.load(path, allow_pickle=False)
+        if array.size:
+            raise
+        return array
+
+
+class TextColumn:
+    """Strings stored as UTF-8 segments ``<name>-NNNNNN.bin`` plus ``<name>_offsets.npy``
+    (n + 1 int64 byte offsets into the segments laid end to end)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.offsets = _load(folder / f"{name}_offsets.npy")
+        self.segments = sorted(folder.glob(f"{name}-*.bin"))
+        self._starts: list[int] = []
+        self._maps: list[Any] = []
+        total = 0
+        for path in self.segments:
+            size = path.stat().st_size
+            self._starts.append(total)
+            total += size
+            if size:
+                with open(path, "rb") as f:
+                    self._maps.append(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+            else:
+                self._maps.append(b"")
+        if self.offsets.ndim != 1 or len(self.offsets) == 0 or int(self.offsets[-1]) != total:
+            raise IndexCorruptError(
+                f"Indexfilerna {folder.name}/{name}-*.bin har {total} byte men förteckningen väntar "
+                f"{int(self.offsets[-1]) if len(self.offsets) else '?'}; bygg om med: fraga index")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.read(a, b)
+
+    def read(self, a: int, b: int) -> str:
+        """The text between byte offsets ``a`` and ``b`` (one entry never spans segments)."""
+        s = bisect_right(self._starts, a) - 1
+        return self._maps[s][a - self._starts[s]:b - self._starts[s]].decode("utf-8") if a != b else ""
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColumn | None = None) -> None:
+    """Write the column ``name`` in ``folder``: ``base``'s entries (hard-linked) then ``texts``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    old = np.zeros(1, dtype=np.int64) if base is None else np.asarray(base.offsets, dtype=np.int64)
+    n_seg = 0
+    if base is not None:
+        keep = base.segments if len(base.segments) < SEGMENT_LIMIT else base.segments[:1]
+        for path in keep:
+            _link(path, folder / f"{name}-{n_seg:06d}.bin")
+            n_seg += 1
+        rest = base.segments[len(keep):]
+        if rest:  # merge the appended segments into one
+            with open(folder / f"{name}-{n_seg:06d}.bin", "wb") as out:
+                for path in rest:
+                    with open(path, "rb") as f:
+                        shutil.copyfileobj(f, out, 1 << 20)
+            n_seg += 1
+    path = folder / f"{name}-{n_seg:06d}.bin"
+    lengths: list[int] = []
+    with open(path, "wb") as f:
+        batch: list[bytes] = []
+        for text in texts:
+            data = text.encode("utf-8")
+            lengths.append(len(data))
+            batch.append(data)
+            if len(batch) >= BLOCK:
+                f.write(b"".join(batch))
+                batch.clear()
+        f.write(b"".join(batch))
+    if not sum(lengths):
+        path.unlink()
+    offsets = np.concatenate([old, int(old[-1]) + np.cumsum(np.asarray(lengths, dtype=np.int64))])
+    np.save(folder / f"{name}_offsets.npy", offsets, allow_pickle=False)
+
+
+# STORED RECORDS ===============================================================
+def _text_of(doc: StoredDocument) -> str:
+    value = object.__getattribute__(doc, "_text")
+    return value if value is not None else doc._store.doc_text(doc._row)
+
+
+def _original_of(doc: StoredDocument) -> str:
+    value = object.__getattribute__(doc, "_original")
+    return value if value is not None else doc._store.doc_original(doc._row)
+
+
+class StoredDocument(Document):
+    """A ``Document`` of a loaded index whose ``text`` and ``original_text`` are read from
+    the memory-mapped columns on access, so holding every document costs its metadata only."""
+
+    __slots__ = ("_store", "_row", "_text", "_original")
+
+    text = property(_text_of, lambda self, v: object.__setattr__(self, "_text", v))  # type: ignore[assignment]
+    original_text = property(_original_of,  # type: ignore[assignment]
+                             lambda self, v: object.__setattr__(self, "_original", v))
+
+    @classmethod
+    def stored(cls, store: Store, row: int, doc_id: str, path: str, metadata: Metadata, pages: tuple[Page, ...],
+               encoding: str) -> StoredDocument:
+        doc = cls.__new__(cls)
+        for key, value in (("doc_id", doc_id), ("path", path), ("metadata", metadata), ("pages", pages),
+                           ("encoding", encoding), ("_store", store), ("_row", row), ("_text", None),
+                           ("_original", None)):
+            object.__setattr__(doc, key, value)
+        return doc
+
+
+# THE STORE ====================================================================
+class Store:
+    """The columns of one generation: passages (``chunks/``) and document texts (``documents/``)."""
+
+    def __init__(self, folder: Path, doc_ids: list[str], original_same: Sequence[bool]) -> None:
+        c = folder / "chunks"
+        self.folder = folder
+        self.doc_ids = doc_ids
+        self.doc_pos = {d: i for i, d in enumerate(doc_ids)}
+        self.original_same = list(original_same)
+        load = lambda name: _load(c / name)  # noqa: E731
+        self.doc, self.start, self.end = load("doc.npy"), load("start.npy"), load("end.npy")
+        self.page, self.section, self.hash = load("page.npy"), load("section.npy"), load("hash.npy")
+        self.sections: list[str] = json.loads((c / "sections.json").read_text(encoding="utf-8"))
+        self.text = TextColumn(c, "text")
+        self.ids = TextColumn(c, "id") if (c / "id_offsets.npy").exists() else None
+        self.doc_texts = TextColumn(folder / "documents", "text")
+        self.doc_text = lru_cache(maxsize=64)(self.doc_texts.__getitem__)  # a document's text, recent ones cached
+        self.originals = TextColumn(folder / "documents", "original")
+        n = len(self.doc)
+        if any(len(a) != n for a in (self.start, self.end, self.page, self.section, self.hash, self.text)) \
+                or self.hash.shape[1:] != (HASH_BYTES,) or (self.ids is not None and len(self.ids) != n) \
+                or len(self.doc_texts) != len(doc_ids) or len(self.originals) != len(doc_ids):
+            raise IndexCorruptError(f"Passagekolumnerna i {folder} har olika längd; bygg om med: fraga index")
+        if n and (int(self.doc.min()) < 0 or int(self.doc.max()) >= len(doc_ids)):
+            raise IndexCorruptError(f"Passager i {folder} pekar på okända dokument; bygg om med: fraga index")
+        self.count = np.bincount(self.doc, minlength=len(doc_ids)).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, self.doc[1:] != self.doc[:-1]]) if n else np.zeros(0, np.int64)
+        self.first = np.full(len(doc_ids), -1, dtype=np.int64)
+        self.first[self.doc[starts]] = starts
+        if len(starts) != np.count_nonzero(self.count):
+            raise IndexCorruptError(f"Passagerna i {folder} ligger inte samlade per dokument; bygg om med: fraga index")
+        self._row_dict = {self.ids[i]: i for i in range(n)} if self.ids is not None else None
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def doc_original(self, row: int) -> str:
+        return self.doc_text(row) if self.original_same[row] else self.originals[row]
+
+    def chunk_id(self, row: int) -> str:
+        if self.ids is not None:
+            return self.ids[row]
+        d = int(self.doc[row])
+        return f"{self.doc_ids[d]}#{row - int(self.first[d])}"
+
+    def row(self, chunk_id: object) -> int | None:
+        """The row of ``chunk_id``, computed from its "{doc_id}#{n}" form (None when unknown)."""
+        if not isinstance(chunk_id, str):
+            return None
+        if self._row_dict is not None:
+            return self._row_dict.get(chunk_id)
+        doc_id, sep, n = chunk_id.rpartition("#")
+        if not sep or not (n.isascii() and n.isdigit()) or (len(n) > 1 and n[0] == "0"):
+            return None
+        d = self.doc_pos.get(doc_id)
+        if d is None or int(n) >= self.count[d]:
+            return None
+        return int(self.first[d]) + int(n)
+
+    def chunks(self, lo: int, hi: int) -> list[Chunk]:
+        """The passages of rows ``lo``..``hi - 1``."""
+        docs = self.doc[lo:hi]
+        if self.ids is not None:
+            ids = [self.ids[i] for i in range(lo, hi)]
+        else:
+            numbers = (np.arange(lo, hi) - self.first[docs]).tolist()
+            ids = [f"{self.doc_ids[d]}#{n}" for d, n in zip(docs.tolist(), numbers)]
+        starts, ends = self.start[lo:hi].tolist(), self.end[lo:hi].tolist()
+        pages, sections = self.page[lo:hi].tolist(), self.section[lo:hi].tolist()
+        offsets = self.text.offsets[lo:hi + 1].tolist()
+        return [Chunk(ids[i], self.doc_ids[d], self.sections[sections[i]], self.text.read(offsets[i], offsets[i + 1]),
+                      starts[i], ends[i], None if pages[i] < 0 else pages[i]) for i, d in enumerate(docs.tolist())]
+
+    def hash_hex(self) -> list[str]:
+        """Every passage's content hash, in row order."""
+        raw = np.ascontiguousarray(self.hash).tobytes()
+        return [raw[i:i + HASH_BYTES].hex() for i in range(0, len(raw), HASH_BYTES)]
+
+
+class Passages(Sequence[Chunk]):
+    """The index's passages as a read-only sequence; each ``Chunk`` is built on access."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __getitem__(self, key):  # type: ignore[override]
+        n = len(self._store)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                return self._store.chunks(start, max(start, stop))
+            return [self._store.chunks(i, i + 1)[0] for i in range(start, stop, step)]
+        i = operator.index(key)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"passage {key} out of range (the index has {n})")
+        return self._store.chunks(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for lo in range(0, len(self._store), BLOCK):
+            yield from self._store.chunks(lo, min(lo + BLOCK, len(self._store)))
+
+
+class RowIndex(Mapping[str, int]):
+    """chunk_id -> row, computed rather than stored (``index.row_of[cid]``, ``.get``, ``in``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, chunk_id: str) -> int:
+        row = self._store.row(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
+        return row
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return self._store.row(chunk_id) is not None
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._store.chunk_id(i) for i in range(len(self._store)))
+
+
+# READING AND WRITING ==========================================================
+def read_store(folder: Path) -> tuple[Store, dict[str, Document], dict[str, str]]:
+    """The store of generation ``folder``, its documents (texts read on access) and source files."""
+    with open(folder / "documents.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    store = Store(folder, [r["doc_id"] for r in rows], [bool(r.get("original_same")) for r in rows])
+    documents: dict[str, Document] = {}
+    source_files: dict[str, str] = {}
+    for n, r in enumerate(rows):
+        documents[r["doc_id"]] = StoredDocument.stored(
+            store, n, r["doc_id"], r["path"], Metadata.from_dict(r["metadata"]),
+            tuple(Page(a, b) for a, b in r["pages"]), r.get("encoding", "utf-8"))
+        source_files[r["doc_id"]] = r.get("source_file", "")
+    return store, documents, source_files
+
+
+def _doc_json(doc: Document, stored: str, same: bool) -> dict[str, Any]:
+    return {"doc_id": doc.doc_id, "path": doc.path, "source_file": stored, "encoding": doc.encoding,
+            "metadata": doc.metadata.to_dict(), "pages": [[p.number, p.start] for p in doc.pages],
+            "original_same": same}
+
+
+def _derived_ids(chunks: Sequence[Chunk], doc_rows: np.ndarray) -> bool:
+    """True when each document's passages are contiguous and named "{doc_id}#0", "#1", …"""
+    seen: set[int] = set()
+    prev, k = -1, 0
+    for chunk, d in zip(chunks, doc_rows.tolist()):
+        if d != prev:
+            if d in seen:
+                return False
+            seen.add(d)
+            prev, k = d, 0
+        if chunk.chunk_id != f"{chunk.doc_id}#{k}":
+            return False
+        k += 1
+    return True
+
+
+def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Chunk], hashes: Sequence[str],
+                source_files: Sequence[str], *, base: Store | None = None) -> None:
+    """Write ``documents.jsonl``, ``documents/`` and ``chunks/`` of a generation into ``folder``.
+
+    Args:
+        folder: The new generation's folder.
+        documents: The documents, in row order (after ``base``'s when appending).
+        chunks: Their passages, in row order; each document's passages together.
+        hashes: ``content_hash`` of each passage's embedded text.
+        source_files: The stored source file name of each document ("" for none).
+        base: The store of the generation being extended (append). Defaults to None.
+
+    Raises:
+        ValueError: when a passage names a document that is not given, or a hash is malformed.
+    """
+    n_base_docs = len(base.doc_ids) if base is not None else 0
+    position = {d.doc_id: n_base_docs + i for i, d in enumerate(documents)}
+    try:
+        doc_rows = np.fromiter((position[c.doc_id] for c in chunks), dtype=np.int32, count=len(chunks))
+    except KeyError as exc:
+        raise ValueError(f"passage of unknown document {exc.args[0]!r}; pass its Document too") from None
+    with open(folder / "documents.jsonl", "w", encoding="utf-8") as f:
+        if base is not None:
+            with open(base.folder / "documents.jsonl", encoding="utf-8") as old:
+                shutil.copyfileobj(old, f)
+        for doc, stored in zip(documents, source_files):
+            f.write(json.dumps(_doc_json(doc, stored, doc.original_text == doc.text), ensure_ascii=False) + "\n")
+    d = folder / "documents"
+    write_texts(d, "text", (doc.text for doc in documents), base=None if base is None else base.doc_texts)
+    write_texts(d, "original", ("" if doc.original_text == doc.text else doc.original_text for doc in documents),
+                base=None if base is None else base.originals)
+
+    c = folder / "chunks"
+    c.mkdir(parents=True, exist_ok=True)
+    sections = list(base.sections) if base is not None else []
+    section_no = {s: i for i, s in enumerate(sections)}
+    section_rows = np.fromiter((section_no.setdefault(ch.section, len(section_no)) for ch in chunks),
+                               dtype=np.int32, count=len(chunks))
+    sections += list(section_no)[len(sections):]
+    (c / "sections.json").write_text(json.dumps(sections, ensure_ascii=False), encoding="utf-8")
+    raw = b"".join(bytes.fromhex(h) for h in hashes)
+    if len(hashes) != len(chunks) or len(raw) != HASH_BYTES * len(chunks):
+        raise ValueError(f"expected one {2 * HASH_BYTES}-digit hex hash per passage ({len(chunks)})")
+    columns = {
+        "doc": doc_rows, "section": section_rows,
+        "start": np.fromiter((ch.start for ch in chunks), dtype=np.int64, count=len(chunks)),
+        "end": np.fromiter((ch.end for ch in chunks), dtype=np.int64, count=len(chunks)),
+        "page": np.fromiter((-1 if ch.page is None else ch.page for ch in chunks), dtype=np.int32,
+                            count=len(chunks)),
+        "hash": np.frombuffer(raw, dtype=np.uint8).reshape(len(chunks), HASH_BYTES),
+    }
+    for name, new in columns.items():
+        old = getattr(base, name) if base is not None else None
+        np.save(c / f"{name}.npy", new if old is None else np.concatenate([np.asarray(old), new]),
+                allow_pickle=False)
+    write_texts(c, "text", (ch.text for ch in chunks), base=None if base is None else base.text)
+    if base is None or base.ids is None:
+        if _derived_ids(chunks, doc_rows):
+            return
+        old_ids = [base.chunk_id(i) for i in range(len(base))] if base is not None else []
+        write_texts(c, "id", old_ids + [ch.chunk_id for ch in chunks])
+    else:
+        write_texts(c, "id", (ch.chunk_id for ch in chunks), base=base.ids)
