@@ -71,6 +71,9 @@ def test_passages_are_a_lazy_read_only_sequence(built, expected_chunks):
     with pytest.raises(TypeError):
         chunks["0"]
     assert not hasattr(chunks, "append") and not hasattr(chunks, "__setitem__")
+    for doc_id in {c.doc_id for c in expected_chunks}:
+        assert chunks.of_document(doc_id) == [c for c in expected_chunks if c.doc_id == doc_id]
+    assert chunks.of_document("okänd") == []
     paged = [c for c in chunks if c.page is not None]
     assert all(isinstance(c.page, int) for c in paged)
 

@@ -143,7 +143,8 @@ def test_retrieval_scores_by_hand():
     assert scores["q2"]["recall@1"] == pytest.approx(0.5) and scores["q2"]["recall@3"] == 1.0
     assert scores["q2"]["mrr@10"] == 1.0
     assert scores["q2"]["ndcg@10"] == pytest.approx(1.5 / 1.6309298, abs=1e-6)
-    assert scores["q3"] == {"recall@1": 0.0, "recall@3": 0.0, "recall@5": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
+    assert scores["q3"] == {"recall@1": 0.0, "recall@3": 0.0, "recall@5": 0.0, "recall@10": 0.0, "mrr@10": 0.0,
+                            "ndcg@10": 0.0}
     with pytest.raises(ValueError):
         retrieval_scores({"q1": {"a": 1}}, {})
 

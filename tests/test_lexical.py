@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index, top_rows
 
 FIXTURE = [
     "Av rutinen framgår att polisanmälan alltid görs av chef.",
@@ -76,3 +76,16 @@ def test_save_and_load_roundtrip(tmp_path, analyzer):
     assert np.allclose(loaded.scores("hot chef"), index.scores("hot chef"))
     assert loaded.analyzer.settings == AnalyzerSettings()
     assert not list((tmp_path / "bm25").glob("*.pkl"))
+
+
+@pytest.mark.parametrize("positive_share", [0.9, 0.001, 0.00002, 0.0])
+def test_top_rows_matches_a_full_sort(positive_share):
+    rng = np.random.default_rng(3)
+    n = 400_000  # above the size where top_rows samples a threshold
+    scores = np.where(rng.random(n) < positive_share, rng.gamma(2.0, 3.0, n), 0.0).astype(np.float32)
+    for k in (1, 50, 3000):
+        expected = set(np.flatnonzero(scores > 0)[np.argsort(-scores[scores > 0], kind="stable")][:k].tolist())
+        assert set(top_rows(scores, k).tolist()) == expected
+    small = np.array([0.0, 2.0, 0.0, 5.0, 1.0], dtype=np.float32)
+    assert sorted(top_rows(small, 2).tolist()) == [1, 3] and sorted(top_rows(small, 9).tolist()) == [1, 3, 4]
+    assert len(top_rows(small, 0)) == 0

@@ -280,8 +280,8 @@ class Answerer:
             return Answer(question, False, f"{kind.missing} ({where}: {doc.metadata.title or doc.doc_id})",
                           (), hits, note="missing_field")
         start, end = span
-        chunk = next((c for c in self.retriever.index.chunks if c.doc_id == doc.doc_id
-                      and c.start <= start < c.end), None)
+        chunk = next((c for c in self.retriever.index.chunks.of_document(doc.doc_id)
+                      if c.start <= start < c.end), None)
         meta = doc.metadata
         citation = Citation(n=1, chunk_id=chunk.chunk_id if chunk else "", doc_id=doc.doc_id,
                             district=meta.district, title=meta.title, dnr=meta.dnr, date=meta.date,

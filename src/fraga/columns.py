@@ -267,6 +267,14 @@ class Passages(Sequence[Chunk]):
         for lo in range(0, len(self._store), BLOCK):
             yield from self._store.chunks(lo, min(lo + BLOCK, len(self._store)))
 
+    def of_document(self, doc_id: str) -> list[Chunk]:
+        """The passages of ``doc_id`` (they are contiguous rows), without scanning the others."""
+        d = self._store.doc_pos.get(doc_id)
+        if d is None or not self._store.count[d]:
+            return []
+        first = int(self._store.first[d])
+        return self._store.chunks(first, first + int(self._store.count[d]))
+
 
 class RowIndex(Mapping[str, int]):
     """chunk_id -> row, computed rather than stored (``index.row_of[cid]``, ``.get``, ``in``)."""

@@ -13,6 +13,7 @@ from fraga.text import fold, words
 logger = logging.getLogger(__name__)
 
 FOLD_PREFIX = "~"
+TOP_SAMPLE = 4096  # scores sampled by top_rows to pick a candidate threshold
 MAX_COMPOUND_LEN = 60  # longer "words" are not split into compound parts
 
 
@@ -146,6 +147,29 @@ def _split_hyphen(word: str) -> list[str]:
         return [word]
     parts = [p for p in word.split("-") if p]
     return [word.replace("-", "")] + parts
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest positive ``scores``, in no particular order.
+
+    A threshold from a strided sample of the scores keeps a few thousand candidates,
+    so a million scores cost one comparison each instead of a partial sort; when fewer
+    than ``k`` candidates pass, every positive score is considered. Exact either way.
+    """
+    n = len(scores)
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n > 64 * TOP_SAMPLE:
+        sample = np.array(scores[:: n // TOP_SAMPLE])
+        threshold = float(np.partition(sample, len(sample) - 8)[len(sample) - 8])
+        if threshold > 0:
+            rows = np.flatnonzero(scores >= threshold)
+            if len(rows) >= k:
+                return rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    return rows
 
 
 class Bm25Index:

@@ -12,6 +12,7 @@ from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
 from fraga.fusion import convex, rrf, top
 from fraga.index import Index
+from fraga.lexical import top_rows
 from fraga.records import Hit
 from fraga.text import clean_invisible, normalize_space, words
 
@@ -179,9 +180,7 @@ class Retriever:
         scores = self.index.bm25.scores(query)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
-        positive = np.flatnonzero(scores > 0)
-        if len(positive) > depth:
-            positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
+        positive = top_rows(scores, depth)
         chunks = self.index.chunks
         return {chunks[i].chunk_id: float(scores[i]) for i in positive}
 

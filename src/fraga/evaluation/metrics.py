@@ -25,7 +25,7 @@ from fraga.districts import district_key
 
 logger = logging.getLogger(__name__)
 
-RETRIEVAL_METRICS: tuple[str, ...] = ("recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10")
+RETRIEVAL_METRICS: tuple[str, ...] = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 GROUP_PREFIX = "evidence:"
 
 Qrels = dict[str, dict[str, int]]

@@ -17,6 +17,7 @@ LABELS: dict[str, str] = {
     "recall@1": "Recall@1",
     "recall@3": "Recall@3",
     "recall@5": "Recall@5",
+    "recall@10": "Recall@10",
     "mrr@10": "MRR@10",
     "ndcg@10": "nDCG@10",
     "answer_accuracy": "Svarsriktighet",

@@ -278,8 +278,8 @@ class Service:
         if chunk is not None and chunk.doc_id != doc.doc_id:
             chunk = None
         if chunk is None and quote is not None:
-            chunk = next((c for c in self.index.chunks
-                          if c.doc_id == doc.doc_id and c.start <= quote[0] < c.end), None)
+            chunk = next((c for c in self.index.chunks.of_document(doc.doc_id)
+                          if c.start <= quote[0] < c.end), None)
         passage = (chunk.start, chunk.end) if chunk is not None else None
         if passage and quote and not (passage[0] <= quote[0] and quote[1] <= passage[1]):
             passage = None  # a quote across passages: mark the quote alone
