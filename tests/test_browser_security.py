@@ -26,9 +26,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = os.environ.get("FRAGA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 300  # seconds: indexing the corpus with the real encoder on a busy machine, then Gradio
 STEP_TIMEOUT = 30_000  # milliseconds for one step in the browser
 
@@ -62,30 +59,14 @@ NASTY_META = {"district": "Farsta", "doc_type": "tjänsteutlåtande", "date": "2
 QUESTION = "Vem ansvarar för brandskyddsronderna i Farsta?"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run on CI: {reason}")
-    pytest.skip(reason)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+# The browser is conftest.py's session-wide one: a second Playwright instance in the same
+# process fails ("Sync API inside the asyncio loop").
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,20 @@ def test_top_rows_matches_a_full_sort(positive_share):
     small = np.array([0.0, 2.0, 0.0, 5.0, 1.0], dtype=np.float32)
     assert sorted(top_rows(small, 2).tolist()) == [1, 3] and sorted(top_rows(small, 9).tolist()) == [1, 3, 4]
     assert len(top_rows(small, 0)) == 0
+
+
+def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
+    from fraga import lexical
+
+    index = Bm25Index.build(FIXTURE, analyzer)
+    index.save(tmp_path / "bm25")
+    mapped = Bm25Index.load(tmp_path / "bm25", mmap=True, analyzer=analyzer)
+    assert mapped.analyzer is analyzer
+    m = index._bm25.scores
+    for query in ["polisanmälan chef chef", "hot mot medarbetare", "far", "okänt ord"]:
+        ids = index._bm25.get_tokens_ids(analyzer.tokens(query))
+        expected = index._bm25.get_scores_from_ids(ids) if ids else np.zeros(len(FIXTURE))
+        assert np.allclose(index.scores(query), expected) and np.allclose(mapped.scores(query), expected)
+        numpy_sum = lexical._sum_columns_numpy(m["data"], m["indptr"], m["indices"], len(FIXTURE),
+                                               np.asarray(ids, dtype=np.int64))
+        assert np.allclose(numpy_sum, expected)

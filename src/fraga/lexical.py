@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -149,6 +150,47 @@ def _split_hyphen(word: str) -> list[str]:
     return [word.replace("-", "")] + parts
 
 
+def _sum_columns_loop(data, indptr, indices, n, ids):  # compiled by numba when it is installed
+    out = np.zeros(n, dtype=np.float32)
+    for t in ids:
+        for j in range(indptr[t], indptr[t + 1]):
+            out[indices[j]] += data[j]
+    return out
+
+
+def _sum_columns_numpy(data, indptr, indices, n, ids):
+    out = np.zeros(n, dtype=np.float32)
+    for t in ids.tolist():
+        lo, hi = int(indptr[t]), int(indptr[t + 1])
+        np.add.at(out, indices[lo:hi], data[lo:hi])
+    return out
+
+
+_SUMMERS: list = []  # the column sum in use: numba's, or numpy's when numba is missing or fails
+
+
+def _sum_columns(data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int, ids: np.ndarray) -> np.ndarray:
+    """Sum of the score-matrix columns ``ids`` (one BM25 score per passage).
+
+    Compiled with numba (cached on disk) it is twice as fast as bm25s' numpy scorer over the
+    millions of postings a query touches in a million passages; numpy is the fallback.
+    """
+    if not _SUMMERS:
+        try:
+            if os.environ.get("NUMBA_DISABLE_JIT"):
+                raise RuntimeError("NUMBA_DISABLE_JIT is set")
+            from numba import njit
+
+            fast = njit(cache=True, nogil=True)(_sum_columns_loop)
+            out = fast(data, indptr, indices, n, ids)
+            _SUMMERS.append(fast)
+            return out
+        except Exception as exc:  # no numba, or no cache folder: numpy
+            logger.info("BM25 scoring with numpy (%s)", exc)
+            _SUMMERS.append(_sum_columns_numpy)
+    return _SUMMERS[0](data, indptr, indices, n, ids)
+
+
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Rows of the ``k`` highest positive ``scores``, in no particular order.
 
@@ -197,7 +239,8 @@ class Bm25Index:
         ids = self._bm25.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+        m = self._bm25.scores
+        return _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
