@@ -90,7 +90,7 @@ CHROMIUM = os.environ.get("FRAGA_CHROMIUM", "/usr/bin/chromium")  # Debian's chr
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 240  # seconds: building the index with the real encoder, then loading Gradio
-STEP_TIMEOUT = 20_000  # milliseconds for one step in the browser
+STEP_TIMEOUT = 60_000  # milliseconds for one step in the browser (generous: CI machines can be busy)
 
 
 def _unavailable(reason: str) -> None:

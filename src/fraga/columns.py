@@ -77,20 +77,12 @@ class TextColumn:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> str:
-        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-        return self.read(a, b)
+        return self.read(int(self.offsets[i]), int(self.offsets[i + 1]))
 
     def read(self, a: int, b: int) -> str:
         """The text between byte offsets ``a`` and ``b`` (one entry never spans segments)."""
         s = bisect_right(self._starts, a) - 1
         return self._maps[s][a - self._starts[s]:b - self._starts[s]].decode("utf-8") if a != b else ""
-
-
-def _link(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColumn | None = None) -> None:
@@ -101,7 +93,10 @@ def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColu
     if base is not None:
         keep = base.segments if len(base.segments) < SEGMENT_LIMIT else base.segments[:1]
         for path in keep:
-            _link(path, folder / f"{name}-{n_seg:06d}.bin")
+            try:
+                os.link(path, folder / f"{name}-{n_seg:06d}.bin")
+            except OSError:  # another file system: copy
+                shutil.copyfile(path, folder / f"{name}-{n_seg:06d}.bin")
             n_seg += 1
         rest = base.segments[len(keep):]
         if rest:  # merge the appended segments into one

@@ -24,11 +24,11 @@ import numpy as np
 
 from fraga import __version__
 from fraga import dense as dense_mod
+from fraga.columns import Passages, RowIndex, Store, read_store, write_store
 from fraga.embed import Encoder, get_encoder
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from fraga.ingest import Corpus, Skipped, load_corpus
 from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
-from fraga.columns import Passages, RowIndex, Store, read_store, write_store
 from fraga.records import Chunk, Document, content_hash
 from fraga.sections import chunk_document, context_line
 
