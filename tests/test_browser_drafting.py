@@ -31,8 +31,18 @@ def open_tab(page) -> None:
 
 
 def upload(page, path: Path) -> None:
-    page.locator("#fraga-draft-file input[type=file]").set_input_files(str(path))
-    page.locator("#fraga-draft-file").get_by_text(path.name).wait_for()
+    """Choose ``path`` in the upload field; tries again when the file never shows up there
+    (a file chosen while Gradio is still attaching the field is dropped now and then)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.locator("#fraga-draft-file input[type=file]").set_input_files(str(path))
+        try:
+            page.locator("#fraga-draft-file").get_by_text(path.name).wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the upload field never showed {path.name}")
 
 
 def column_of(page, district: str) -> int:
