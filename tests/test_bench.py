@@ -133,6 +133,8 @@ def test_bench_writes_table_and_json(bench_result, capsys):
         assert f["disk_bytes"] > 0 and b["disk_bytes"] > 0
         for side in (f, b):
             assert side["load"]["load_s"] > 0 and side["load"]["rss_after_load_bytes"] > 0
+        assert f["load"]["questions"] > 0
+        assert f["load"]["rss_after_questions_bytes"] >= f["load"]["rss_anon_bytes"] > 0
         for mode in ("bm25", "dense", "hybrid", "ask"):
             assert f["latency"][mode]["p50_ms"] > 0 and f["latency"][mode]["n"] == 8
         for mode in ("bm25", "dense", "hybrid"):
@@ -148,3 +150,18 @@ def test_bench_rejects_bad_sizes(tmp_path):
     args = argparse.Namespace(sizes="ten", out=str(tmp_path), queries=2, corpus=str(CORPUS), real_encoder=False)
     with pytest.raises(FragaError):
         main_bench(args)
+
+
+def test_filtered_search_keeps_only_allowed_rows_with_a_short_mask():
+    from fraga import dense
+
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((1003, 8)).astype(np.float32)  # not a multiple of 8 rows: the bitmap's last byte
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    index = dense.build_faiss(v, kind="flat")
+    allowed = np.zeros(1003, dtype=bool)
+    allowed[[3, 500, 1002]] = True
+    _, rows = dense.search(index, v[1002], 10, allowed)
+    assert sorted(rows.tolist()) == [3, 500, 1002] and rows[0] == 1002
+    _, rows = dense.search(index, v[1002], 10, allowed[:1000])  # rows added after the mask was made
+    assert sorted(rows.tolist()) == [3, 500]

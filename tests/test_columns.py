@@ -191,3 +191,25 @@ def test_chunk_ids_that_cannot_be_derived_are_stored(tmp_path, sentences, fake_e
     new = replace(synth.make_collection(12, sentences, seed=9).documents[0], doc_id="ny", path="ny.txt")
     add_document(index, new, encoder=fake_encoder)
     assert index.row_of["ny#0"] == 40 and index.row_of["p039"] == 39
+
+
+def test_failed_append_leaves_the_loaded_index_as_it_was(tmp_path, sentences, fake_encoder, monkeypatch):
+    from fraga import append
+
+    coll = synth.make_collection(80, sentences, seed=10)
+    write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(
+        [c.text for c in coll.chunks]), encoder=EncoderInfo("fake", fake_encoder.dim))
+    index = load_index(tmp_path / "idx")
+    new = replace(synth.make_collection(12, sentences, seed=11).documents[0], doc_id="ny", path="ny.txt")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(append.dense_mod, "save_faiss", boom)
+    with pytest.raises(OSError):
+        add_document(index, new, encoder=fake_encoder)
+    assert index.faiss.ntotal == index.bm25.num_docs == len(index.chunks) == 80 and "ny" not in index.documents
+    assert not [p for p in (tmp_path / "idx").iterdir() if p.name.startswith(".building-")]
+    monkeypatch.undo()
+    add_document(index, new, encoder=fake_encoder)  # and the next try succeeds
+    assert load_index(tmp_path / "idx").row_of["ny#0"] == 80

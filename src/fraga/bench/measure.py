@@ -73,20 +73,26 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def run_probe(kind: str, folder: str | os.PathLike[str], *, real_encoder: bool = True) -> dict[str, Any]:
+def run_probe(kind: str, folder: str | os.PathLike[str], *, real_encoder: bool = True,
+              questions: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Run the load probe ``kind`` ("fraga" or "baseline") on ``folder`` in a fresh process.
 
     With ``real_encoder`` the fraga probe also loads the default encoder and answers one
-    hybrid query, so ``rss_serving_bytes`` is what a serving process holds.
+    hybrid query, so ``rss_serving_bytes`` is what a serving process holds. With
+    ``questions`` (a JSON list of strings) it then answers each of them with ``ask`` and
+    reports the memory again: the index is memory-mapped, so the pages queries touch count
+    too (``rss_file_bytes``, file-backed and reclaimable, against ``rss_anon_bytes``).
     """
     cmd = [sys.executable, "-m", "fraga.bench.measure", kind, str(folder)] + ([] if real_encoder else ["--fake"])
+    if questions is not None:
+        cmd += ["--questions", str(questions)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"load probe {kind} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _probe_fraga(folder: str, real_encoder: bool) -> dict[str, Any]:
+def _probe_fraga(folder: str, real_encoder: bool, questions: list[str]) -> dict[str, Any]:
     from fraga.bench.encoders import register_bench_encoder
 
     rss0 = proc_status()
@@ -104,9 +110,21 @@ def _probe_fraga(folder: str, real_encoder: bool) -> dict[str, Any]:
     encoder.vector = np.ones(index.dim, dtype=np.float32) / np.sqrt(index.dim)
     retriever.search("Vem gör polisanmälan när en medarbetare hotas?", mode="hybrid")
     t4 = time.perf_counter()
-    return {"import_s": t1 - t0, "load_s": t2 - t1, "retriever_s": t3 - t2, "first_query_s": t4 - t3,
-            "rss_start_bytes": rss0, "rss_after_load_bytes": rss_load, "rss_serving_bytes": proc_status(),
-            "peak_rss_bytes": proc_status("VmHWM")}
+    out = {"import_s": t1 - t0, "load_s": t2 - t1, "retriever_s": t3 - t2, "first_query_s": t4 - t3,
+           "rss_start_bytes": rss0, "rss_after_load_bytes": rss_load, "rss_serving_bytes": proc_status()}
+    if questions:
+        from fraga.answer import Answerer
+
+        answerer, rng = Answerer(retriever), np.random.default_rng(3)
+        for question in questions:
+            v = rng.standard_normal(index.dim).astype(np.float32)
+            encoder.vector = v / np.linalg.norm(v)
+            retriever.clear_cache()
+            answerer.answer(question)
+        out.update(questions=len(questions), rss_after_questions_bytes=proc_status(),
+                   rss_anon_bytes=proc_status("RssAnon"), rss_file_bytes=proc_status("RssFile"))
+    out["peak_rss_bytes"] = proc_status("VmHWM")
+    return out
 
 
 def _probe_baseline(folder: str) -> dict[str, Any]:
@@ -123,10 +141,16 @@ def _probe_baseline(folder: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     real = "--fake" not in argv
     argv = [a for a in argv if a != "--fake"]
+    questions: list[str] = []
+    if "--questions" in argv[:-1]:
+        at = argv.index("--questions")
+        questions = json.loads(Path(argv[at + 1]).read_text(encoding="utf-8"))
+        del argv[at:at + 2]
     if len(argv) != 2 or argv[0] not in ("fraga", "baseline"):
-        print("usage: python -m fraga.bench.measure fraga|baseline FOLDER [--fake]", file=sys.stderr)
+        print("usage: python -m fraga.bench.measure fraga|baseline FOLDER [--fake] [--questions FILE]",
+              file=sys.stderr)
         return 2
-    result = _probe_fraga(argv[1], real) if argv[0] == "fraga" else _probe_baseline(argv[1])
+    result = _probe_fraga(argv[1], real, questions) if argv[0] == "fraga" else _probe_baseline(argv[1])
     print(json.dumps(result))
     return 0
 

@@ -219,7 +219,9 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
                     "disk_files": {p.relative_to(gen).as_posix(): p.stat().st_size
                                    for p in gen.rglob("*") if p.is_file() and p.parent.name != "sources"}}
     res["fraga"]["build_breakdown"] = report.build_breakdown(built.seconds, n, passages_per_s)
-    res["fraga"]["load"] = measure.run_probe("fraga", work / "fraga", real_encoder=real_encoder)
+    (work / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    res["fraga"]["load"] = measure.run_probe("fraga", work / "fraga", real_encoder=real_encoder,
+                                             questions=work / "questions.json")
     encoder = register_bench_encoder(synth.DIM, real=real_encoder)
     index = load_index(work / "fraga")
     res["fraga"]["latency"] = _time_fraga(index, encoder, questions, qvecs, queries)
