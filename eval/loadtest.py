@@ -20,14 +20,11 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +33,8 @@ from pathlib import Path
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from fraga.testing import start_app, stop_app  # noqa: E402 - after the environment is set
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "eval" / "gold.jsonl"
@@ -76,12 +75,6 @@ def questions(gold: Path = GOLD, *, vary: bool = True) -> list[str]:
 
 
 # The app process ----------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int | None) -> float | None:
     """Resident memory of ``pid`` in MB (VmRSS from /proc), or None when unknown."""
     if not pid:
@@ -93,55 +86,6 @@ def rss_mb(pid: int | None) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def app_env() -> dict[str, str]:
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    return env
-
-
-def start_app(index_dir: Path, corpus: Path, log_path: Path, *, port: int | None = None,
-              command: Sequence[str] | None = None, env: dict[str, str] | None = None,
-              timeout: float = START_TIMEOUT) -> tuple[subprocess.Popen, str]:
-    """Start the app (``command`` + its arguments; default ``python app.py``) and wait until it is ready.
-
-    Ready means app.py printed "fraga lyssnar på" (after loading the index and answering
-    one warm-up question). Returns the process and its URL.
-    """
-    port = port or free_port()
-    argv = [*(command or (sys.executable, str(ROOT / "app.py"))), "--host", "127.0.0.1", "--port", str(port),
-            "--index-dir", str(index_dir), "--corpus", str(corpus)]
-    log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the child writes to it until it ends
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env or app_env(), stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
-        if "fraga lyssnar på" in log_path.read_text(encoding="utf-8", errors="replace"):
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        return proc, url
-            except OSError:
-                pass
-        if time.monotonic() > deadline:
-            stop_app(proc)
-            raise RuntimeError(f"the app was not ready on {url} in {timeout:.0f} s:\n"
-                               f"{log_path.read_text(encoding='utf-8', errors='replace')}")
-        time.sleep(0.5)
-
-
-def stop_app(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 # The load -------------------------------------------------------------------------------
@@ -361,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             index_dir = Path(args.index_dir) if args.index_dir else work / "index"
             say(f"startar app.py (index {index_dir}, logg {work / 'app.log'}) …")
-            proc, url = start_app(index_dir, Path(args.corpus), work / "app.log")
+            proc, url = start_app(index_dir, work / "app.log", corpus=Path(args.corpus), timeout=START_TIMEOUT)
             pid = proc.pid
             say(f"appen svarar på {url} (pid {pid}, RSS {rss_mb(pid):.0f} MB)")
         pool = questions(vary=not args.same_questions)

@@ -2,54 +2,25 @@
 web app in headless chromium for the browser tests (test_browser*.py)."""
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from fraga.embed import register_encoder
-from fraga.text import fold, words
+from fraga.testing import FakeEncoder, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-class FakeEncoder:
-    """Hashed bag of folded 4-letter word prefixes: deterministic, fast, no model.
+@pytest.fixture(scope="session")
+def sentences() -> list[str]:
+    """Sentences of the bundled corpus, the material of the benchmark's synthetic collections."""
+    from fraga.bench import synth
 
-    Texts that share words get similar vectors, which is enough for pipeline tests.
-    """
-
-    name = "fake"
-    dim = 64
-
-    def _one(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dim, dtype=np.float32)
-        for word in words(fold(text)):
-            h = int.from_bytes(hashlib.blake2b(word[:4].encode(), digest_size=4).digest(), "little")
-            vec[h % self.dim] += 1.0
-        vec[0] += 0.01  # never the zero vector
-        return vec / np.linalg.norm(vec)
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self._one(t) for t in texts])
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self._one(text)
-
-
-register_encoder("fake", FakeEncoder)
+    return synth.source_sentences(CORPUS)
 
 
 @pytest.fixture
@@ -99,48 +70,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """The URL of the app, started over a new index folder (it builds the index first)."""
-    port = _free_port()
     index_dir = tmp_path_factory.mktemp("browser-index") / "index"
     log_path = tmp_path_factory.mktemp("browser-log") / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    env.pop("FRAGA_ENCODER", None)
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index-dir", str(index_dir),
-             "--corpus", str(ROOT / "corpus")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer on {url} in {START_TIMEOUT} s:\n"
-                            f"{log_path.read_text(encoding='utf-8')}")
-            time.sleep(0.5)
+    with running_app(index_dir, log_path, corpus=CORPUS, timeout=START_TIMEOUT) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -28,11 +28,6 @@ CORPUS = ROOT / "corpus"
 
 # FIXTURES =====================================================================
 @pytest.fixture(scope="module")
-def sentences() -> list[str]:
-    return synth.source_sentences(CORPUS)
-
-
-@pytest.fixture(scope="module")
 def bench_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[argparse.Namespace, Path]:
     out = tmp_path_factory.mktemp("bench")
     args = argparse.Namespace(sizes="300,1000", out=str(out), queries=8, corpus=str(CORPUS), real_encoder=False)

@@ -13,16 +13,12 @@ Skipped like tests/test_browser.py without chromium or Playwright (failing on CI
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from fraga.testing import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -59,12 +55,6 @@ NASTY_META = {"district": "Farsta", "doc_type": "tjänsteutlåtande", "date": "2
 QUESTION = "Vem ansvarar för brandskyddsronderna i Farsta?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # The browser is conftest.py's session-wide one: a second Playwright instance in the same
 # process fails ("Sync API inside the asyncio loop").
 
@@ -77,39 +67,8 @@ def app_url(browser, tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / f"{NASTY_ID}.txt").write_text(NASTY_TEXT, encoding="utf-8")
     (corpus / f"{NASTY_ID}.meta.json").write_text(json.dumps(NASTY_META, ensure_ascii=False), encoding="utf-8")
-    port = _free_port()
-    log_path = work / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "PYTHONUNBUFFERED": "1"}
-    env.pop("FRAGA_ENCODER", None)
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index-dir", str(work / "index"),
-             "--corpus", str(corpus)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
-            if "fraga lyssnar på" in log_path.read_text(encoding="utf-8", errors="replace"):
-                try:
-                    with urllib.request.urlopen(url, timeout=5) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py was not ready on {url} in {START_TIMEOUT} s:\n"
-                            f"{log_path.read_text(encoding='utf-8')}")
-            time.sleep(0.5)
+    with running_app(work / "index", work / "app.log", corpus=corpus, timeout=START_TIMEOUT) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

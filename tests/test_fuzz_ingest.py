@@ -152,9 +152,8 @@ def peak_mb():  # the high-water mark of this process's own memory (ru_maxrss al
 
 def _subprocess(code: str, timeout: float) -> dict:
     """Run ``code`` in a fresh interpreter (a hang cannot block the suite); it prints JSON last."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -469,7 +468,6 @@ def test_pathological_texts_build_in_linear_time(tmp_path):
         (tmp_path / "c" / name).write_text(text, encoding="utf-8")
     result = _subprocess(f"""
         import json, logging
-        import conftest  # the fake encoder
         from fraga.index import build_index, load_index
         logging.disable(logging.CRITICAL)
         report = build_index({str(tmp_path / "c")!r}, {str(tmp_path / "idx")!r}, encoder="fake")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
 
 
 def _loadtest():
@@ -59,15 +58,7 @@ def test_arguments():
 
 
 def test_quick_load_against_the_app_has_no_failures(fake_index_dir: Path, tmp_path: Path):
-    wrapper = tmp_path / "fake_app.py"
-    wrapper.write_text(
-        "import runpy, sys\n"
-        f"sys.path.insert(0, {str(TESTS)!r})\n"
-        "import conftest  # registers the deterministic 'fake' encoder the index was built with\n"
-        f"sys.argv[0] = {str(ROOT / 'app.py')!r}\n"
-        f"runpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n", encoding="utf-8")
-    proc, url = lt.start_app(fake_index_dir, ROOT / "corpus", tmp_path / "app.log",
-                             command=[sys.executable, str(wrapper)], timeout=180)
+    proc, url = lt.start_app(fake_index_dir, tmp_path / "app.log", corpus=ROOT / "corpus", timeout=180)
     try:
         result = lt.run(url, clients=4, total=160, pid=proc.pid, per_conversation=5, sample_every=0.5)
     finally:

@@ -7,10 +7,6 @@ running ``app.py`` does not give out files outside what the app put there.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from fraga.errors import FragaError
+from fraga.testing import running_app
 from fraga.webapp.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
 SKARPNACK = "skarpnack-2024-09-24-starkt-skydd"
 PASSWD = Path("/etc/passwd")
 START_TIMEOUT = 180
@@ -146,47 +142,12 @@ def test_a_tampered_index_cannot_point_outside_its_sources(fake_index_dir: Path,
 
 
 # TESTS: Gradio's file route of the running app ========================================
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(fake_index_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``app.py`` in a subprocess over the fake-encoder index (the wrapper registers that encoder)."""
-    work = tmp_path_factory.mktemp("security-app")
-    wrapper = work / "fake_app.py"
-    wrapper.write_text(
-        "import runpy, sys\n"
-        f"sys.path.insert(0, {str(TESTS)!r})\n"
-        "import conftest  # registers the deterministic 'fake' encoder the index was built with\n"
-        f"sys.argv[0] = {str(ROOT / 'app.py')!r}\n"
-        f"runpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n", encoding="utf-8")
-    port = _free_port()
-    log_path = work / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen([sys.executable, str(wrapper), "--host", "127.0.0.1", "--port", str(port),
-                                 "--index-dir", str(fake_index_dir)], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while "fraga lyssnar på" not in log_path.read_text(encoding="utf-8", errors="replace"):
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py was not ready in {START_TIMEOUT} s:\n{log_path.read_text(encoding='utf-8')}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """``app.py`` in a subprocess over the fake-encoder index."""
+    log_path = tmp_path_factory.mktemp("security-app") / "app.log"
+    with running_app(fake_index_dir, log_path, timeout=START_TIMEOUT) as url:
+        yield url.rstrip("/")
 
 
 def _get(url: str) -> tuple[int, bytes]:

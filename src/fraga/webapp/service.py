@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from fraga.answer import Answerer, format_answer
-from fraga.districts import KNOWN_DISTRICTS
+from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
 from fraga.errors import FragaError, IndexNotFoundError
 from fraga.index import BuildReport, Index, build_index, default_index_dir, load_index
 from fraga.records import Answer, Chunk, Document, Hit
@@ -30,16 +30,6 @@ DEFAULT_CORPUS = "corpus"
 MAX_TURNS = 50  # turns kept in one conversation
 WARM_UP_QUESTION = "Vem polisanmäler hot mot medarbetare?"
 
-# A follow-up that asks across districts does not inherit the previous district.
-_CROSS_RE = re.compile(
-    r"\b(vilka|vilken|alla|varje|samtliga|olika|andra|övriga|ovriga)\s+(stadsdel\w*|förvaltning\w*|nämnd\w*)"
-    r"|\bjämför\w*|\bjamfor\w*|\bskillnad\w*|\bi vilka\b",
-    re.IGNORECASE,
-)
-# Words that name the setting of a question, not what it is about: not highlighted.
-_SETTING_WORDS = {"stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
-                  "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltning", "förvaltningen", "nämnd",
-                  "nämnden", "dokument", "dokumenten", "svar", "svarar"}
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -165,7 +155,7 @@ class Service:
         """A test telling whether a word of a passage matches a content word of ``question``."""
         stems = set()
         for word in self.analyzer.content_words(question or ""):
-            if word.lower() in _SETTING_WORDS or fold(word) in self._ignore:
+            if word.lower() in SETTING_WORDS or fold(word) in self._ignore:
                 continue
             for part in [word, *word.split("-")]:
                 stem = self._stem(part)
@@ -189,7 +179,7 @@ class Service:
         across districts inherits nothing; otherwise it inherits the context of the
         last answered turn.
         """
-        if self.retriever.matcher.names(question) or _CROSS_RE.search(question):
+        if self.retriever.matcher.names(question) or CROSS_DISTRICT_RE.search(question):
             return ()
         for turn in reversed(history):
             if turn.answer is not None:

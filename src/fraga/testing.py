@@ -1,0 +1,130 @@
+"""Helpers for tests and benchmark scripts: a model-free encoder and the app in a subprocess.
+
+``FakeEncoder`` is what ``get_encoder("fake")`` returns in every process, so an index built
+with it can be served by a plain ``python app.py`` (no wrapper, no ``sys.path`` changes).
+``start_app`` / ``stop_app`` run ``app.py`` on a free loopback port and wait until it answers;
+the test fixtures and ``eval/loadtest.py`` share them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fraga.text import fold, words
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "fraga lyssnar på"  # what app.py prints once the index is loaded and warmed up
+
+
+class FakeEncoder:
+    """Hashed bag of folded 4-letter word prefixes: deterministic, fast, no model.
+
+    Texts that share words get similar vectors, which is enough for pipeline tests.
+    """
+
+    name = "fake"
+    dim = 64
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        for word in words(fold(text)):
+            h = int.from_bytes(hashlib.blake2b(word[:4].encode(), digest_size=4).digest(), "little")
+            vec[h % self.dim] += 1.0
+        vec[0] += 0.01  # never the zero vector
+        return vec / np.linalg.norm(vec)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._one(t) for t in texts])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._one(text)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    """The environment for ``app.py``: no telemetry, no model hub, unbuffered output.
+
+    ``FRAGA_ENCODER`` is left out unless given in ``extra``: a new index gets the default
+    encoder, and an existing one names its own in its manifest.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "FRAGA_ENCODER"}
+    return {**env, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **extra}
+
+
+def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str], *,
+              corpus: str | os.PathLike[str] | None = None, port: int | None = None,
+              command: Sequence[str] | None = None, env: dict[str, str] | None = None,
+              timeout: float = 600) -> tuple[subprocess.Popen, str]:
+    """Start ``app.py`` (or ``command``) over ``index_dir`` and wait until it serves its page.
+
+    Ready means the app printed :data:`READY_LINE` and its page answers 200. The app's
+    output goes to ``log_path``. Returns the process and the URL (ending in "/").
+
+    Raises:
+        RuntimeError: when the app exits or is not ready within ``timeout`` seconds (the
+            message holds its log).
+    """
+    port = port or free_port()
+    log_path = Path(log_path)
+    argv = [*(command or (sys.executable, str(ROOT / "app.py"))), "--host", "127.0.0.1", "--port", str(port),
+            "--index-dir", str(index_dir)] + (["--corpus", str(corpus)] if corpus is not None else [])
+    with open(log_path, "w", encoding="utf-8") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env or app_env(), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')}")
+        if READY_LINE in log_path.read_text(encoding="utf-8", errors="replace"):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return proc, url
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            stop_app(proc)
+            raise RuntimeError(f"the app was not ready on {url} in {timeout:.0f} s:\n"
+                               f"{log_path.read_text(encoding='utf-8', errors='replace')}")
+        time.sleep(0.3)
+
+
+@contextmanager
+def running_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str], **kwargs: Any) -> Iterator[str]:
+    """``start_app`` as a context manager: yields the URL, stops the app on exit."""
+    proc, url = start_app(index_dir, log_path, **kwargs)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Terminate the app (kill it when it does not stop within 20 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
