@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraga import columns, index as index_mod
+from fraga import index as index_mod, textcolumn
 from fraga.append import add_document
 from fraga.bench import synth
 from fraga.bulk import EncoderInfo, write_index
@@ -170,7 +170,7 @@ def test_append_links_old_segments_and_writes_a_new_one(tmp_path, sentences, fak
 
 
 def test_appended_segments_are_merged(tmp_path, sentences, fake_encoder, monkeypatch):
-    monkeypatch.setattr(columns, "SEGMENT_LIMIT", 3)
+    monkeypatch.setattr(textcolumn, "SEGMENT_LIMIT", 3)
     coll = synth.make_collection(60, sentences, seed=6)
     write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(
         [c.text for c in coll.chunks]), encoder=EncoderInfo("fake", fake_encoder.dim))

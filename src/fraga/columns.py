@@ -1,25 +1,18 @@
-"""Passages and document texts of an index generation, stored column-wise and memory-mapped.
+"""Passages and document texts of an index generation, stored column-wise.
 
 A million passages as JSON lines take tens of seconds to parse and gigabytes as Python
-objects. Format 2 keeps one file per field (``chunks/doc.npy``, ``chunks/start.npy``, …)
-and the texts as concatenated UTF-8 (``chunks/text-000000.bin`` with
-``chunks/text_offsets.npy``), read through memory maps: loading reads the document table
-only, and a ``Chunk`` is built when a caller asks for one.
-
-A text column is a list of segments. Adding a document hard-links the old segments into
-the new generation and writes one small segment, so an append rewrites no text; after
-``SEGMENT_LIMIT`` segments the appended ones are merged into one.
+objects. Format 2 keeps one memory-mapped .npy file per field (``chunks/doc.npy``,
+``chunks/start.npy``, …) and the texts as text columns (``fraga.textcolumn``:
+``chunks/text-000000.bin`` with ``chunks/text_offsets.npy``, read with ``pread``). Loading
+reads the document table only, and a ``Chunk`` is built when a caller asks for one.
 """
 from __future__ import annotations
 
 import json
 import logging
 import operator
-import os
 import shutil
-import weakref
-from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,115 +21,11 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.records import Chunk, Document, Metadata, Page
+from fraga.textcolumn import BLOCK, TextColumn, load_array, write_texts
 
 logger = logging.getLogger(__name__)
 
-SEGMENT_LIMIT = 16  # segments of a text column before an append merges the appended ones
-BLOCK = 4096  # rows decoded at a time when iterating
 HASH_BYTES = 16  # content_hash: 32 hex digits
-
-
-# TEXT COLUMNS =================================================================
-def _load(path: Path) -> np.ndarray:
-    """A memory-mapped .npy array (empty arrays, which cannot be mapped, are read)."""
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:
-        array = np.load(path, allow_pickle=False)
-        if array.size:
-            raise
-        return array
-
-
-def _close_all(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-class TextColumn:
-    """Strings stored as UTF-8 segments ``<name>-NNNNNN.bin`` plus ``<name>_offsets.npy``
-    (n + 1 int64 byte offsets into the segments laid end to end).
-
-    Entries are read with ``os.pread``, not through a memory map: a question reads a few
-    hundred passages scattered over a segment, and a mapped read makes the kernel map the
-    neighbouring cached pages into the process as well (fault-around), so 97 questions over
-    a 1,000,000-passage index left 2 GB of text resident. ``pread`` copies just the bytes.
-    """
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder, self.name = folder, name
-        self.offsets = _load(folder / f"{name}_offsets.npy")
-        self.segments = sorted(folder.glob(f"{name}-*.bin"))
-        self._starts: list[int] = []
-        self._fds: list[int] = []
-        weakref.finalize(self, _close_all, self._fds)
-        total = 0
-        for path in self.segments:
-            self._fds.append(os.open(path, os.O_RDONLY))
-            self._starts.append(total)
-            total += os.fstat(self._fds[-1]).st_size
-        if self.offsets.ndim != 1 or len(self.offsets) == 0 or int(self.offsets[-1]) != total:
-            raise IndexCorruptError(
-                f"Indexfilerna {folder.name}/{name}-*.bin har {total} byte men förteckningen väntar "
-                f"{int(self.offsets[-1]) if len(self.offsets) else '?'}; bygg om med: fraga index")
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> str:
-        return self.read(int(self.offsets[i]), int(self.offsets[i + 1]))
-
-    def read(self, a: int, b: int) -> str:
-        """The text between byte offsets ``a`` and ``b`` (one entry never spans segments)."""
-        if a == b:
-            return ""
-        s = bisect_right(self._starts, a) - 1
-        data = os.pread(self._fds[s], b - a, a - self._starts[s])
-        if len(data) != b - a:
-            raise IndexCorruptError(f"Indexfilen {self.segments[s].name} är kortare än förteckningen säger; "
-                                    "bygg om med: fraga index")
-        return data.decode("utf-8")
-
-
-def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColumn | None = None) -> None:
-    """Write the column ``name`` in ``folder``: ``base``'s entries (hard-linked) then ``texts``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    old = np.zeros(1, dtype=np.int64) if base is None else np.asarray(base.offsets, dtype=np.int64)
-    n_seg = 0
-    if base is not None:
-        keep = base.segments if len(base.segments) < SEGMENT_LIMIT else base.segments[:1]
-        for path in keep:
-            try:
-                os.link(path, folder / f"{name}-{n_seg:06d}.bin")
-            except OSError:  # another file system: copy
-                shutil.copyfile(path, folder / f"{name}-{n_seg:06d}.bin")
-            n_seg += 1
-        rest = base.segments[len(keep):]
-        if rest:  # merge the appended segments into one
-            with open(folder / f"{name}-{n_seg:06d}.bin", "wb") as out:
-                for path in rest:
-                    with open(path, "rb") as f:
-                        shutil.copyfileobj(f, out, 1 << 20)
-            n_seg += 1
-    path = folder / f"{name}-{n_seg:06d}.bin"
-    lengths: list[int] = []
-    with open(path, "wb") as f:
-        batch: list[bytes] = []
-        for text in texts:
-            data = text.encode("utf-8")
-            lengths.append(len(data))
-            batch.append(data)
-            if len(batch) >= BLOCK:
-                f.write(b"".join(batch))
-                batch.clear()
-        f.write(b"".join(batch))
-    if not sum(lengths):
-        path.unlink()
-    offsets = np.concatenate([old, int(old[-1]) + np.cumsum(np.asarray(lengths, dtype=np.int64))])
-    np.save(folder / f"{name}_offsets.npy", offsets, allow_pickle=False)
 
 
 # STORED RECORDS ===============================================================
@@ -152,7 +41,7 @@ def _original_of(doc: StoredDocument) -> str:
 
 class StoredDocument(Document):
     """A ``Document`` of a loaded index whose ``text`` and ``original_text`` are read from
-    the memory-mapped columns on access, so holding every document costs its metadata only."""
+    the text columns on access, so holding every document costs its metadata only."""
 
     __slots__ = ("_store", "_row", "_text", "_original")
 
@@ -181,7 +70,7 @@ class Store:
         self.doc_ids = doc_ids
         self.doc_pos = {d: i for i, d in enumerate(doc_ids)}
         self.original_same = list(original_same)
-        load = lambda name: _load(c / name)  # noqa: E731
+        load = lambda name: load_array(c / name)  # noqa: E731
         self.doc, self.start, self.end = load("doc.npy"), load("start.npy"), load("end.npy")
         self.page, self.section, self.hash = load("page.npy"), load("section.npy"), load("hash.npy")
         self.sections: list[str] = json.loads((c / "sections.json").read_text(encoding="utf-8"))
