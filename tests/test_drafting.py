@@ -17,6 +17,7 @@ from fraga.drafting.similarity import QuestionSimilarity
 from fraga.errors import FragaError, IngestError
 from fraga.index import load_index
 from fraga.retrieve import Retriever
+from fraga.testing import make_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 SKRIVELSE = ROOT / "corpus" / "hagersten-alvsjo-skrivelse-starkt-skydd.txt"
@@ -280,14 +281,8 @@ def test_read_docx_writes_out_list_numbers():
 
 
 def test_read_pdf(tmp_path):
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    pdf.add_page()
-    pdf.multi_cell(0, 6, "Om stärkt skydd\n\nVi ställer följande frågor:\n\n1. Vem gör polisanmälan vid hot?\n"
-                         "2. Finns en säkerhetssamordnare på heltid?")
-    data = bytes(pdf.output())
+    data = make_pdf(["Om stärkt skydd\n\nVi ställer följande frågor:\n\n1. Vem gör polisanmälan vid hot?\n"
+                     "2. Finns en säkerhetssamordnare på heltid?"])
     text = read_upload("skrivelse.pdf", data)
     assert _texts(text) == ["Vem gör polisanmälan vid hot?", "Finns en säkerhetssamordnare på heltid?"]
 

@@ -9,19 +9,13 @@ import pytest
 from fraga.errors import CorpusError, IngestError
 from fraga.furniture import remove_furniture
 from fraga.ingest import decode_bytes, load_corpus, load_document
+from fraga.testing import make_pdf
 
 SWEDISH = "Förvaltningen svarar att polisanmälan alltid görs av chef på enheten i Skärholmen."
 
 
 def _make_pdf(path: Path, pages: list[str]) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    pdf.output(str(path))
+    path.write_bytes(make_pdf(pages))
 
 
 def test_decode_utf8_and_latin1_keep_swedish_letters():

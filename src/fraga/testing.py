@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmark scripts: a model-free encoder and the app in a subprocess.
+"""Helpers for tests and benchmark scripts: a model-free encoder, the app in a subprocess,
+small PDFs and code run in a fresh interpreter.
 
 ``FakeEncoder`` is what ``get_encoder("fake")`` returns in every process, so an index built
 with it can be served by a plain ``python app.py`` (no wrapper, no ``sys.path`` changes).
@@ -8,10 +9,12 @@ the test fixtures and ``eval/loadtest.py`` share them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -128,3 +131,34 @@ def stop_app(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def make_pdf(pages: Sequence[str]) -> bytes:
+    """A small text PDF with one page per string (needs ``fpdf2``, a test dependency)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+# Python source defining peak_mb(): the high-water mark of the running process's own memory
+# (ru_maxrss would also count the parent's); prepend it to the code given to run_python.
+PEAK_MB = """
+def peak_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+"""
+
+
+def run_python(code: str, timeout: float) -> Any:
+    """Run ``code`` in a fresh interpreter (a hang or a leak cannot harm the caller) and
+    return the JSON it prints on its last line; AssertionError with its stderr when it fails."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
