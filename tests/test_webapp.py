@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -283,6 +286,49 @@ def test_app_arguments_default_to_localhost_and_read_gradio_variables(monkeypatc
     assert (args.host, args.port) == ("0.0.0.0", 9001)
     args = app.parse_args(["--host", "127.0.0.2", "--port", "9002", "--index-dir", "x"])
     assert (args.host, args.port, args.index_dir) == ("127.0.0.2", 9002, "x")
+
+
+ARENAS = """
+import ctypes, importlib.util, json, sys, threading
+spec = importlib.util.spec_from_file_location("fraga_app_py", sys.argv[1])
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+limited = app.limit_malloc_arenas(2) if sys.argv[2] == "limit" else False
+barrier = threading.Barrier(8)
+def work():  # eight threads allocating at the same time, as Gradio's workers do
+    barrier.wait()
+    blocks = [bytearray(4096) for _ in range(200)]
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+sys.stderr.flush()
+ctypes.CDLL("libc.so.6").malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_app_limits_malloc_arenas_so_memory_stays_compact(tmp_path):
+    script = tmp_path / "arenas.py"
+    script.write_text(ARENAS, encoding="utf-8")
+
+    def arenas(how: str) -> int:
+        proc = subprocess.run([sys.executable, str(script), str(ROOT / "app.py"), how], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return sum(line.startswith("Arena ") for line in proc.stderr.splitlines())
+
+    assert arenas("default") > 2  # without the limit each thread gets an arena of its own
+    assert arenas("limit") == 2
+
+
+def test_app_keeps_fewer_gradio_event_records(monkeypatch):
+    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "")  # restored (to unset) after the test
+    monkeypatch.delenv("GRADIO_ANALYTICS_MAX_EVENTS")
+    app_module()
+    assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "1000"
 
 
 def test_follow_up_searches_all_districts_when_the_inherited_one_has_no_answer(service: Service, monkeypatch):
