@@ -21,10 +21,11 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.records import Chunk, Document, Metadata, Page
-from fraga.textcolumn import BLOCK, TextColumn, load_array, write_texts
+from fraga.textcolumn import TextColumn, load_array, write_texts
 
 logger = logging.getLogger(__name__)
 
+BLOCK = 4096  # rows decoded at a time when iterating
 HASH_BYTES = 16  # content_hash: 32 hex digits
 
 

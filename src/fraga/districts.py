@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 from fraga.text import fold
 
-# Districts of the City of Stockholm, the current ones and recent former ones, so a
-# question about a district without documents can be told apart from a question
-# that names no district at all.
 # A question that asks across districts: answered per district, and a follow-up of this
 # kind does not inherit the previous question's district.
 CROSS_DISTRICT_RE = re.compile(
@@ -27,6 +24,9 @@ SETTING_WORDS = frozenset({
     "respektive", "skiljer", "skilja", "skillnad", "skillnaden", "skillnader", "jämfört", "jämför",
     "olika", "båda", "bägge", "nämns", "nämner", "tar", "upp"})
 
+# Districts of the City of Stockholm, the current ones and recent former ones, so a
+# question about a district without documents can be told apart from a question
+# that names no district at all.
 KNOWN_DISTRICTS: tuple[str, ...] = (
     "Bromma",
     "Enskede-Årsta-Vantör",
