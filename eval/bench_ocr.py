@@ -1,4 +1,4 @@
-"""Benchmark the OCR repair (fraga.ocr) on the bundled corpus.
+"""Benchmark the OCR repair (fraga.ingest.ocr) on the bundled corpus.
 
 Run: python eval/bench_ocr.py
 
@@ -17,12 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    from fraga import lexicon as lexicon_module
-    from fraga.ocr import Lexicon, looks_damaged, repair_text
+    from fraga.ingest import lexicon as lexicon_module
+    from fraga.ingest.ocr import Lexicon, looks_damaged, repair_text
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(ROOT / "src"))
-    from fraga import lexicon as lexicon_module
-    from fraga.ocr import Lexicon, looks_damaged, repair_text
+    from fraga.ingest import lexicon as lexicon_module
+    from fraga.ingest.ocr import Lexicon, looks_damaged, repair_text
 
 CORPUS = ROOT / "corpus"
 CHECKED = ROOT / "tests" / "data" / "ocr_repairs_checked.tsv"

@@ -3,7 +3,7 @@
 Run: python eval/fuzz_report.py [--files 2000] [--seed 0]
 
 Prints, for random files (bytes, noisy and mixed-encoding Swedish text, truncated and
-bit-flipped PDFs) loaded with fraga.ingest: how many were indexed, skipped (by reason)
+bit-flipped PDFs) loaded with fraga.ingest.corpus: how many were indexed, skipped (by reason)
 or found duplicate, and any crash; the slowest file; the peak memory of skipping a
 200 MB file; and, for hostile questions against an index of the bundled corpus (BM25
 only, so no model is needed): the outcome and time of each.
@@ -28,9 +28,9 @@ except ImportError:  # not installed: run from the source tree
 
 import numpy as np
 
-from fraga.embed import register_encoder
+from fraga.index.embed import register_encoder
 from fraga.errors import FragaError
-from fraga.ingest import load_corpus
+from fraga.ingest.corpus import load_corpus
 from fraga.text import words
 
 WORDS = ("förvaltningen", "polisanmälan", "hot", "våld", "medarbetare", "socialtjänsten", "skydd", "stöd",
@@ -132,7 +132,7 @@ def huge_file() -> None:
         with open(Path(tmp) / "enorm.txt", "wb") as f:
             f.truncate(200 * 1024 * 1024)
         (Path(tmp) / "bra.txt").write_text("Förvaltningen svarar om polisanmälan.", encoding="utf-8")
-        code = ("from fraga.ingest import load_corpus; import sys; c = load_corpus(sys.argv[1]); "
+        code = ("from fraga.ingest.corpus import load_corpus; import sys; c = load_corpus(sys.argv[1]); "
                 "print(c.skipped[0].reason); "
                 "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
         out = subprocess.run([sys.executable, "-c", code, tmp], capture_output=True, text=True, check=True).stdout
@@ -141,9 +141,9 @@ def huge_file() -> None:
 
 
 def hostile_queries() -> None:
-    from fraga.answer import Answerer
-    from fraga.index import build_index, load_index
-    from fraga.retrieve import Retriever
+    from fraga.answer.answerer import Answerer
+    from fraga.index.generation import build_index, load_index
+    from fraga.search.retrieve import Retriever
 
     register_encoder("fuzz-hash", _HashEncoder)
     questions = {

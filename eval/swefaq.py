@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_file():
         print(f"fel: hittar inte SweFAQ-filen {args.data}", file=sys.stderr)
         return 2
-    from fraga.cli import main as fraga_main
+    from fraga.cli.main import main as fraga_main
 
     corpus, gold = convert(args.data, args.work)
     index_dir = args.work / "index"

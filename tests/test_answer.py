@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fraga.answer import NO_ANSWER, Answerer, format_answer
-from fraga.index import load_index
-from fraga.retrieve import Retriever
+from fraga.answer.answerer import NO_ANSWER, Answerer, format_answer
+from fraga.index.generation import load_index
+from fraga.search.retrieve import Retriever
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraga.append import add_document
+from fraga.index.append import add_document
 from fraga.bench import synth
 from fraga.bench.report import build_breakdown
 from fraga.bench.runner import main_bench
-from fraga.bulk import EncoderInfo, write_index
-from fraga.index import load_index
-from fraga.retrieve import Retriever
+from fraga.index.bulk import EncoderInfo, write_index
+from fraga.index.generation import load_index
+from fraga.search.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -89,7 +89,7 @@ def test_write_index_rejects_mismatched_vectors(tmp_path, sentences):
 
 
 def test_ivf_index_searches_and_filters():
-    from fraga import dense
+    from fraga.index import dense
 
     rng = np.random.default_rng(0)
     v = rng.standard_normal((dense.ivf_lists(20_000) * 40, 16)).astype(np.float32)
@@ -148,7 +148,7 @@ def test_bench_rejects_bad_sizes(tmp_path):
 
 
 def test_filtered_search_keeps_only_allowed_rows_with_a_short_mask():
-    from fraga import dense
+    from fraga.index import dense
 
     rng = np.random.default_rng(1)
     v = rng.standard_normal((1003, 8)).astype(np.float32)  # not a multiple of 8 rows: the bitmap's last byte

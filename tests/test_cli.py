@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fraga.cli import main
+from fraga.cli.main import main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraga import index as index_mod, textcolumn
-from fraga.append import add_document
+from fraga.index import generation as index_mod, textcolumn
+from fraga.index.append import add_document
 from fraga.bench import synth
-from fraga.bulk import EncoderInfo, write_index
-from fraga.columns import StoredDocument
+from fraga.index.bulk import EncoderInfo, write_index
+from fraga.index.columns import StoredDocument
 from fraga.errors import IndexCorruptError, IndexMismatchError
-from fraga.index import build_index, load_index
-from fraga.ingest import load_corpus
+from fraga.index.generation import build_index, load_index
+from fraga.ingest.corpus import load_corpus
 from fraga.records import Chunk
-from fraga.retrieve import Retriever
-from fraga.sections import chunk_document
+from fraga.search.retrieve import Retriever
+from fraga.ingest.sections import chunk_document
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -200,7 +200,7 @@ def test_chunk_ids_that_cannot_be_derived_are_stored(tmp_path, sentences, fake_e
 
 
 def test_failed_append_leaves_the_loaded_index_as_it_was(tmp_path, sentences, fake_encoder, monkeypatch):
-    from fraga import append
+    from fraga.index import append
 
     coll = synth.make_collection(80, sentences, seed=10)
     write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(

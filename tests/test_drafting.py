@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from fraga.cli import main
+from fraga.cli.main import main
 from fraga.drafting import NOT_FOUND, NoQuestionsError, Question, find_questions, prepare
 from fraga.drafting.export import to_docx, to_markdown, write
 from fraga.drafting.match import NONE, RELATED, SAME, unwrap
 from fraga.drafting.reader import read_skrivelse, read_upload
 from fraga.drafting.similarity import QuestionSimilarity
 from fraga.errors import FragaError, IngestError
-from fraga.index import load_index
-from fraga.retrieve import Retriever
+from fraga.index.generation import load_index
+from fraga.search.retrieve import Retriever
 from fraga.testing import make_pdf
 
 ROOT = Path(__file__).resolve().parents[1]

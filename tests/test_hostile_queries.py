@@ -12,11 +12,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from fraga.answer import Answerer
-from fraga.cli import answer_json, main
+from fraga.answer.answerer import Answerer
+from fraga.cli.main import answer_json, main
 from fraga.errors import EmptyQueryError, QueryTooLongError
-from fraga.index import load_index
-from fraga.retrieve import MAX_QUERY_CHARS, MODES, Retriever
+from fraga.index.generation import load_index
+from fraga.search.retrieve import MAX_QUERY_CHARS, MODES, Retriever
 
 # FIXTURES =====================================================================
 

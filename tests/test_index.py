@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from fraga.index import FORMAT_VERSION, build_index, load_index
+from fraga.index.generation import FORMAT_VERSION, build_index, load_index
 
 
 def _manifest(index_dir: Path) -> dict:
@@ -96,7 +96,7 @@ def test_failed_build_keeps_previous_index(tmp_path, corpus_copy, monkeypatch):
     build_index(corpus_copy, idx, encoder="fake")
     before = load_index(idx)
 
-    import fraga.index as index_mod
+    import fraga.index.generation as index_mod
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -112,9 +112,9 @@ def test_failed_build_keeps_previous_index(tmp_path, corpus_copy, monkeypatch):
 SLOW_BUILD = """
 import sys, time, numpy as np
 from pathlib import Path
-import fraga.dense
-from fraga.embed import register_encoder
-from fraga.index import build_index
+import fraga.index.dense
+from fraga.index.embed import register_encoder
+from fraga.index.generation import build_index
 
 corpus, index_dir, marker, stage = sys.argv[1:5]
 
@@ -129,13 +129,13 @@ class Slow:
     def encode_query(self, text):
         return np.ones(64, dtype=np.float32) / 8
 
-original_save = fraga.dense.save_faiss
+original_save = fraga.index.dense.save_faiss
 def slow_save(index, path):
     original_save(index, path)
     if stage == "write":  # half of the new generation is on disk
         Path(marker).touch()
         time.sleep(30)
-fraga.dense.save_faiss = slow_save
+fraga.index.dense.save_faiss = slow_save
 
 register_encoder("slow", Slow)
 build_index(corpus, index_dir, encoder="slow")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fraga.errors import CorpusError, IngestError
-from fraga.furniture import remove_furniture
-from fraga.ingest import decode_bytes, load_corpus, load_document
+from fraga.ingest.furniture import remove_furniture
+from fraga.ingest.corpus import decode_bytes, load_corpus, load_document
 from fraga.testing import make_pdf
 
 SWEDISH = "Förvaltningen svarar att polisanmälan alltid görs av chef på enheten i Skärholmen."

@@ -13,8 +13,8 @@ import zlib
 
 import pytest
 
-from fraga.ingest import MAX_DEPTH, MAX_FILE_BYTES, load_corpus
-from fraga.sections import MAX_CHARS
+from fraga.ingest.corpus import MAX_DEPTH, MAX_FILE_BYTES, load_corpus
+from fraga.ingest.sections import MAX_CHARS
 from fraga.testing import PEAK_MB, make_pdf, run_python
 
 GOOD_PDF = make_pdf(["Sammanfattning\nFörvaltningen svarar att polisanmälan alltid görs av chef på enheten.",
@@ -52,7 +52,7 @@ def test_every_kind_of_bad_file_has_a_reason(tmp_path):
 
 @pytest.mark.parametrize("files", [{}, {"tom.txt": b"", "trasig.pdf": b"%PDF-1.4", "bild.png": b"\x89PNG"}])
 def test_a_corpus_without_readable_documents_is_one_clear_error(tmp_path, capsys, files):
-    from fraga.cli import main
+    from fraga.cli.main import main
 
     (tmp_path / "c").mkdir()
     for name, data in files.items():
@@ -83,7 +83,7 @@ def test_control_characters_do_not_reject_a_text(tmp_path):
 
 
 def test_same_text_under_two_names_is_indexed_once_and_both_are_reported(tmp_path, capsys):
-    from fraga.cli import main
+    from fraga.cli.main import main
 
     text = "Förvaltningen svarar att polisanmälan alltid görs av chef på enheten i Skärholmen.\n"
     (tmp_path / "corpus" / "kopior").mkdir(parents=True)
@@ -102,7 +102,7 @@ def test_same_text_under_two_names_is_indexed_once_and_both_are_reported(tmp_pat
 
 
 def test_same_name_with_two_suffixes_gets_two_ids(tmp_path):
-    from fraga.index import build_index, load_index
+    from fraga.index.generation import build_index, load_index
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "svar.md").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
@@ -123,7 +123,7 @@ def test_huge_file_is_skipped_without_reading_it(tmp_path):
     (tmp_path / "bra.txt").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
     result = run_python(PEAK_MB + f"""
 import json
-from fraga.ingest import load_corpus
+from fraga.ingest.corpus import load_corpus
 before = peak_mb()
 corpus = load_corpus({str(tmp_path)!r})
 print(json.dumps({{"docs": [d.path for d in corpus.documents],
@@ -156,7 +156,7 @@ def test_pdf_decompression_bomb_is_skipped_with_bounded_memory(tmp_path):
     (tmp_path / "bra.txt").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
     result = run_python(PEAK_MB + f"""
 import json
-from fraga.ingest import load_corpus
+from fraga.ingest.corpus import load_corpus
 corpus = load_corpus({str(tmp_path)!r})
 print(json.dumps({{"skipped": [s.reason for s in corpus.skipped], "peak_mb": peak_mb()}}))
 """, timeout=120)
@@ -219,7 +219,7 @@ def test_links_are_reported_not_followed_and_loops_end(tmp_path):
 
 
 def test_fifo_and_undecodable_file_name_are_reported(tmp_path):
-    from fraga.index import build_index
+    from fraga.index.generation import build_index
 
     (tmp_path / "c").mkdir()
     os.mkfifo(tmp_path / "c" / "ror.txt")  # reading it would block forever
@@ -234,7 +234,7 @@ def test_fifo_and_undecodable_file_name_are_reported(tmp_path):
 
 
 def test_hostile_sidecar_is_ignored_not_fatal(tmp_path):
-    from fraga.index import build_index, load_index
+    from fraga.index.generation import build_index, load_index
 
     (tmp_path / "c").mkdir()
     for i, sidecar in enumerate([os.urandom(300), b"[1, 2]", b'{"district": ["Farsta"], "dates": 5}',
@@ -269,7 +269,7 @@ def test_pathological_texts_build_in_linear_time(tmp_path):
         (tmp_path / "c" / name).write_text(text, encoding="utf-8")
     result = run_python(f"""
         import json, logging
-        from fraga.index import build_index, load_index
+        from fraga.index.generation import build_index, load_index
         logging.disable(logging.CRITICAL)
         report = build_index({str(tmp_path / "c")!r}, {str(tmp_path / "idx")!r}, encoder="fake")
         longest = max(len(c.text) for c in load_index({str(tmp_path / "idx")!r}).chunks)
@@ -285,8 +285,8 @@ def test_ocr_repair_of_a_text_with_a_long_word_ends(tmp_path):
     (tmp_path / "lang.txt").write_text(text, encoding="utf-8")
     run_python(f"""
         import json
-        from fraga.ingest import load_corpus
-        from fraga.ocr import ingest_repair
+        from fraga.ingest.corpus import load_corpus
+        from fraga.ingest.ocr import ingest_repair
         corpus = load_corpus({str(tmp_path)!r}, repair=ingest_repair)
         print(json.dumps(len(corpus.documents)))
     """, timeout=60)

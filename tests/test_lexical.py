@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index, top_rows
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index, top_rows
 
 FIXTURE = [
     "Av rutinen framgår att polisanmälan alltid görs av chef.",
@@ -92,7 +92,7 @@ def test_top_rows_matches_a_full_sort(positive_share):
 
 
 def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
-    from fraga import lexical
+    from fraga.index import lexical
 
     index = Bm25Index.build(FIXTURE, analyzer)
     index.save(tmp_path / "bm25")

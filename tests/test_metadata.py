@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from fraga.furniture import remove_furniture
-from fraga.metadata import extract_metadata, iso_dates
+from fraga.ingest.furniture import remove_furniture
+from fraga.ingest.metadata import extract_metadata, iso_dates
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 

@@ -1,4 +1,4 @@
-"""OCR repair of Swedish text that lost å, ä and ö (fraga.ocr)."""
+"""OCR repair of Swedish text that lost å, ä and ö (fraga.ingest.ocr)."""
 from __future__ import annotations
 
 import re
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fraga import lexicon as lexicon_module
-from fraga.ocr import (
+from fraga.ingest import lexicon as lexicon_module
+from fraga.ingest.ocr import (
     Lexicon,
     LexiconNotFoundError,
     RepairResult,

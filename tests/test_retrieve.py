@@ -5,8 +5,8 @@ import pytest
 
 from fraga.districts import DistrictMatcher
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
-from fraga.index import load_index
-from fraga.retrieve import Filters, Retriever
+from fraga.index.generation import load_index
+from fraga.search.retrieve import Filters, Retriever
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fraga.records import Document
-from fraga.sections import SEP, chunk_document, match_heading, split_sections
+from fraga.ingest.sections import SEP, chunk_document, match_heading, split_sections
 
 
 def doc(text: str, doc_id: str = "d") -> Document:
@@ -34,7 +34,7 @@ def test_one_section_per_answered_question():
 
 
 def test_unnumbered_questions_are_numbered_in_order(fake_index_dir):
-    from fraga.index import load_index
+    from fraga.index.generation import load_index
 
     index = load_index(fake_index_dir)
     sections = {c.section for c in index.chunks if c.doc_id.startswith("skarpnack")}

@@ -1,6 +1,6 @@
 """``python -m fraga``."""
 import sys
 
-from fraga.cli import main
+from fraga.cli.main import main
 
 sys.exit(main())

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fraga.fusion import rrf, top
-from fraga.lexical import Analyzer, AnalyzerSettings
+from fraga.search.fusion import rrf, top
+from fraga.index.lexical import Analyzer, AnalyzerSettings
 
 logger = logging.getLogger(__name__)
 

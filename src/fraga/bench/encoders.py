@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from fraga.embed import DEFAULT_ENCODER, Encoder, get_encoder, register_encoder
+from fraga.index.embed import DEFAULT_ENCODER, Encoder, get_encoder, register_encoder
 
 logger = logging.getLogger(__name__)
 

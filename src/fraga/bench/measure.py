@@ -97,8 +97,8 @@ def _probe_fraga(folder: str, real_encoder: bool, questions: list[str]) -> dict[
 
     rss0 = proc_status()
     t0 = time.perf_counter()
-    from fraga.index import load_index
-    from fraga.retrieve import Retriever
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
 
     t1 = time.perf_counter()
     index = load_index(folder)
@@ -113,7 +113,7 @@ def _probe_fraga(folder: str, real_encoder: bool, questions: list[str]) -> dict[
     out = {"import_s": t1 - t0, "load_s": t2 - t1, "retriever_s": t3 - t2, "first_query_s": t4 - t3,
            "rss_start_bytes": rss0, "rss_after_load_bytes": rss_load, "rss_serving_bytes": proc_status()}
     if questions:
-        from fraga.answer import Answerer
+        from fraga.answer.answerer import Answerer
 
         answerer, rng = Answerer(retriever), np.random.default_rng(3)
         for question in questions:

@@ -48,7 +48,7 @@ def _questions(corpus_dir: str, sentences: list[str]) -> list[str]:
 
 def encoder_throughput(texts: list[str]) -> dict[str, Any]:
     """Passages per second of the default encoder and of the sentence-transformers model."""
-    from fraga.embed import DEFAULT_ENCODER, get_encoder
+    from fraga.index.embed import DEFAULT_ENCODER, get_encoder
 
     out: dict[str, Any] = {"passages": len(texts), "words_per_passage": float(np.mean([len(t.split()) for t in texts]))}
     for name in (DEFAULT_ENCODER, ST_MODEL):
@@ -68,9 +68,9 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
 
 def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> dict[str, Any]:
     """Warm ``ask`` latency on the bundled corpus with the default encoder."""
-    from fraga.answer import Answerer
-    from fraga.index import build_index, load_index
-    from fraga.retrieve import Retriever
+    from fraga.answer.answerer import Answerer
+    from fraga.index.generation import build_index, load_index
+    from fraga.search.retrieve import Retriever
 
     built = build_index(corpus_dir, work / "bundled")
     retriever = Retriever(load_index(work / "bundled"))
@@ -84,8 +84,8 @@ def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> di
 
 
 def _time_fraga(index, encoder, questions: list[str], qvecs: np.ndarray, n: int) -> dict[str, Any]:
-    from fraga.answer import Answerer
-    from fraga.retrieve import Retriever
+    from fraga.answer.answerer import Answerer
+    from fraga.search.retrieve import Retriever
 
     retriever = Retriever(index)
     answerer = Answerer(retriever)
@@ -116,8 +116,8 @@ def _time_fraga(index, encoder, questions: list[str], qvecs: np.ndarray, n: int)
 
 def _query_stages(retriever, encoder, questions: list[str], qvecs: np.ndarray, n: int) -> dict[str, Any]:
     """Where a hybrid query's time goes: encoding, the district filter mask, BM25 scoring, FAISS."""
-    from fraga import dense as dense_mod
-    from fraga.retrieve import Filters
+    from fraga.index import dense as dense_mod
+    from fraga.search.retrieve import Filters
 
     index = retriever.index
     district = retriever.known_districts[0] if retriever.known_districts else ""
@@ -154,7 +154,7 @@ def _time_baseline(base: Baseline, real_encoder, questions: list[str], qvecs: np
 
 
 def _recall(faiss_index, qvecs: np.ndarray, exact: np.ndarray) -> dict[str, Any]:
-    from fraga import dense as dense_mod
+    from fraga.index import dense as dense_mod
 
     def recall_now() -> tuple[float, float]:
         hits, t = 0, time.perf_counter()
@@ -180,10 +180,10 @@ def _recall(faiss_index, qvecs: np.ndarray, exact: np.ndarray) -> dict[str, Any]
 def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *, queries: int,
                real_encoder: bool, passages_per_s: float | None) -> dict[str, Any]:
     """Every figure for one collection size (see the module docstring)."""
-    from fraga.append import add_document
-    from fraga.bulk import EncoderInfo, write_index
-    from fraga.embed import get_encoder
-    from fraga.index import embed_text, load_index
+    from fraga.index.append import add_document
+    from fraga.index.bulk import EncoderInfo, write_index
+    from fraga.index.embed import get_encoder
+    from fraga.index.generation import embed_text, load_index
 
     res: dict[str, Any] = {"passages": n, "vectors": "synthetic", "queries": queries}
     t0 = time.perf_counter()
@@ -241,7 +241,7 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
 def main_bench(args: argparse.Namespace) -> int:
     """Run the benchmark for ``args.sizes`` and write bench.json and table.md to ``args.out``."""
     from fraga.errors import FragaError
-    from fraga.index import embed_text
+    from fraga.index.generation import embed_text
 
     try:
         sizes = [int(s.replace("_", "")) for s in str(args.sizes).split(",") if s.strip()]

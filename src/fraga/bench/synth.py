@@ -55,7 +55,7 @@ class Collection:
 
 def source_sentences(corpus_dir: str | os.PathLike[str]) -> list[str]:
     """The sentences of the documents in ``corpus_dir``, white space normalised."""
-    from fraga.ingest import load_corpus
+    from fraga.ingest.corpus import load_corpus
     from fraga.text import normalize_space, split_sentences
 
     corpus = load_corpus(corpus_dir, repair=None)

@@ -13,12 +13,12 @@ logger = logging.getLogger(__name__)
 
 
 def main_prepare(args: argparse.Namespace) -> int:
-    """Run ``fraga prepare``; FragaErrors propagate to fraga.cli, which prints them."""
+    """Run ``fraga prepare``; FragaErrors propagate to fraga.cli.main, which prints them."""
     from fraga.drafting.export import counts, to_text, write
     from fraga.drafting.match import prepare
     from fraga.drafting.reader import read_skrivelse
-    from fraga.index import load_index
-    from fraga.retrieve import Retriever
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
 
     out = getattr(args, "out", None)
     if out:

@@ -21,10 +21,10 @@ from typing import Any
 
 from fraga.drafting.questions import Question, require_questions
 from fraga.drafting.similarity import QuestionSimilarity, scale
-from fraga.metadata import extract_metadata
+from fraga.ingest.metadata import extract_metadata
 from fraga.records import Citation, Document
-from fraga.retrieve import Filters, Retriever
-from fraga.sections import SEP, Section, split_sections
+from fraga.search.retrieve import Filters, Retriever
+from fraga.ingest.sections import SEP, Section, split_sections
 from fraga.text import fold, normalize_space, split_sentences, words
 
 logger = logging.getLogger(__name__)

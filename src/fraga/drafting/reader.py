@@ -1,4 +1,4 @@
-"""Read a skrivelse from a file or an upload: .txt, .md, .pdf (via fraga.ingest) or .docx."""
+"""Read a skrivelse from a file or an upload: .txt, .md, .pdf (via fraga.ingest.corpus) or .docx."""
 from __future__ import annotations
 
 import io
@@ -9,8 +9,8 @@ import unicodedata
 from pathlib import Path
 
 from fraga.errors import IngestError
-from fraga.furniture import remove_furniture, remove_repeated_page_lines
-from fraga.ingest import MAX_FILE_BYTES, decode_bytes, read_pdf
+from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
+from fraga.ingest.corpus import MAX_FILE_BYTES, decode_bytes, read_pdf
 from fraga.text import clean_invisible
 
 logger = logging.getLogger(__name__)

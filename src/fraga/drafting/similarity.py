@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher
-from fraga.lexical import FOLD_PREFIX
+from fraga.index.lexical import FOLD_PREFIX
 from fraga.text import fold, normalize_space, words
 
 if TYPE_CHECKING:
-    from fraga.index import Index
+    from fraga.index.generation import Index
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from fraga.evaluation.metrics import answer_score, citation_correct, citation_sc
     retrieval_scores
 from fraga.evaluation.results import BenchmarkResult, Cited, QuestionResult, Retrieved, summarize, \
     summarize_by_kind
-from fraga.index import Index
-from fraga.retrieve import MODES
+from fraga.index.generation import Index
+from fraga.search.retrieve import MODES
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ def run_mode(index: Index, gold: Sequence[GoldItem], spans: dict[str, tuple[Evid
              progress: Progress | None = None) -> list[QuestionResult]:
     """Every gold question in one mode: a ranking of ``search_k`` passages scored
     with ranx, and a timed answer (warmed up once before timing)."""
-    from fraga.answer import Answerer
-    from fraga.retrieve import Retriever
+    from fraga.answer.answerer import Answerer
+    from fraga.search.retrieve import Retriever
 
     retriever = Retriever(index)
     answerer = Answerer(retriever)
@@ -166,7 +166,7 @@ def main_eval(args: argparse.Namespace) -> int:
     from fraga.evaluation.compare import format_comparison, load_metrics, write_comparison
     from fraga.evaluation.gold import load_gold
     from fraga.evaluation.report import format_by_kind, format_table, write_report
-    from fraga.index import load_index
+    from fraga.index.generation import load_index
 
     if getattr(args, "compare", None):
         before, after = (load_metrics(p) for p in args.compare)

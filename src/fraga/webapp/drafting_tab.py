@@ -26,7 +26,7 @@ from fraga.drafting.export import citation_line, counts, to_docx, to_markdown
 from fraga.drafting.match import NOT_FOUND, SAME, Cell, Preparation, prepare
 from fraga.drafting.reader import read_upload
 from fraga.errors import FragaError
-from fraga.retrieve import MODES
+from fraga.search.retrieve import MODES
 from fraga.text import fold
 from fraga.webapp.render import esc, notice, source_link
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from fraga.records import Document, Hit
-from fraga.retrieve import Filters, SearchResult
+from fraga.search.retrieve import Filters, SearchResult
 from fraga.text import WORD_RE
 from fraga.webapp.render import Match, doc_heading, esc, hit_card, mark_words, meta_line, reflow, source_link
 from fraga.webapp.service import IndexStatus, SourceView

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, replace
 
 from fraga.districts import CROSS_DISTRICT_RE, SETTING_WORDS
-from fraga.facts import FactQuestion, fact_answer_text, fact_question, locate
+from fraga.answer.facts import FactQuestion, fact_answer_text, fact_question, locate
 from fraga.records import Answer, Citation, Hit
-from fraga.retrieve import Filters, Retriever, SearchResult
+from fraga.search.retrieve import Filters, Retriever, SearchResult
 from fraga.text import fold, normalize_space, split_sentences, words
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ SECOND_MIN_SHARE = 0.7  # ... and this share of the best sentence's score
 
 NO_ANSWER = "Dokumenten innehåller inget tydligt svar på frågan. De närmaste avsnitten visas nedan."
 _ANSWER_SECTIONS = ("Förvaltningens synpunkter", "Sammanfattning")
-# Letterhead, signatures and attachment lists hold metadata (answered by fraga.facts), not answers.
+# Letterhead, signatures and attachment lists hold metadata (answered by fraga.answer.facts), not answers.
 _NON_ANSWER_SECTIONS = ("Dokumentuppgifter", "Attesterat av", "Bilagor", "Bilaga")
 
 # Expected answer types: a question word and what a sentence answering it contains.

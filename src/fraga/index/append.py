@@ -7,7 +7,7 @@ recomputed and their old scores rescaled); other terms keep the IDF of the last 
 build, which drifts by about one part in the collection size per added document. A full
 ``fraga index`` rebuild removes the drift.
 
-The new generation is written as ``build_index`` writes one (``fraga.columns.write_store``,
+The new generation is written as ``build_index`` writes one (``fraga.index.columns.write_store``,
 ``publish_generation``): beside the current one, then switched atomically. Source files
 and text segments are hard-linked, the document's texts go into a new segment, and the
 small per-passage arrays, the BM25 matrix and the FAISS index are rewritten.
@@ -27,14 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fraga import dense as dense_mod
-from fraga.bulk import STATS_FILE
-from fraga.columns import Store, write_store
-from fraga.embed import Encoder
-from fraga.index import Index, _remove_old_generations, embed_text, file_table, publish_generation
-from fraga.lexical import Bm25Index
+from fraga.index import dense as dense_mod
+from fraga.index.bulk import STATS_FILE
+from fraga.index.columns import Store, write_store
+from fraga.index.embed import Encoder
+from fraga.index.generation import Index, _remove_old_generations, embed_text, file_table, publish_generation
+from fraga.index.lexical import Bm25Index
 from fraga.records import Document, content_hash
-from fraga.sections import chunk_document
+from fraga.ingest.sections import chunk_document
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from fraga.index import build_index
+    from fraga.index.generation import build_index
 
     report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
                          progress=_progress)
@@ -65,7 +65,7 @@ def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
 
 
 def _filters(args: argparse.Namespace, retriever):
-    from fraga.retrieve import Filters
+    from fraga.search.retrieve import Filters
 
     districts = retriever.resolve_districts(args.district) if args.district else ()
     return Filters(districts, tuple(args.doc_type or ()), args.date_from or "", args.date_to or "")
@@ -90,8 +90,8 @@ def answer_json(answer, index) -> dict[str, Any]:
 
 
 def _load(args: argparse.Namespace):
-    from fraga.index import load_index
-    from fraga.retrieve import Retriever
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
 
     return Retriever(load_index(args.index_dir))
 
@@ -131,7 +131,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from fraga.answer import Answerer, format_answer
+    from fraga.answer.answerer import Answerer, format_answer
 
     retriever = _load(args)
     answerer = Answerer(retriever)

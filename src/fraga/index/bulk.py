@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fraga import dense as dense_mod
-from fraga.index import _write_generation, embed_text
-from fraga.ingest import Corpus
-from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.index import dense as dense_mod
+from fraga.index.generation import _write_generation, embed_text
+from fraga.ingest.corpus import Corpus
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.records import Chunk, Document, content_hash
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fraga.errors import CorpusError, IngestError
-from fraga.furniture import remove_furniture, remove_repeated_page_lines
-from fraga.metadata import extract_metadata
+from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
+from fraga.ingest.metadata import extract_metadata
 from fraga.records import Document, Metadata, Page, content_hash
 from fraga.text import clean_invisible
 

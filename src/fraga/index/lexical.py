@@ -63,7 +63,7 @@ class Analyzer:
         self._cache: dict[str, tuple[str, ...]] = {}
         self._hunspell = None
         if self.settings.decompound:
-            from fraga.lexicon import LexiconNotFoundError, load_hunspell
+            from fraga.ingest.lexicon import LexiconNotFoundError, load_hunspell
 
             try:
                 self._hunspell = load_hunspell()

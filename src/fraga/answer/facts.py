@@ -1,6 +1,6 @@
 """Answers to questions about a document's metadata (diarienummer, handläggare, signers, parties).
 
-The values come from the document's own text (fraga.metadata); the citation quotes the
+The values come from the document's own text (fraga.ingest.metadata); the citation quotes the
 lines where they stand, so nothing is invented. An empty field means the document
 does not say, and fraga answers that it does not.
 """

@@ -2,7 +2,7 @@
 
 A million passages as JSON lines take tens of seconds to parse and gigabytes as Python
 objects. Format 2 keeps one memory-mapped .npy file per field (``chunks/doc.npy``,
-``chunks/start.npy``, …) and the texts as text columns (``fraga.textcolumn``:
+``chunks/start.npy``, …) and the texts as text columns (``fraga.index.textcolumn``:
 ``chunks/text-000000.bin`` with ``chunks/text_offsets.npy``, read with ``pread``). Loading
 reads the document table only, and a ``Chunk`` is built when a caller asks for one.
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.records import Chunk, Document, Metadata, Page
-from fraga.textcolumn import TextColumn, load_array, write_texts
+from fraga.index.textcolumn import TextColumn, load_array, write_texts
 
 logger = logging.getLogger(__name__)
 

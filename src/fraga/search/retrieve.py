@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fraga import dense as dense_mod
+from fraga.index import dense as dense_mod
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
-from fraga.fusion import convex, rrf, top
-from fraga.index import Index
-from fraga.lexical import top_rows
+from fraga.search.fusion import convex, rrf, top
+from fraga.index.generation import Index
+from fraga.index.lexical import top_rows
 from fraga.records import Hit
 from fraga.text import clean_invisible, normalize_space, words
 

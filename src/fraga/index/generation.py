@@ -3,7 +3,7 @@
 Layout: ``INDEX_DIR/CURRENT`` names the generation folder in use (``gen-NNNNNN``). A
 build writes a new generation beside it and switches ``CURRENT`` atomically, so an
 interrupted or failed build leaves the previous index loadable. Passages and document
-texts are stored column-wise and memory-mapped (``fraga.columns``, format 2), so a
+texts are stored column-wise and memory-mapped (``fraga.index.columns``, format 2), so a
 million passages load in seconds.
 """
 from __future__ import annotations
@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 
 from fraga import __version__
-from fraga import dense as dense_mod
-from fraga.columns import Passages, RowIndex, Store, read_store, write_store
-from fraga.embed import Encoder, get_encoder
+from fraga.index import dense as dense_mod
+from fraga.index.columns import Passages, RowIndex, Store, read_store, write_store
+from fraga.index.embed import Encoder, get_encoder
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from fraga.ingest import Corpus, Skipped, load_corpus
-from fraga.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.ingest.corpus import Corpus, Skipped, load_corpus
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.records import Chunk, Document, content_hash
-from fraga.sections import chunk_document, context_line
+from fraga.ingest.sections import chunk_document, context_line
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     index_path = Path(index_dir or default_index_dir())
     enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
     if repair_ocr:
-        from fraga.ocr import ingest_repair as repair
+        from fraga.ingest.ocr import ingest_repair as repair
     else:
         repair = None
     corpus = load_corpus(corpus_dir, repair=repair)

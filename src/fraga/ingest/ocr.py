@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fraga.lexicon import Lexicon, LexiconNotFoundError
+from fraga.ingest.lexicon import Lexicon, LexiconNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
 
 
 def ingest_repair(text: str, clean_texts: list[str]) -> tuple[str, int] | None:
-    """Adapter for ``fraga.ingest.load_document(repair=...)``: (text, changes) or None.
+    """Adapter for ``fraga.ingest.corpus.load_document(repair=...)``: (text, changes) or None.
 
     Only a text that looks damaged gets the other documents as vocabulary, so a large
     corpus of clean texts costs one hunspell check each.

@@ -1,0 +1,1 @@
+"""Stage 4: extractive answers with citations, built on retrieval."""

@@ -1,0 +1,1 @@
+"""The ``fraga`` command line, a thin layer over the library."""

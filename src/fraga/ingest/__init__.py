@@ -1,0 +1,1 @@
+"""Stage 1: files -> Documents -> sections and passages (readers, page furniture, metadata, OCR repair)."""
