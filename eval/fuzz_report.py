@@ -142,7 +142,8 @@ def huge_file() -> None:
 
 def hostile_queries() -> None:
     from fraga.answer.answerer import Answerer
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
     from fraga.search.retrieve import Retriever
 
     register_encoder("fuzz-hash", _HashEncoder)

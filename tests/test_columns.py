@@ -11,13 +11,14 @@ import pytest
 from fraga.index import generation as index_mod, textcolumn
 from fraga.index.append import add_document
 from fraga.bench import synth
-from fraga.index.bulk import EncoderInfo, write_index
 from fraga.index.columns import StoredDocument
 from fraga.errors import IndexCorruptError, IndexMismatchError
-from fraga.index.generation import build_index, load_index
+from fraga.index.build import build_index
+from fraga.index.generation import load_index
 from fraga.ingest.corpus import load_corpus
 from fraga.records import Chunk
 from fraga.search.retrieve import Retriever
+from fraga.testing import bulk_index
 from fraga.ingest.sections import chunk_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,8 +150,7 @@ def test_big_index_records_sizes_only(tmp_path, monkeypatch):
 
 def test_append_links_old_segments_and_writes_a_new_one(tmp_path, sentences, fake_encoder):
     coll = synth.make_collection(120, sentences, seed=4)
-    write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(
-        [c.text for c in coll.chunks]), encoder=EncoderInfo("fake", fake_encoder.dim))
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
     index = load_index(tmp_path / "idx")
     old_inode = (_gen(tmp_path / "idx") / "chunks" / "text-000000.bin").stat().st_ino
     new = replace(synth.make_collection(12, sentences, seed=5).documents[0], doc_id="ny", path="ny.txt",
@@ -172,8 +172,7 @@ def test_append_links_old_segments_and_writes_a_new_one(tmp_path, sentences, fak
 def test_appended_segments_are_merged(tmp_path, sentences, fake_encoder, monkeypatch):
     monkeypatch.setattr(textcolumn, "SEGMENT_LIMIT", 3)
     coll = synth.make_collection(60, sentences, seed=6)
-    write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(
-        [c.text for c in coll.chunks]), encoder=EncoderInfo("fake", fake_encoder.dim))
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
     index = load_index(tmp_path / "idx")
     extra = synth.make_collection(60, sentences, seed=7).documents[:5]
     for n, doc in enumerate(extra):
@@ -188,8 +187,7 @@ def test_appended_segments_are_merged(tmp_path, sentences, fake_encoder, monkeyp
 def test_chunk_ids_that_cannot_be_derived_are_stored(tmp_path, sentences, fake_encoder):
     coll = synth.make_collection(40, sentences, seed=8)
     chunks = [replace(c, chunk_id=f"p{i:03d}") for i, c in enumerate(coll.chunks)]
-    write_index(tmp_path / "idx", coll.documents, chunks, fake_encoder.encode_passages([c.text for c in chunks]),
-                encoder=EncoderInfo("fake", fake_encoder.dim))
+    bulk_index(tmp_path / "idx", coll.documents, chunks, fake_encoder)
     assert (_gen(tmp_path / "idx") / "chunks" / "id_offsets.npy").is_file()
     index = load_index(tmp_path / "idx")
     assert list(index.chunks) == chunks
@@ -203,8 +201,7 @@ def test_failed_append_leaves_the_loaded_index_as_it_was(tmp_path, sentences, fa
     from fraga.index import append
 
     coll = synth.make_collection(80, sentences, seed=10)
-    write_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder.encode_passages(
-        [c.text for c in coll.chunks]), encoder=EncoderInfo("fake", fake_encoder.dim))
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
     index = load_index(tmp_path / "idx")
     new = replace(synth.make_collection(12, sentences, seed=11).documents[0], doc_id="ny", path="ny.txt")
 

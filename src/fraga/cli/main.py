@@ -31,7 +31,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from fraga.index.generation import build_index
+    from fraga.index.build import build_index
 
     report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
                          progress=_progress)

@@ -44,6 +44,7 @@ class EvidenceSpan:
     end: int
     item: int  # position of the snippet in GoldItem.evidence
     whole: bool = False  # document-level gold: any passage of the document matches
+    removed: bool = False  # the snippet lies in text removed at indexing: nothing can match it
 
 
 # LOW LEVEL FUNCTIONS ==========================================================
@@ -55,7 +56,7 @@ def overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
 def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
                    min_share: float = MIN_PASSAGE_SHARE) -> bool:
     """Whether the passage ``doc_id[start:end]`` covers ``min_share`` of ``span``."""
-    if doc_id != span.doc_id:
+    if doc_id != span.doc_id or span.removed:
         return False
     if span.whole:
         return True
@@ -65,7 +66,7 @@ def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
 def quote_matches(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
                   min_overlap: float = MIN_QUOTE_OVERLAP) -> bool:
     """Whether the quote ``doc_id[start:end]`` overlaps ``span`` by ``min_overlap`` of the shorter."""
-    if doc_id != span.doc_id or end <= start:
+    if doc_id != span.doc_id or end <= start or span.removed:
         return False
     if span.whole:
         return True
@@ -118,9 +119,12 @@ class EvidenceLocator:
         A snippet is looked up in the source text first, then (for gold written
         against the cleaned text) in ``Document.text`` itself.
 
+        A snippet that lies entirely in text removed at indexing (page furniture)
+        yields a ``removed`` span: the question is scored, but nothing can match it.
+
         Raises:
             GoldError: When a snippet's document is not indexed, or the snippet
-                cannot be found or lies entirely in removed text.
+                cannot be found.
         """
         out: list[EvidenceSpan] = []
         if item.level == "document":
@@ -138,10 +142,13 @@ class EvidenceLocator:
             projected = [p for s, e in found if (p := project_span(self.alignment(ev.doc_id), s, e))]
             if not projected:
                 projected = find_normalized(doc.text, ev.text)
+            if not projected and found:
+                logger.warning("%s: evidence %d %r lies in text removed at indexing; it cannot be matched",
+                               item.id, n + 1, ev.text)
+                out.append(EvidenceSpan(ev.doc_id, 0, 0, n, removed=True))
+                continue
             if not projected:
-                where = ("ligger i text som rensades bort vid indexeringen (sidhuvud, sidfot e.d.)" if found
-                         else "finns inte i dokumentet")
-                raise GoldError(f"{item.id} (rad {item.line}): evidence nr {n + 1} {ev.text!r} {where} "
-                                f"{ev.doc_id!r}. Kontrollera texten i guldfilen.")
+                raise GoldError(f"{item.id} (rad {item.line}): evidence nr {n + 1} {ev.text!r} finns inte i "
+                                f"dokumentet {ev.doc_id!r}. Kontrollera texten i guldfilen.")
             out.extend(EvidenceSpan(ev.doc_id, s, e, n) for s, e in projected)
         return tuple(out)

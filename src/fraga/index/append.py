@@ -1,6 +1,6 @@
 """Add one document to a loaded index without rebuilding it.
 
-The new passages are encoded, added to the FAISS index (flat and IVF indexes take new
+The new passages and their sentences are encoded, added to the FAISS index (flat and IVF indexes take new
 vectors as they are; an IVF index keeps its trained lists), and inserted into the BM25
 matrix as new rows. BM25 stays exact for the terms the document uses (their IDF is
 recomputed and their old scores rescaled); other terms keep the IDF of the last full
@@ -29,10 +29,12 @@ import numpy as np
 
 from fraga.index import dense as dense_mod
 from fraga.index.bulk import STATS_FILE
-from fraga.index.columns import Store, write_store
+from fraga.index.columns import Store, section_list, write_store
 from fraga.index.embed import Encoder
-from fraga.index.generation import Index, _remove_old_generations, embed_text, file_table, publish_generation
+from fraga.index.build import embed_text
+from fraga.index.generation import Index, remove_old_generations, file_table, publish_generation
 from fraga.index.lexical import Bm25Index
+from fraga.index.sentences import SentenceVectors, embed_sentences, write_sentences
 from fraga.records import Document, content_hash
 from fraga.ingest.sections import chunk_document
 
@@ -131,7 +133,10 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     texts = [embed_text(doc, c) for c in chunks]
     hashes = [content_hash(t) for t in texts]
     t_chunk = time.perf_counter()
-    vectors = (encoder or index.encoder).encode_passages(texts)
+    enc = encoder or index.encoder
+    vectors = enc.encode_passages(texts)
+    base_sections = index.columns.sections
+    sentences = embed_sentences([doc], section_list(chunks, base_sections)[len(base_sections):], enc)
     t_embed = time.perf_counter()
     n_old = index.faiss.ntotal
     index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -142,7 +147,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
         append_bm25(index.bm25, token_lists, _average_length(index.folder / "bm25", index.bm25, token_lists))
         t_bm25 = time.perf_counter()
         stored = f"{len(index.documents)}{Path(source).suffix.lower()}" if source is not None else ""
-        gen, manifest = _write_appended(index, doc, chunks, hashes, source, stored)
+        gen, manifest = _write_appended(index, doc, chunks, hashes, source, stored, sentences)
     except BaseException:  # put the loaded index back as it was
         import faiss
 
@@ -164,8 +169,8 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     return AddReport(doc.doc_id, len(chunks), gen.name, seconds)
 
 
-def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored: str
-                    ) -> tuple[Path, dict]:
+def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored: str,
+                    sentences: SentenceVectors) -> tuple[Path, dict]:
     old = index.folder
     index_path = old.parent
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
@@ -181,6 +186,7 @@ def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored:
         if source is not None:
             shutil.copyfile(source, tmp / "sources" / stored)
         write_store(tmp, [doc], chunks, hashes, [stored], base=index.columns)
+        write_sentences(tmp, sentences, dim=index.dim, base=index.sentences)
         index.bm25.save(tmp / "bm25")
         if (old / "bm25" / STATS_FILE).exists():
             shutil.copyfile(old / "bm25" / STATS_FILE, tmp / "bm25" / STATS_FILE)
@@ -189,11 +195,12 @@ def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored:
             shutil.copyfile(old / "report.json", tmp / "report.json")
         manifest = dict(index.manifest)
         manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks) + len(chunks),
+                        num_sentences=len(index.sentences) + len(sentences.table),
                         files=file_table(tmp, (old, old_files)), faiss={"kind": dense_mod.kind_of(index.faiss)})
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
         gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove_old_generations(index_path, keep=gen.name)
+    remove_old_generations(index_path, keep=gen.name)
     return gen, manifest

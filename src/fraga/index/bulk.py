@@ -3,7 +3,7 @@
 ``build_index`` reads a corpus folder and encodes every passage. This module starts one
 step later, for callers that already hold the records and the vectors (the scale
 benchmark, an importer, a re-chunking job). It runs the same stages as ``build_index``
-(BM25 with the same analyzer, ``dense.build_faiss``, ``index._write_generation``), so the
+(BM25 with the same analyzer, ``dense.build_faiss``, ``generation.write_generation``), so the
 folder it writes is an ordinary index that ``load_index`` reads.
 """
 from __future__ import annotations
@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from fraga.index import dense as dense_mod
-from fraga.index.generation import _write_generation, embed_text
+from fraga.index.build import embed_text
+from fraga.index.columns import section_list
+from fraga.index.generation import write_generation
+from fraga.index.sentences import SentenceVectors
 from fraga.ingest.corpus import Corpus
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.records import Chunk, Document, content_hash
@@ -32,7 +35,7 @@ STATS_SAMPLE = 5000
 
 @dataclass(frozen=True, slots=True)
 class EncoderInfo:
-    """The name and dimension recorded in the manifest (what ``_write_generation`` reads)."""
+    """The name and dimension recorded in the manifest (what ``write_generation`` reads)."""
 
     name: str
     dim: int
@@ -73,7 +76,7 @@ def average_tokens(texts: Sequence[str], analyzer: Analyzer, *, sample: int = ST
 
 
 def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document], chunks: Sequence[Chunk],
-                vectors: np.ndarray, *, encoder: EncoderInfo, corpus_root: str = "",
+                vectors: np.ndarray, *, encoder: EncoderInfo, sentences: SentenceVectors, corpus_root: str = "",
                 faiss_kind: str | None = None) -> BulkReport:
     """Write a new index generation from records and their vectors.
 
@@ -84,6 +87,8 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
         vectors: (len(chunks), dim) float32, L2-normalised, row i for chunk i.
         encoder: Name and dimension of the encoder that made the vectors; queries are
             encoded with the encoder of this name.
+        sentences: The sentence vectors of ``documents`` (``sentences.sentence_table``
+            order) and one heading vector per section (``columns.section_list(chunks)``).
         corpus_root: Folder the documents' paths are relative to (their files are copied
             into the index when they exist). Defaults to "" (no source files).
         faiss_kind: "flat", "ivf" or "hnsw". Defaults to ``dense.choose_kind``.
@@ -94,6 +99,8 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
     if vectors.shape != (len(chunks), encoder.dim):
         raise ValueError(f"vectors have shape {vectors.shape}, expected ({len(chunks)}, {encoder.dim}): "
                          "one row of the encoder's dimension per passage")
+    if len(sentences.headings) != len(section_list(chunks)):
+        raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
     t0 = time.perf_counter()
     docs = {d.doc_id: d for d in documents}
     missing = next((c.doc_id for c in chunks if c.doc_id not in docs), None)
@@ -111,8 +118,8 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
     faiss_index = dense_mod.build_faiss(vectors, kind=faiss_kind)
     t_faiss = time.perf_counter()
     corpus = Corpus(root=corpus_root or str(Path(index_dir) / ".no-sources"), documents=tuple(docs.values()))
-    _write_generation(Path(index_dir), corpus, docs, list(chunks), hashes, _Bm25WithStats(bm25, avgdl, sampled),
-                      faiss_index, encoder)
+    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes, _Bm25WithStats(bm25, avgdl, sampled),
+                     faiss_index, encoder, sentences)
     t_write = time.perf_counter()
     seconds = {"texts": t_text - t0, "bm25": t_bm25 - t_text, "stats": t_stats - t_bm25,
                "faiss": t_faiss - t_stats, "write": t_write - t_faiss, "total": t_write - t0}

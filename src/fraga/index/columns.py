@@ -237,6 +237,11 @@ def _derived_ids(chunks: Sequence[Chunk], doc_rows: np.ndarray) -> bool:
     return True
 
 
+def section_list(chunks: Sequence[Chunk], base: Sequence[str] = ()) -> list[str]:
+    """``chunks/sections.json``: ``base``'s section paths, then new ones in order of first use."""
+    return list(dict.fromkeys([*base, *(ch.section for ch in chunks)]))
+
+
 def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Chunk], hashes: Sequence[str],
                 source_files: Sequence[str], *, base: Store | None = None) -> None:
     """Write ``documents.jsonl``, ``documents/`` and ``chunks/`` of a generation into ``folder``.
@@ -271,11 +276,9 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
 
     c = folder / "chunks"
     c.mkdir(parents=True, exist_ok=True)
-    sections = list(base.sections) if base is not None else []
+    sections = section_list(chunks, base.sections if base is not None else ())
     section_no = {s: i for i, s in enumerate(sections)}
-    section_rows = np.fromiter((section_no.setdefault(ch.section, len(section_no)) for ch in chunks),
-                               dtype=np.int32, count=len(chunks))
-    sections += list(section_no)[len(sections):]
+    section_rows = np.fromiter((section_no[ch.section] for ch in chunks), dtype=np.int32, count=len(chunks))
     (c / "sections.json").write_text(json.dumps(sections, ensure_ascii=False), encoding="utf-8")
     raw = b"".join(bytes.fromhex(h) for h in hashes)
     if len(hashes) != len(chunks) or len(raw) != HASH_BYTES * len(chunks):

@@ -1,10 +1,11 @@
-"""Build, save and load the hybrid index folder (FAISS + BM25, plain files, no pickles).
+"""Index generations: write, publish and load the hybrid index folder (plain files, no pickles).
 
 Layout: ``INDEX_DIR/CURRENT`` names the generation folder in use (``gen-NNNNNN``). A
-build writes a new generation beside it and switches ``CURRENT`` atomically, so an
-interrupted or failed build leaves the previous index loadable. Passages and document
-texts are stored column-wise and memory-mapped (``fraga.index.columns``, format 2), so a
-million passages load in seconds.
+build (``fraga.index.build``) writes a new generation beside it and switches ``CURRENT``
+atomically, so an interrupted or failed build leaves the previous index loadable.
+Passages and document texts are stored column-wise and memory-mapped
+(``fraga.index.columns``), sentence vectors in ``sentences/`` (``fraga.index.sentences``),
+so a million passages load in seconds.
 """
 from __future__ import annotations
 
@@ -15,54 +16,28 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fraga import __version__
-from fraga.index import dense as dense_mod
-from fraga.index.columns import Passages, RowIndex, Store, read_store, write_store
-from fraga.index.embed import Encoder, get_encoder
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from fraga.ingest.corpus import Corpus, Skipped, load_corpus
-from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
-from fraga.records import Chunk, Document, content_hash
-from fraga.ingest.sections import chunk_document, context_line
+from fraga.index import dense as dense_mod
+from fraga.index.columns import Passages, RowIndex, Store, read_store, section_list, write_store
+from fraga.index.embed import Encoder, get_encoder
+from fraga.index.lexical import Bm25Index
+from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
+from fraga.ingest.corpus import Corpus
+from fraga.records import Chunk, Document
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: column files (chunks/, documents/) instead of chunks.jsonl
+FORMAT_VERSION = 3  # 2: column files (chunks/, documents/); 3: sentence vectors (sentences/)
 DEFAULT_INDEX_DIR = "index"
 CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # SHA-256 of files up to this total size; sizes only above it
-
-Progress = Callable[[str, int, int], None]
 
 
 def default_index_dir() -> str:
     return os.environ.get("FRAGA_INDEX_DIR") or DEFAULT_INDEX_DIR
-
-
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    """What a build did."""
-
-    index_dir: str
-    documents: int
-    chunks: int
-    embedded: int  # passages encoded in this build
-    reused: int  # passages whose vectors came from the previous index
-    skipped: tuple[Skipped, ...]
-    duplicates: tuple[tuple[str, str], ...]
-    removed: tuple[str, ...]  # documents of the previous index that are gone
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def embed_text(doc: Document, chunk: Chunk) -> str:
-    """The text that is embedded and BM25-indexed: context line + passage."""
-    return context_line(doc, chunk.section) + "\n" + chunk.text
 
 
 def _sha256(path: Path) -> str:
@@ -73,7 +48,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _current_generation(index_dir: Path) -> Path | None:
+def current_generation(index_dir: Path) -> Path | None:
     pointer = index_dir / "CURRENT"
     if not pointer.exists():
         return None
@@ -83,93 +58,16 @@ def _current_generation(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
-def _previous_vectors(index_dir: Path, encoder: Encoder) -> tuple[dict[str, int], np.ndarray]:
-    """Vectors of the current index, and their rows keyed by the hash of their embedded text."""
-    none = ({}, np.zeros((0, encoder.dim), dtype=np.float32))
-    try:
-        old = load_index(index_dir, verify=False)
-    except Exception as exc:
-        if not isinstance(exc, IndexNotFoundError):
-            logger.info("previous index not reusable (%s); embedding everything", exc)
-        return none
-    if old.manifest["encoder"]["name"] != encoder.name or old.dim != encoder.dim:
-        return none
-    return {h: i for i, h in enumerate(old.columns.hash_hex())}, dense_mod.all_vectors(old.faiss)
+def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
+                     hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder,
+                     sentences: SentenceVectors) -> Path:
+    """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
-
-def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
-                encoder: Encoder | str | None = None, repair_ocr: bool = True,
-                progress: Progress | None = None) -> BuildReport:
-    """Build or update the index of ``corpus_dir`` in ``index_dir``.
-
-    Unchanged passages reuse their vectors; removed documents disappear. The new index
-    becomes current only when it is complete.
+    ``sentences`` holds the sentence vectors of ``docs`` and one heading vector per
+    section path (``columns.section_list(chunks)`` order).
     """
-    t0 = time.perf_counter()
-    index_path = Path(index_dir or default_index_dir())
-    enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
-    if repair_ocr:
-        from fraga.ingest.ocr import ingest_repair as repair
-    else:
-        repair = None
-    corpus = load_corpus(corpus_dir, repair=repair)
-    t_load = time.perf_counter()
-    previous, previous_vectors = _previous_vectors(index_path, enc)
-    old_docs = _previous_doc_ids(index_path)
-
-    chunks: list[Chunk] = []
-    texts: list[str] = []
-    docs = {d.doc_id: d for d in corpus.documents}
-    for doc in corpus.documents:
-        for chunk in chunk_document(doc):
-            chunks.append(chunk)
-            texts.append(embed_text(doc, chunk))
-    hashes = [content_hash(t) for t in texts]
-    t_chunk = time.perf_counter()
-
-    vectors = np.zeros((len(texts), enc.dim), dtype=np.float32)
-    todo = [i for i, h in enumerate(hashes) if h not in previous]
-    for i, h in enumerate(hashes):
-        if h in previous:
-            vectors[i] = previous_vectors[previous[h]]
-    batch = 32
-    for start in range(0, len(todo), batch):
-        rows = todo[start:start + batch]
-        vectors[rows] = enc.encode_passages([texts[i] for i in rows])
-        if progress:
-            progress("embed", min(start + batch, len(todo)), len(todo))
-    t_embed = time.perf_counter()
-
-    analyzer = Analyzer(AnalyzerSettings())
-    bm25 = Bm25Index.build(texts, analyzer)
-    faiss_index = dense_mod.build_faiss(vectors)
-    t_index = time.perf_counter()
-
-    _write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc)
-    t_write = time.perf_counter()
-    removed = tuple(sorted(set(old_docs) - set(docs)))
-    return BuildReport(
-        index_dir=str(index_path), documents=len(docs), chunks=len(chunks), embedded=len(todo),
-        reused=len(chunks) - len(todo), skipped=corpus.skipped, duplicates=corpus.duplicates, removed=removed,
-        seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_chunk,
-                 "index": t_index - t_embed, "write": t_write - t_index, "total": t_write - t0},
-    )
-
-
-def _previous_doc_ids(index_path: Path) -> list[str]:
-    try:
-        gen = _current_generation(index_path)
-        if gen is None:
-            return []
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        return list(manifest.get("documents", {}))
-    except Exception:
-        return []
-
-
-def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
-                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder) -> Path:
-    """Write a complete generation of ``docs`` and ``chunks`` and make it current."""
+    if len(sentences.headings) != len(section_list(chunks)):
+        raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
     index_path.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
     try:
@@ -183,6 +81,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             except OSError:
                 stored[-1] = ""
         write_store(tmp, list(docs.values()), chunks, hashes, stored)
+        write_sentences(tmp, sentences, dim=int(enc.dim))
         bm25.save(tmp / "bm25")
         dense_mod.save_faiss(faiss_index, tmp / "dense.faiss")
         report = {
@@ -199,6 +98,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "analyzer": bm25.analyzer.settings.to_dict(),
             "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
+            "num_sentences": len(sentences.table),
             "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
             "files": file_table(tmp),
         }
@@ -206,7 +106,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove_old_generations(index_path, keep=gen.name)
+    remove_old_generations(index_path, keep=gen.name)
     return gen
 
 
@@ -258,18 +158,18 @@ def _next_generation_name(index_path: Path) -> str:
     return f"gen-{max(numbers, default=0) + 1:06d}"
 
 
-def _remove_old_generations(index_path: Path, keep: str) -> None:
+def remove_old_generations(index_path: Path, keep: str) -> None:
     for p in index_path.iterdir():
         if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep:
             shutil.rmtree(p, ignore_errors=True)
 
 
 class Index:
-    """A loaded index: documents, passages, BM25 and FAISS.
+    """A loaded index: documents, passages, BM25, FAISS and sentence vectors.
 
     ``chunks`` is a read-only sequence of ``Chunk`` built on access, ``row_of`` maps a
     chunk id to its row, ``documents`` maps a document id to a ``Document`` whose texts
-    are read on access.
+    are read on access, ``sentences`` holds the vectors of every passage's sentences.
     """
 
     def __init__(self, folder: Path, manifest: dict[str, Any], store: Store, documents: dict[str, Document],
@@ -285,15 +185,11 @@ class Index:
         self.attach(store)
 
     def attach(self, store: Store) -> None:
-        """Read passages from ``store`` (after an append wrote a new generation)."""
+        """Read passages and sentences from ``store``'s generation (also after an append)."""
         self.columns = store
         self.chunks = Passages(store)
         self.row_of = RowIndex(store)
-
-    @property
-    def embed_hashes(self) -> list[str]:
-        """The content hash of each passage's embedded text, in row order."""
-        return self.columns.hash_hex()
+        self.sentences = SentenceStore(store.folder, documents=len(store.doc_ids), sections=len(store.sections))
 
     @property
     def doc_ids(self) -> list[str]:
@@ -349,7 +245,7 @@ def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str 
         IndexNotFoundError, IndexMismatchError, IndexCorruptError.
     """
     index_path = Path(index_dir or default_index_dir())
-    gen = _current_generation(index_path) if index_path.is_dir() else None
+    gen = current_generation(index_path) if index_path.is_dir() else None
     if gen is None:
         raise IndexNotFoundError(
             f"Inget index i {str(index_path)!r}. Bygg det med: fraga index corpus/ --index-dir {index_path}")

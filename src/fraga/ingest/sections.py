@@ -199,13 +199,30 @@ def context_line(doc: Document, section: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
-    """Passages of ``doc``: sections cut at sentence boundaries with a small overlap."""
-    chunks: list[Chunk] = []
+def section_sentences(doc: Document, *, max_chars: int = MAX_CHARS) -> list[tuple[Section, list[tuple[int, int]]]]:
+    """Each section of ``doc`` with its sentences: ``(start, end)`` offsets in ``doc.text``.
+
+    These are the units passages are packed from (a sentence longer than ``max_chars`` is
+    cut at white space), so every passage is a run of whole sentences of one section.
+    """
+    out = []
     for section in split_sections(doc):
         body = doc.text[section.start:section.end]
         spans = [(section.start + s, section.start + e) for s, e in split_sentences(body)]
-        for start, end in _pack(_cut_long(doc.text, spans, max_chars), max_chars):
+        out.append((section, _cut_long(doc.text, spans, max_chars)))
+    return out
+
+
+def sentence_spans(doc: Document, *, max_chars: int = MAX_CHARS) -> list[tuple[int, int]]:
+    """Every sentence of ``doc`` that a passage holds, in text order (see ``section_sentences``)."""
+    return [span for _, spans in section_sentences(doc, max_chars=max_chars) for span in spans]
+
+
+def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
+    """Passages of ``doc``: sections cut at sentence boundaries with a small overlap."""
+    chunks: list[Chunk] = []
+    for section, spans in section_sentences(doc, max_chars=max_chars):
+        for start, end in _pack(spans, max_chars):
             n = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}#{n}",

@@ -19,7 +19,8 @@ from pathlib import Path
 from fraga.answer.answerer import Answerer, format_answer
 from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
 from fraga.errors import FragaError, IndexNotFoundError
-from fraga.index.generation import BuildReport, Index, build_index, default_index_dir, load_index
+from fraga.index.build import BuildReport, build_index
+from fraga.index.generation import Index, default_index_dir, load_index
 from fraga.records import Answer, Chunk, Document, Hit
 from fraga.search.retrieve import MODES, Filters, Retriever, SearchResult
 from fraga.text import fold

@@ -1,0 +1,144 @@
+"""Build or update the index of a corpus folder: ingest, chunk, encode, write a generation.
+
+Unchanged passages and sentences reuse the vectors of the current index (by content
+hash), so re-indexing after an edit encodes only what changed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fraga.errors import IndexNotFoundError
+from fraga.index import dense as dense_mod
+from fraga.index.columns import section_list
+from fraga.index.embed import Encoder, get_encoder
+from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.index.sentences import embed_sentences
+from fraga.ingest.corpus import Skipped, load_corpus
+from fraga.ingest.sections import chunk_document, context_line
+from fraga.records import Chunk, Document, content_hash
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build did."""
+
+    index_dir: str
+    documents: int
+    chunks: int
+    embedded: int  # passages encoded in this build
+    reused: int  # passages whose vectors came from the previous index
+    skipped: tuple[Skipped, ...]
+    duplicates: tuple[tuple[str, str], ...]
+    removed: tuple[str, ...]  # documents of the previous index that are gone
+    seconds: dict[str, float] = field(default_factory=dict)
+    sentences: int = 0  # sentences in the index
+    sentences_embedded: int = 0  # sentences and headings encoded in this build
+
+
+def embed_text(doc: Document, chunk: Chunk) -> str:
+    """The text that is embedded and BM25-indexed: context line + passage."""
+    return context_line(doc, chunk.section) + "\n" + chunk.text
+
+
+def _previous_index(index_dir: Path, encoder: Encoder) -> Index | None:
+    """The current index, when its vectors can be reused (same encoder)."""
+    try:
+        old = load_index(index_dir, verify=False)
+    except Exception as exc:
+        if not isinstance(exc, IndexNotFoundError):
+            logger.info("previous index not reusable (%s); embedding everything", exc)
+        return None
+    if old.manifest["encoder"]["name"] != encoder.name or old.dim != encoder.dim:
+        return None
+    return old
+
+
+def _previous_doc_ids(index_path: Path) -> list[str]:
+    try:
+        gen = current_generation(index_path)
+        if gen is None:
+            return []
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        return list(manifest.get("documents", {}))
+    except Exception:
+        return []
+
+
+def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
+                encoder: Encoder | str | None = None, repair_ocr: bool = True,
+                progress: Progress | None = None) -> BuildReport:
+    """Build or update the index of ``corpus_dir`` in ``index_dir``.
+
+    Unchanged passages and sentences reuse their vectors; removed documents disappear.
+    The new index becomes current only when it is complete.
+    """
+    t0 = time.perf_counter()
+    index_path = Path(index_dir or default_index_dir())
+    enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
+    if repair_ocr:
+        from fraga.ingest.ocr import ingest_repair as repair
+    else:
+        repair = None
+    corpus = load_corpus(corpus_dir, repair=repair)
+    t_load = time.perf_counter()
+    old = _previous_index(index_path, enc)
+    previous = {h: i for i, h in enumerate(old.columns.hash_hex())} if old is not None else {}
+    old_docs = _previous_doc_ids(index_path)
+
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    docs = {d.doc_id: d for d in corpus.documents}
+    for doc in corpus.documents:
+        for chunk in chunk_document(doc):
+            chunks.append(chunk)
+            texts.append(embed_text(doc, chunk))
+    hashes = [content_hash(t) for t in texts]
+    t_chunk = time.perf_counter()
+
+    vectors = np.zeros((len(texts), enc.dim), dtype=np.float32)
+    todo = [i for i, h in enumerate(hashes) if h not in previous]
+    if old is not None and len(todo) < len(hashes):
+        old_vectors = dense_mod.all_vectors(old.faiss)
+        for i, h in enumerate(hashes):
+            if h in previous:
+                vectors[i] = old_vectors[previous[h]]
+    batch = 32
+    for start in range(0, len(todo), batch):
+        rows = todo[start:start + batch]
+        vectors[rows] = enc.encode_passages([texts[i] for i in rows])
+        if progress:
+            progress("embed", min(start + batch, len(todo)), len(todo))
+    t_embed = time.perf_counter()
+    sentences = embed_sentences(list(docs.values()), section_list(chunks), enc, progress=progress,
+                                previous=(old.sentences, old.columns.sections) if old is not None else None)
+    t_sentences = time.perf_counter()
+
+    analyzer = Analyzer(AnalyzerSettings())
+    bm25 = Bm25Index.build(texts, analyzer)
+    faiss_index = dense_mod.build_faiss(vectors)
+    t_index = time.perf_counter()
+
+    write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences)
+    t_write = time.perf_counter()
+    removed = tuple(sorted(set(old_docs) - set(docs)))
+    return BuildReport(
+        index_dir=str(index_path), documents=len(docs), chunks=len(chunks), embedded=len(todo),
+        reused=len(chunks) - len(todo), skipped=corpus.skipped, duplicates=corpus.duplicates, removed=removed,
+        seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_chunk,
+                 "sentences": t_sentences - t_embed, "index": t_index - t_sentences,
+                 "write": t_write - t_index, "total": t_write - t0},
+        sentences=len(sentences.table), sentences_embedded=sentences.encoded,
+    )
