@@ -1,6 +1,8 @@
 """Stockholm's districts (stadsdelsnämnder) and how questions name them."""
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from dataclasses import dataclass
 
@@ -70,14 +72,66 @@ class DistrictMention:
     end: int
 
 
-class DistrictMatcher:
-    """Finds district names in free text, in any form ("Skarpnäcks", "skarpnack")."""
+def _close(word: str, part: str) -> bool:
+    """Whether the question word ``word`` is a misspelt or shortened ``part`` of a district name
+    ("skarpnak", "kungsholmn", "innerstan"); both folded. Short parts must match exactly."""
+    if len(part) < 5 or len(word) < 4:
+        return False
+    if word.endswith("s") and word[:-1] == part:
+        return True
+    prefix = len(os.path.commonprefix([word, part]))
+    if prefix >= max(5, len(part) - 3) and len(word) >= prefix:
+        return True  # a shortened form: "innerstan" for "innerstaden"
+    return (word[:4] == part[:4] and abs(len(word) - len(part)) <= 2
+            and difflib.SequenceMatcher(None, word, part).ratio() >= 0.84)
 
-    def __init__(self, names: tuple[str, ...] | list[str] = KNOWN_DISTRICTS) -> None:
+
+class DistrictMatcher:
+    """Finds district names in free text, in any form ("Skarpnäcks", "skarpnack"), also
+    misspelt or shortened ("skarpnak", "norra innerstan"), and, for ``preferred`` districts
+    with a two-part name, one part alone ("Hägersten") when no other preferred one shares it.
+    """
+
+    def __init__(self, names: tuple[str, ...] | list[str] = KNOWN_DISTRICTS,
+                 preferred: tuple[str, ...] | list[str] = ()) -> None:
         unique = {district_key(n): n for n in names}
         # Longest names first, so "Hägersten-Älvsjö" wins over "Älvsjö".
         ordered = sorted(unique.values(), key=lambda n: -len(district_key(n)))
         self._patterns = [(n, _pattern(n)) for n in ordered]
+        self._parts = [(n, district_key(n).split(" ")) for n in ordered]
+        owners: dict[str, list[str]] = {}
+        for name in preferred:
+            parts = district_key(name).split(" ")
+            if len(parts) >= 2:
+                for part in parts:
+                    if len(part) >= 6:
+                        owners.setdefault(part, []).append(name)
+        self._single = {part: names[0] for part, names in owners.items() if len(names) == 1}
+
+    def _fuzzy(self, folded: str, taken: bytearray) -> list[DistrictMention]:
+        tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[0-9a-z]+", folded)
+                  if not any(taken[m.start():m.end()])]
+        found = []
+        i = 0
+        while i < len(tokens):
+            hit = None
+            for name, parts in self._parts:
+                window = tokens[i:i + len(parts)]
+                if len(window) == len(parts) and all(_close(w, p) or w == p for (w, _, _), p in zip(window, parts)) \
+                        and any(_close(w, p) for (w, _, _), p in zip(window, parts)):
+                    hit = (name, window[0][1], window[-1][2], len(parts))
+                    break
+            if hit is None:
+                word = tokens[i][0]
+                part = next((p for p in self._single if word == p or _close(word, p)), None)
+                if part is not None:
+                    hit = (self._single[part], tokens[i][1], tokens[i][2], 1)
+            if hit is None:
+                i += 1
+                continue
+            found.append(DistrictMention(hit[0], hit[1], hit[2]))
+            i += hit[3]
+        return found
 
     def find(self, text: str) -> list[DistrictMention]:
         """Every district mentioned in ``text``, in order of appearance, without overlaps."""
@@ -90,6 +144,7 @@ class DistrictMatcher:
                     continue
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(DistrictMention(name, m.start(), m.end()))
+        found.extend(self._fuzzy(folded, taken))
         found.sort(key=lambda d: d.start)
         return found
 

@@ -53,6 +53,7 @@ class GoldItem:
     answerable: bool
     line: int = 0  # line number in the gold file (for messages)
     level: str = "passage"  # "document": any passage of doc_ids is relevant (e.g. SweFAQ)
+    previous: str = ""  # a follow-up's previous question in the same conversation
 
 
 # LOW LEVEL FUNCTIONS ==========================================================
@@ -123,12 +124,15 @@ def parse_gold_row(row: Any, *, line: int = 0, source: str = "guldfilen") -> Gol
         raise _fail(where, "en obesvarbar fråga (answerable: false) ska ha tomma evidence och doc_ids")
     if row["kind"] == UNANSWERABLE and row["answerable"]:
         raise _fail(where, "kind \"unanswerable\" kräver answerable: false")
+    previous = row.get("previous", "")
+    if not isinstance(previous, str):
+        raise _fail(where, f"fältet 'previous' ska vara en sträng, inte {type(previous).__name__}")
     stray = sorted({e.doc_id for e in evidence} - set(doc_ids))
     if stray:
         raise _fail(where, f"evidence pekar på dokument som inte står i doc_ids: {', '.join(stray)}")
     return GoldItem(id=row["id"], question=row["question"], answer=row["answer"], kind=row["kind"],
                     districts=districts, doc_ids=doc_ids, evidence=evidence, answerable=row["answerable"],
-                    line=line, level=level)
+                    line=line, level=level, previous=previous.strip())
 
 
 def parse_gold_lines(lines: Iterable[str], *, source: str = "guldfilen") -> tuple[GoldItem, ...]:

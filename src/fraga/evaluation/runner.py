@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from fraga.answer.followup import resolve
 from fraga.errors import FragaError
 from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, groups_of, quote_matches, quoted_groups, \
     relevant_group
@@ -104,14 +105,15 @@ def run_mode(index: Index, gold: Sequence[GoldItem], spans: dict[str, tuple[Evid
     rows: list[QuestionResult] = []
     for n, item in enumerate(gold, 1):
         error = ""
+        question = resolve(item.question, item.previous, retriever.matcher).question
         try:
-            ranking = retriever.search(item.question, k=search_k, mode=mode).hits
+            ranking = retriever.search(question, k=search_k, mode=mode).hits
         except FragaError as exc:
             ranking, error = (), str(exc)
         retriever.clear_cache()  # the timed answer includes encoding the question
         t0 = time.perf_counter()
         try:
-            answer = answerer.answer(item.question, k=answer_k, mode=mode)
+            answer = answerer.answer(question, k=answer_k, mode=mode)
         except FragaError as exc:  # counted as an abstention
             answer, error = None, error or str(exc)
         latency = (time.perf_counter() - t0) * 1000.0

@@ -75,6 +75,7 @@ class Store:
         self.doc, self.start, self.end = load("doc.npy"), load("start.npy"), load("end.npy")
         self.page, self.section, self.hash = load("page.npy"), load("section.npy"), load("hash.npy")
         self.sections: list[str] = json.loads((c / "sections.json").read_text(encoding="utf-8"))
+        self._section_no: dict[str, int] | None = None
         self.text = TextColumn(c, "text")
         self.ids = TextColumn(c, "id") if (c / "id_offsets.npy").exists() else None
         self.doc_texts = TextColumn(folder / "documents", "text")
@@ -134,6 +135,12 @@ class Store:
         offsets = self.text.offsets[lo:hi + 1].tolist()
         return [Chunk(ids[i], self.doc_ids[d], self.sections[sections[i]], self.text.read(offsets[i], offsets[i + 1]),
                       starts[i], ends[i], None if pages[i] < 0 else pages[i]) for i, d in enumerate(docs.tolist())]
+
+    def section_numbers(self) -> dict[str, int]:
+        """Section path -> its number (position in ``sections.json``), built on first use."""
+        if self._section_no is None:
+            self._section_no = {name: i for i, name in enumerate(self.sections)}
+        return self._section_no
 
     def hash_hex(self) -> list[str]:
         """Every passage's content hash, in row order."""

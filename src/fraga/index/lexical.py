@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,6 +109,10 @@ class Analyzer:
             return "", frozenset()
         n_main = 2 if self.settings.fold_stream else 1
         return fold(tokens[0]), frozenset(fold(t) for t in tokens[n_main:])
+
+    def fold_token(self, word: str) -> str:
+        """The diacritic-free BM25 token of ``word`` ("~polisanmal"), as the index stores it."""
+        return FOLD_PREFIX + self.stem(fold(word))
 
     def exact_key(self, word: str) -> str:
         """The stem of ``word`` with its diacritics ("" for stop words)."""
@@ -232,6 +237,19 @@ class Bm25Index:
     @property
     def num_docs(self) -> int:
         return int(self._bm25.scores["num_docs"])
+
+    def doc_freq(self, token: str) -> int:
+        """How many passages hold ``token`` (an analyzer token, e.g. "~polisanmal")."""
+        tid = self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
+
+    def idf(self, token: str) -> float:
+        """BM25's IDF of ``token``: log(1 + (N - df + 0.5) / (df + 0.5))."""
+        df = self.doc_freq(token)
+        return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when nothing matches)."""

@@ -29,7 +29,7 @@ import numpy as np
 from fraga.errors import IndexCorruptError
 from fraga.index.textcolumn import load_array
 from fraga.index.vectorcolumn import VectorColumn, write_vectors
-from fraga.ingest.sections import SEP, sentence_spans
+from fraga.ingest.sections import SEP, context_line, section_sentences
 from fraga.records import Document
 from fraga.text import normalize_space
 
@@ -59,7 +59,7 @@ class SentenceTable:
     doc_offsets: np.ndarray  # (documents + 1,) int64: rows of each document
     start: np.ndarray  # (n,) int64
     end: np.ndarray
-    texts: tuple[str, ...]  # white space normalised; what is encoded
+    texts: tuple[str, ...]  # context line + the sentence, white space normalised: what is encoded
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -71,13 +71,19 @@ class SentenceTable:
 
 
 def sentence_table(documents: Sequence[Document]) -> SentenceTable:
-    """Every sentence of ``documents`` (in order), as passages hold them."""
+    """Every sentence of ``documents`` (in order), as passages hold them.
+
+    The encoded text is the sentence after its passage's context line (district, type,
+    title, section): a sentence such as "Den utsatte blir målsägare." says little alone.
+    """
     offsets, starts, ends, texts = [0], [], [], []
     for doc in documents:
-        for s, e in sentence_spans(doc):
-            starts.append(s)
-            ends.append(e)
-            texts.append(normalize_space(doc.text[s:e]))
+        for section, spans in section_sentences(doc):
+            context = context_line(doc, section.title)
+            for s, e in spans:
+                starts.append(s)
+                ends.append(e)
+                texts.append(context + "\n" + normalize_space(doc.text[s:e]))
         offsets.append(len(texts))
     return SentenceTable(np.asarray(offsets, dtype=np.int64), np.asarray(starts, dtype=np.int64),
                          np.asarray(ends, dtype=np.int64), tuple(texts))

@@ -86,7 +86,8 @@ class Retriever:
         self.weights = weights
         self.candidates = candidates
         self.known_districts = index.districts()
-        self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts))
+        self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts),
+                                       preferred=tuple(self.known_districts))
         self._doc_ids = list(index.doc_ids)
         self._doc_row = np.array(index.chunk_doc_rows, dtype=np.int32)  # the document row of each passage
         self._masks: dict[tuple, np.ndarray] = {}

@@ -1,0 +1,91 @@
+"""The answer model: which candidate sentence answers the question, and whether any does.
+
+Logistic models over ``fraga.answer.features.FEATURES``, fitted on the dev gold set with
+cross-validation (``fraga.evaluation.fit``) and shipped as ``fraga/data/answer_model.json``.
+fraga quotes the sentence the ranking model picks, and abstains when the acceptance
+model's probability for it is below the threshold chosen on out-of-fold predictions.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fraga.answer.features import FEATURES
+from fraga.errors import FragaError
+from fraga.logistic import Logistic
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "answer_model.json"
+CANDIDATE_K = 8  # passages whose sentences are candidates
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerModel:
+    """Two logistic models over the same features.
+
+    ``rank`` is a conditional logit (which of a question's candidates is the answer) and
+    picks the sentence to quote; ``accept`` is a plain logistic regression (is this
+    sentence an answer at all) whose calibrated probability of the picked sentence
+    decides whether fraga answers or abstains (below ``threshold``).
+    """
+
+    rank: Logistic
+    accept: Logistic
+    threshold: float
+    info: dict[str, Any] | None = None  # how it was fitted, and its cross-validated figures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": 2, "rank": self.rank.to_dict(), "accept": self.accept.to_dict(),
+                "threshold": self.threshold, "info": self.info or {}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerModel:
+        models = []
+        for key in ("rank", "accept"):
+            model = Logistic.from_dict(data[key])
+            if model.features != FEATURES:
+                missing = sorted(set(FEATURES) ^ set(model.features))
+                raise FragaError(f"Svarsmodellen passar inte den här versionen av fraga (egenskaper {missing}); "
+                                 "anpassa den på nytt med: python eval/fit_answer_model.py")
+            models.append(model)
+        return cls(models[0], models[1], float(data["threshold"]), data.get("info") or {})
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def load_model(path: str | Path | None = None) -> AnswerModel:
+    """The model in ``path``, or the one shipped with fraga."""
+    if path is not None:
+        return AnswerModel.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    return _shipped()
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> AnswerModel:
+    text = resources.files("fraga").joinpath("data", MODEL_FILE).read_text(encoding="utf-8")
+    return AnswerModel.from_dict(json.loads(text))
+
+
+def choose_threshold(best: dict[str, tuple[float, bool]], answerable: dict[str, bool]) -> float:
+    """The abstention threshold that makes the most questions come out right, from each
+    question's best out-of-fold probability and whether that sentence is correct: an
+    answerable question counts when its right sentence is quoted, an unanswerable one when
+    fraga abstains (ties: the lowest threshold)."""
+    values = sorted({p for p, _ in best.values()})
+    if not values:
+        return 0.0
+    cuts = [values[0]] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-9]
+    best_score, best_cut = -1, 0.0
+    for cut in cuts:
+        score = sum(1 for q, (p, right) in best.items()
+                    if (answerable[q] and right and p >= cut) or (not answerable[q] and p < cut))
+        if score > best_score:
+            best_score, best_cut = score, cut
+    return float(best_cut)

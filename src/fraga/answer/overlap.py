@@ -1,0 +1,114 @@
+"""How much of a question's vocabulary a sentence holds, weighted by the index's IDF.
+
+The same stem counts 1.0; the same letters but for diacritics 0.7 ("nämns" is not
+"namn", but an OCR'd "polisanmalas" is "polisanmälas"); a shared compound part 0.6
+("samordnare" ~ "säkerhetssamordnare"). Words that only name the setting (district
+names, "stadsdel", "förvaltningen") do not count.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fraga.districts import SETTING_WORDS
+from fraga.index.lexical import Bm25Index
+from fraga.text import fold, words
+
+EXACT, FOLDED, PART = 1.0, 0.7, 0.6
+SHARED_AFFIX = 7  # letters two stems must share at the start or end to count as one compound part
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    key: str  # diacritic-free stem
+    exact: str  # stem with diacritics
+    parts: frozenset[str]  # diacritic-free stems of compound parts
+    idf: float
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """Coverage of the question's terms in a text, and the weight of what is missing."""
+
+    coverage: float  # weighted share of the question's terms found (0..1)
+    missing_idf: float  # the highest IDF among the terms not found, over the highest IDF of all terms
+
+
+def shares_part(a: str, b: str, n: int = SHARED_AFFIX) -> bool:
+    """Whether two stems share a compound part: a common prefix or suffix of ``n`` letters."""
+    a, b = a.lstrip("~"), b.lstrip("~")
+    if len(a) < n or len(b) < n:
+        return False
+    return a[:n] == b[:n] or a[-n:] == b[-n:]
+
+
+class TermMatcher:
+    """Question terms with IDF weights from a BM25 index, and their coverage in texts."""
+
+    def __init__(self, bm25: Bm25Index, ignore: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.bm25 = bm25
+        self.analyzer = bm25.analyzer
+        self.ignore = {fold(w) for w in ignore}
+        self._idf: dict[str, float] = {}
+        self._keys: dict[str, tuple[set[str], set[str], set[str]]] = {}
+
+    def idf(self, word: str) -> float:
+        token = self.analyzer.fold_token(word)
+        value = self._idf.get(token)
+        if value is None:
+            value = self._idf[token] = self.bm25.idf(token)
+        return value
+
+    def terms(self, question: str) -> list[Term]:
+        out: dict[str, Term] = {}
+        for word in self.analyzer.content_words(question):
+            low = word.lower()
+            if low in SETTING_WORDS or fold(low) in self.ignore or fold(low).rstrip("s") in self.ignore:
+                continue
+            key, parts = self.analyzer.keys(word)
+            if key and key not in out:
+                out[key] = Term(key, self.analyzer.exact_key(word), parts, self.idf(word))
+        return list(out.values())
+
+    def _text_keys(self, text: str) -> tuple[set[str], set[str], set[str]]:
+        cached = self._keys.get(text)
+        if cached is not None:
+            return cached
+        exact: set[str] = set()
+        keys: set[str] = set()
+        parts: set[str] = set()
+        for word in words(text):
+            for piece in [word, *word.split("-")] if "-" in word else [word]:
+                key, word_parts = self.analyzer.keys(piece)
+                if key:
+                    keys.add(key)
+                    exact.add(self.analyzer.exact_key(piece))
+                    parts |= word_parts
+        if len(self._keys) > 20_000:
+            self._keys.clear()
+        self._keys[text] = (exact, keys, parts)
+        return exact, keys, parts
+
+    def overlap(self, terms: list[Term], text: str) -> Overlap:
+        if not terms:
+            return Overlap(0.0, 0.0)
+        exact, keys, parts = self._text_keys(text)
+        got, missing = 0.0, 0.0
+        for t in terms:
+            if t.exact in exact:
+                got += EXACT * t.idf
+            elif t.key in keys:
+                got += FOLDED * t.idf
+            elif t.key in parts or t.parts & (keys | parts) or (
+                    len(t.key) >= SHARED_AFFIX and any(shares_part(t.key, k) for k in keys)):
+                got += PART * t.idf
+            else:
+                missing = max(missing, t.idf)
+        total = sum(t.idf for t in terms)
+        top = max(t.idf for t in terms)
+        return Overlap(got / total if total else 0.0, missing / top if top else 0.0)
+
+
+def district_words(names: list[str] | tuple[str, ...]) -> set[str]:
+    """The words of district names, folded (they name the setting, not what is asked)."""
+    return {fold(w) for name in names for w in re.split(r"[\s\-–]+", name) if w}
