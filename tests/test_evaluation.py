@@ -227,7 +227,7 @@ def test_benchmark_on_fake_index(fake_run):
                                 "latency_p50_ms", "latency_p95_ms"}
         assert 0.0 <= figures["recall@1"] <= figures["recall@3"] <= figures["recall@5"] <= 1.0
     assert set(fake_run.by_kind) == {"fact", "paraphrase", "district_form", "ocr", "cross_district",
-                                     "metadata", "english", "unanswerable"}
+                                     "metadata", "english", "unanswerable", "followup", "skrivelse"}
     assert fake_run.by_kind["unanswerable"]["bm25"]["recall@5"] is None
     table = format_table(fake_run.metrics)
     assert table.splitlines()[0].split() == ["Mått", "bm25", "hybrid"]

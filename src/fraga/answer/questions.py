@@ -37,9 +37,11 @@ _TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
     ("agent",
      re.compile(r"^\W*(vem|vilka personer|vilken person|who)\b|\b(vem|vilka|vilken|who)\b.{0,40}\b(ansvar\w*|gör|gör\w*|"
                 r"anmäl\w*|bestämm\w*|beslut\w*|responsible)\b", re.I),
-     re.compile(r"\b\w+(are|arna|aren|ör|ören|örer|ist|isten|chef\w*|ansvarig\w*|ombud\w*|förvaltning\w*|"
-                r"forvaltning\w*|nämnd\w*|namnd\w*|myndighet\w*)\b|"
-                r"\b\w+s av\b|\b(av|till) (en |ett |den |det )?\w+", re.I)),
+     # a passive agent ("görs av chef"), a cleft ("det är förvaltningen som"), a responsibility
+     # predicate, or a sentence that opens with a person or organisation noun ("Chef gör ...")
+     re.compile(r"\b\w+(s|as|es) (alltid |oftast |normalt |främst )?av (en |ett |den |det |sin |sina )?\w+|"
+                r"\bdet är (alltid |oftast |främst )?\w+( \w+)? som\b|\b(ansvarar|ansvarig\w*|ansvaret)\b|"
+                r"^\W*(\w*(are|aren|arna|ör|ören|chef|chefen|förvaltning\w*|nämnd\w*|myndighet\w*))\b", re.I)),
     ("reason",
      re.compile(r"^\W*(varför|varfor|why)\b|\b(av vilken anledning|vad beror|vad är skälet|what is the reason)\b",
                 re.I),
