@@ -1,9 +1,13 @@
 """Extractive answers with citations."""
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from fraga.answer.answerer import NO_ANSWER, Answerer, format_answer
+from fraga.answer.questions import analyse
 from fraga.index.generation import load_index
 from fraga.search.retrieve import Retriever
 
@@ -30,10 +34,23 @@ def test_unknown_district_says_so(answerer):
     assert "Bromma" in answer.text and "Skarpnäck" in answer.text
 
 
-def test_weak_evidence_abstains_and_lists_passages(answerer):
-    answer = answerer.answer("Vad kostar en ny simhall i kommunen?")
-    assert not answer.answered and answer.text == NO_ANSWER
+def test_below_the_threshold_it_abstains_and_lists_passages(answerer):
+    strict = Answerer(answerer.retriever, dataclasses.replace(answerer.model, threshold=1.01))
+    answer = strict.answer("Vad kostar en ny simhall i kommunen?")
+    assert not answer.answered and answer.text == NO_ANSWER and answer.note == "weak_evidence"
     assert answer.hits
+
+
+def test_scores_are_probabilities_in_ranking_order(answerer):
+    question = "Vem gör polisanmälan i Skarpnäck?"
+    result = answerer.retriever.search(question, k=8)
+    scored = answerer.score(question, analyse(question), result)
+    assert scored and all(0.0 <= s.p <= 1.0 for s in scored)
+    ranks = [answerer.model.rank.logit(np.zeros((1, len(answerer.model.rank.features))))]  # model is usable
+    assert len(ranks) == 1
+    # every candidate sentence lies inside one of the retrieved passages
+    for s in scored:
+        assert s.cand.hit.chunk.start <= s.cand.start < s.cand.end <= s.cand.hit.chunk.end
 
 
 def test_cross_district_answer_has_one_line_per_district(answerer):
@@ -56,3 +73,19 @@ def test_real_encoder_skarpnack_police_report(real_index_dir):
     assert answer.answered
     assert answer.text.startswith("Av rutinen framgår att polisanmälan alltid görs av chef. [1]")
     assert answer.citations[0].dnr == "SKA 2024/339" and answer.citations[0].district == "Skarpnäck"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, quote", [
+    ("Hur många säkerhetssamordnare har Skarpnäck?", "finns en säkerhetssamordnare anställd på heltid"),
+    ("Hur många säkerhetssamordnare har Norra innerstaden?", "fyra heltidsanställda"),
+])
+def test_real_encoder_how_many_is_answered_with_the_number(real_index_dir, question, quote):
+    answer = Answerer(Retriever(load_index(real_index_dir))).answer(question)
+    assert answer.answered and quote in answer.text
+
+
+@pytest.mark.slow
+def test_real_encoder_cost_question_without_amounts_abstains(real_index_dir):
+    answer = Answerer(Retriever(load_index(real_index_dir))).answer("Vad kostar säkerhetsarbetet?")
+    assert not answer.answered and answer.text == NO_ANSWER

@@ -78,13 +78,21 @@ def feature_rows(index: Index, question: str, info: QuestionInfo, result: Search
     return np.asarray(rows, dtype=np.float64)
 
 
+# Questions whose answer must state an amount: a sentence without one cannot answer them.
+NEEDS_SHAPE = ("cost", "quantity")
+
+
 def usable(index: Index, cands: Sequence[Candidate], info: QuestionInfo) -> list[int]:
-    """Positions of the candidates that can be an answer: not a question echoed back, and
-    not from a skrivelse, unless the question is about what a skrivelse asks."""
+    """Positions of the candidates that can be an answer: not a question echoed back, not
+    from a skrivelse (unless the question is about what a skrivelse asks), and holding an
+    amount when the question asks for one ("hur många", "vad kostar")."""
     docs = index.documents
     out = []
     for n, c in enumerate(cands):
         skrivelse = docs[c.hit.chunk.doc_id].metadata.doc_type == "skrivelse"
-        if info.about_skrivelse or not (skrivelse or c.text.rstrip().endswith("?")):
-            out.append(n)
+        if not info.about_skrivelse and (skrivelse or c.text.rstrip().endswith("?")):
+            continue
+        if info.kind in NEEDS_SHAPE and not has_answer_shape(info.kind, c.text):
+            continue
+        out.append(n)
     return out
