@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 SEARCH_K = 10  # depth of the ranking scored with ranx (MRR@10, nDCG@10)
 ANSWER_K = 5  # passages the answerer reads, as in `fraga ask`
 DEFAULT_REPORTS_DIR = Path("eval") / "reports"
+DEFAULT_SPLITS = {"dev": Path("eval") / "gold.jsonl", "test": Path("eval") / "gold_test.jsonl"}
 
 Progress = Callable[[str, int, int], None]
 
@@ -178,14 +179,41 @@ def main_eval(args: argparse.Namespace) -> int:
             print(f"\nJämförelsen skrevs till {path}")
         return 0
     modes = parse_modes(args.modes)
-    gold = load_gold(args.gold)
+    files = args.gold or [str(p) for p in DEFAULT_SPLITS.values() if p.exists()] or [str(DEFAULT_SPLITS["dev"])]
     index = load_index(args.index_dir)
-    result = run_benchmark(index, gold, modes=modes, label=args.label or "", gold_path=str(args.gold),
-                           progress=_stderr_progress)
     out = Path(args.out) if args.out else default_report_dir(args.label or "")
-    folder = write_report(out, result)
-    print(format_table(result.metrics))
-    print()
-    print(format_by_kind(result.by_kind, result.modes))
-    print(f"\nRapporten skrevs till {folder}/ (report.md, metrics.json, per_question.jsonl, chart.png)")
+    print(format_model_info())
+    for path in files:
+        gold = load_gold(path)
+        result = run_benchmark(index, gold, modes=modes, label=args.label or "", gold_path=str(path),
+                               progress=_stderr_progress)
+        folder = write_report(out / split_name(path) if len(files) > 1 else out, result)
+        print(f"\n== {split_name(path)} ({path}, {len(gold)} frågor) ==")
+        print(format_table(result.metrics))
+        print()
+        print(format_by_kind(result.by_kind, result.modes))
+        print(f"\nRapporten skrevs till {folder}/ (report.md, metrics.json, per_question.jsonl, chart.png)")
     return 0
+
+
+def split_name(path: str | Path) -> str:
+    """"dev" or "test" for the bundled splits, else the file's stem."""
+    for name, split in DEFAULT_SPLITS.items():
+        if Path(path).name == split.name:
+            return name
+    return Path(path).stem
+
+
+def format_model_info() -> str:
+    """What the shipped answer model was fitted on, and its cross-validated figures."""
+    from fraga.answer.model import load_model
+
+    info = load_model().info or {}
+    cv = info.get("cv_5fold", {})
+    if not cv:
+        return "Svarsmodellen saknar uppgifter om korsvalidering."
+    return (f"Svarsmodellen anpassades {info.get('fitted', '?')} på {info.get('gold', '?')} "
+            f"({info.get('questions', '?')} frågor som modellen besvarar, kodare {info.get('encoder', '?')}). "
+            f"Korsvaliderat (5 delar, per fråga): svarsriktighet {cv.get('answer_accuracy', 0):.3f}, "
+            f"rätt mening först {cv.get('top1', 0):.3f}, avstår precision {cv.get('abstain_precision', 0):.3f}, "
+            f"recall {cv.get('abstain_recall', 0):.3f}.")

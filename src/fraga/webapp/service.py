@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fraga.answer.answerer import Answerer, format_answer
 from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
-from fraga.errors import FragaError, IndexNotFoundError
+from fraga.errors import FragaError, IndexMismatchError, IndexNotFoundError
 from fraga.index.build import BuildReport, build_index
 from fraga.index.generation import Index, default_index_dir, load_index
 from fraga.records import Answer, Chunk, Document, Hit
@@ -129,11 +129,12 @@ class Service:
         folder = index_dir or default_index_dir()
         try:
             index = load_index(folder)
-        except IndexNotFoundError:
+        except (IndexNotFoundError, IndexMismatchError) as exc:
             if not build:
                 raise
             if on_build:
-                on_build(f"Inget index i {folder}; bygger det från {corpus} …")
+                reason = "Inget index" if isinstance(exc, IndexNotFoundError) else "Indexet har ett äldre format"
+                on_build(f"{reason} i {folder}; bygger det från {corpus} …")
             report: BuildReport = build_index(corpus, folder)
             if on_build:
                 on_build(f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) "
