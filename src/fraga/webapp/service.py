@@ -5,6 +5,7 @@ them into messages on screen.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -97,6 +98,17 @@ def _iso_date(value: str, label: str) -> str:
     return value
 
 
+def _built_from(index_dir: str | os.PathLike[str], corpus: str | os.PathLike[str]) -> bool:
+    """Whether the current generation in ``index_dir`` was built from the folder ``corpus``
+    (only then may an index of an older format be rebuilt from it without asking)."""
+    try:
+        gen = Path(index_dir) / (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        return Path(manifest.get("corpus", "")).resolve() == Path(corpus).resolve()
+    except (OSError, ValueError):
+        return False
+
+
 class Service:
     """The loaded index with a retriever and an answerer, shared by all users of the app.
 
@@ -130,7 +142,7 @@ class Service:
         try:
             index = load_index(folder)
         except (IndexNotFoundError, IndexMismatchError) as exc:
-            if not build:
+            if not build or (isinstance(exc, IndexMismatchError) and not _built_from(folder, corpus)):
                 raise
             if on_build:
                 reason = "Inget index" if isinstance(exc, IndexNotFoundError) else "Indexet har ett äldre format"
