@@ -36,7 +36,8 @@ def load_array(path: Path) -> np.ndarray:
         return array
 
 
-def _close_all(fds: list[int]) -> None:
+def close_all(fds: list[int]) -> None:
+    """Close file descriptors, ignoring ones already closed (a finalizer of open columns)."""
     for fd in fds:
         try:
             os.close(fd)
@@ -60,7 +61,7 @@ class TextColumn:
         self.segments = sorted(folder.glob(f"{name}-*.bin"))
         self._starts: list[int] = []
         self._fds: list[int] = []
-        weakref.finalize(self, _close_all, self._fds)
+        weakref.finalize(self, close_all, self._fds)
         total = 0
         for path in self.segments:
             self._fds.append(os.open(path, os.O_RDONLY))

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fraga.errors import IndexCorruptError
+from fraga.index.textcolumn import close_all
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +53,6 @@ def _pack(vectors: np.ndarray) -> bytes:
     return rows.tobytes()
 
 
-def _close_all(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 class VectorColumn:
     """Read rows of the vector column ``name`` in ``folder``."""
 
@@ -74,7 +67,7 @@ class VectorColumn:
                                     "bygg om med: fraga index") from exc
         self.row_bytes = self.dim + SCALE_BYTES
         self._fds: list[int] = []
-        weakref.finalize(self, _close_all, self._fds)
+        weakref.finalize(self, close_all, self._fds)
         self._first: list[int] = []  # the first row of each segment
         total = 0
         for n, count in enumerate(counts):
