@@ -89,3 +89,8 @@ def test_real_encoder_how_many_is_answered_with_the_number(real_index_dir, quest
 def test_real_encoder_cost_question_without_amounts_abstains(real_index_dir):
     answer = Answerer(Retriever(load_index(real_index_dir))).answer("Vad kostar säkerhetsarbetet?")
     assert not answer.answered and answer.text == NO_ANSWER
+
+
+def test_a_question_in_words_the_documents_never_use_is_declined(answerer):
+    answer = answerer.answer("Vad kostar en ny simhall?")
+    assert not answer.answered and answer.note == "unknown_words" and answer.text == NO_ANSWER

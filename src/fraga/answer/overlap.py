@@ -70,6 +70,23 @@ class TermMatcher:
                 out[key] = Term(key, self.analyzer.exact_key(word), parts, self.idf(word))
         return list(out.values())
 
+    def knows_any(self, terms: list[Term]) -> bool:
+        """Whether the index holds at least one of ``terms`` (the word, or one of its compound parts);
+        numbers and one- or two-letter words do not count."""
+        for t in terms:
+            if not t.key.isalpha() or len(t.key) < 3:
+                continue
+            if t.idf < self.max_idf - 1e-9:
+                return True
+            if any(self.bm25.doc_freq(part) or self.bm25.doc_freq("~" + part) for part in t.parts):
+                return True
+        return False
+
+    @property
+    def max_idf(self) -> float:
+        """The IDF of a term no passage holds."""
+        return self.bm25.idf("\x00")
+
     def _text_keys(self, text: str) -> tuple[set[str], set[str], set[str]]:
         cached = self._keys.get(text)
         if cached is not None:
