@@ -36,7 +36,7 @@ def test_unknown_district_says_so(answerer):
 
 def test_below_the_threshold_it_abstains_and_lists_passages(answerer):
     strict = Answerer(answerer.retriever, dataclasses.replace(answerer.model, threshold=1.01))
-    answer = strict.answer("Vad kostar en ny simhall i kommunen?")
+    answer = strict.answer("Vem polisanmäler hot i Skarpnäck?")
     assert not answer.answered and answer.text == NO_ANSWER and answer.note == "weak_evidence"
     assert answer.hits
 
