@@ -25,7 +25,7 @@ FEATURES: tuple[str, ...] = (
     "sim", "sim_rel", "heading_sim", "heading_rel", "pass_rr", "pass_dense", "pass_bm25_rel",
     "lex", "lex_ctx", "lex_pass", "missing", "shape", "shape_missing",
     "sec_reply", "sec_summary", "sec_background", "sec_letterhead", "doc_skrivelse", "cites_skrivelse",
-    "q_skr_x_premise", "q_skr_x_reply", "is_question", "first", "length", "en_sim", "en_lex",
+    "q_skr_x_premise", "q_skr_x_reply", "is_question", "first", "length", "en_sim", "en_lex", "sym", "sym_rel",
 )
 
 # The standard parts of a tjänsteutlåtande (fraga.ingest.sections.HEADINGS).
@@ -49,6 +49,7 @@ def feature_rows(index: Index, question: str, info: QuestionInfo, result: Search
         return np.zeros((0, len(FEATURES)))
     terms = matcher.terms(question)
     max_sim = max(c.sim for c in cands)
+    max_sym = max(c.sym_sim for c in cands)
     max_head = max(c.heading_sim for c in cands)
     max_bm25 = max(result.bm25_scores.values(), default=0.0) or 1.0
     docs = index.documents
@@ -74,6 +75,7 @@ def feature_rows(index: Index, question: str, info: QuestionInfo, result: Search
             reply, summary, background, letterhead, skrivelse_doc, cites,
             about * premise, about * reply, float(c.text.rstrip().endswith("?")), float(c.position == 0),
             math.log1p(len(c.text.split())), english * (c.sim - max_sim), english * lex.coverage,
+            c.sym_sim, c.sym_sim - max_sym,
         ))
     return np.asarray(rows, dtype=np.float64)
 

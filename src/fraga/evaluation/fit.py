@@ -59,7 +59,8 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
             continue  # answered from the document's metadata (fraga.answer.facts)
         info = analyse(result.query)
         answerable[item.id], english[item.id] = item.answerable, info.english
-        cands = candidates(index, result.hits, retriever.query_vector(result.query))
+        cands = candidates(index, result.hits, retriever.query_vector(result.query),
+                           retriever.passage_vector(result.query))
         cands = [cands[n] for n in usable(index, cands, info)]
         xs.append(feature_rows(index, result.query, info, result, cands, matcher))
         ys.extend(float(any(quote_matches(s, c.hit.chunk.doc_id, c.start, c.end) for s in spans)) for c in cands)

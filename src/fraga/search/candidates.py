@@ -24,7 +24,9 @@ class Candidate:
     """One sentence of a retrieved passage.
 
     ``sim`` is the cosine of the sentence's vector and the question's, ``heading_sim``
-    the cosine of the passage's section heading and the question.
+    the cosine of the passage's section heading and the question, ``sym_sim`` the cosine
+    of the sentence and the question encoded as a passage too (e5 compares two texts of
+    one kind better that way).
     """
 
     hit: Hit  # the best-ranked passage holding the sentence
@@ -35,6 +37,7 @@ class Candidate:
     position: int  # 0 for the first sentence of its passage
     sim: float
     heading_sim: float
+    sym_sim: float = 0.0  # cosine with the question encoded as a passage (symmetric)
 
 
 def _heading_sims(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> dict[str, float]:
@@ -49,8 +52,11 @@ def _heading_sims(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> dict[s
     return out
 
 
-def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> list[Candidate]:
-    """The sentences of ``hits`` (each once, with the best-ranked passage holding it)."""
+def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.ndarray | None = None
+               ) -> list[Candidate]:
+    """The sentences of ``hits`` (each once, with the best-ranked passage holding it).
+
+    ``qvec`` is the question encoded as a query, ``pvec`` as a passage (optional)."""
     store = index.sentences
     headings = _heading_sims(index, hits, qvec)
     seen: set[int] = set()
@@ -61,12 +67,14 @@ def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> list[Cand
         lo, hi = store.rows(index.columns.doc_pos[chunk.doc_id], chunk.start, chunk.end)
         if hi <= lo:
             continue
-        sims = store.vectors.read(lo, hi) @ qvec
+        vectors = store.vectors.read(lo, hi)
+        sims = vectors @ qvec
+        syms = vectors @ pvec if pvec is not None else np.zeros(hi - lo)
         text = doc.text
         for i, (s, e) in enumerate(store.spans(lo, hi)):
             if lo + i in seen:
                 continue
             seen.add(lo + i)
             out.append(Candidate(hit, lo + i, s, e, normalize_space(text[s:e]), i, float(sims[i]),
-                                 headings[chunk.section]))
+                                 headings[chunk.section], float(syms[i])))
     return out

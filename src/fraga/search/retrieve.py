@@ -202,6 +202,20 @@ class Retriever:
                 self._vectors[query] = vector
         return vector
 
+    def passage_vector(self, query: str) -> np.ndarray:
+        """The question encoded as a passage ("passage: " prefix), cached: answering compares
+        it with sentences, which e5 does better between two texts of one kind."""
+        key = "\x00passage\x00" + query
+        with self._vectors_lock:
+            vector = self._vectors.get(key)
+        if vector is None:
+            vector = self.index.encoder.encode_passages([query])[0]
+            with self._vectors_lock:
+                if len(self._vectors) >= 256:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[key] = vector
+        return vector
+
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
         vector = self.query_vector(query)
         scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
