@@ -66,6 +66,7 @@ class Answerer:
         the acceptance model's probability (1.0 for English questions, which are not declined).
         """
         index = self.retriever.index
+        result = self.retriever.with_both_scores(result)
         cands = candidates(index, result.hits, self.retriever.query_vector(result.query),
                            self.retriever.passage_vector(result.query))
         cands = [cands[n] for n in usable(index, cands, info)]

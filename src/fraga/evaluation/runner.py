@@ -199,7 +199,7 @@ def main_eval(args: argparse.Namespace) -> int:
 def split_name(path: str | Path) -> str:
     """"dev" or "test" for the bundled splits, else the file's stem."""
     for name, split in DEFAULT_SPLITS.items():
-        if Path(path).name == split.name:
+        if Path(path).resolve() == split.resolve():
             return name
     return Path(path).stem
 

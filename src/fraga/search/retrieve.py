@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -201,6 +201,24 @@ class Retriever:
                     self._vectors.pop(next(iter(self._vectors)))
                 self._vectors[query] = vector
         return vector
+
+    def with_both_scores(self, result: SearchResult) -> SearchResult:
+        """``result`` with BM25 and dense scores for each of its passages, whatever its mode
+        (answering weighs both, as a hybrid search has them)."""
+        if result.mode == "hybrid" or not result.hits:
+            return result
+        rows = np.array([self.index.row_of[h.chunk.chunk_id] for h in result.hits], dtype=np.int64)
+        bm25, dense = dict(result.bm25_scores), dict(result.dense_scores)
+        if result.mode == "dense":
+            scores = self.index.bm25.scores(result.query)
+            bm25 = {h.chunk.chunk_id: float(scores[r]) for h, r in zip(result.hits, rows) if scores[r] > 0}
+        else:
+            allowed = np.zeros(len(self.index.chunks), dtype=bool)
+            allowed[rows] = True
+            values, found = dense_mod.search(self.index.faiss, self.query_vector(result.query), len(rows), allowed)
+            chunks = self.index.chunks
+            dense = {chunks[int(r)].chunk_id: float(v) for v, r in zip(values, found) if r >= 0}
+        return replace(result, bm25_scores=bm25, dense_scores=dense)
 
     def passage_vector(self, query: str) -> np.ndarray:
         """The question encoded as a passage ("passage: " prefix), cached: answering compares
