@@ -346,3 +346,12 @@ def test_follow_up_searches_all_districts_when_the_inherited_one_has_no_answer(s
     assert turn.answer.answered and turn.carried == () and turn.widened == ("Skarpnäck",)
     html = render.turn_html(turn, {}, None, lambda cid: None)
     assert "Inget svar i Skarpnäck" in html
+
+
+def test_a_follow_up_naming_only_a_district_is_read_as_the_previous_question_there(service: Service):
+    first = service.ask("Hur många säkerhetssamordnare har Skarpnäck?")
+    follow = service.ask("och i norra innerstan?", [first])
+    assert follow.asked == "Hur många säkerhetssamordnare har Norra innerstaden?"
+    assert follow.interpreted.startswith("Tolkat som:") and follow.context == ("Norra innerstaden",)
+    html = render.turn_html(follow, {}, None, lambda cid: None)
+    assert "Tolkat som: Hur många säkerhetssamordnare har Norra innerstaden?" in html

@@ -4,7 +4,7 @@
 previous question about another district; "finns det nån utbildning om det?" asks
 about the previous question's subject. A follow-up is recognised by Swedish grammar:
 few words of its own beyond district names, connectives ("och", "samma", "då") and
-pronouns pointing back ("det", "den", "där").
+pronouns pointing back ("det", "den", "där"), or an opening "och ..." / "men ...".
 """
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ gäller det den detta denna dessa de dem dom där här hur vad vem vilka vilken 
 finns fanns ser ut står svarar svarade säger sa tycker anser just respektive resp
 and what about in for the same how is it there then also
 """.split())
-_POINTS_BACK = re.compile(r"\b(det|den|detta|denna|dessa|dem|dom|där|it|that|they|this)\b", re.I)
+# A pronoun as the object of a preposition at the end points back: "... om det?", "... för dem?".
+_POINTS_BACK = re.compile(r"\b(om|för|med|till|av|på|kring|mot|i) (det|den|dem|dom|detta|dessa|that|it|them)\W*$",
+                          re.I)
 _CARRIES_ON = re.compile(r"^\W*(och|men|än|samma|and|what about)\b", re.I)
 
 
@@ -71,8 +73,8 @@ def resolve(question: str, previous: str, matcher: DistrictMatcher) -> Resolved:
     if named and len(own) <= 1:  # "och i Kungsholmen?", "samma sak i skarpnäck"
         rewritten = _replace_districts(previous, named, matcher)
         return Resolved(rewritten, f"Tolkat som: {rewritten}")
-    if not named and (len(own) <= 2 or _POINTS_BACK.search(question) or _CARRIES_ON.search(question)) \
-            and len(own) <= 4:
+    if not named and (not own or (_CARRIES_ON.search(question) and len(own) <= 4)
+                      or (_POINTS_BACK.search(question) and len(own) <= 2)):
         before = matcher.names(previous)
         context = previous.rstrip(" ?")
         rewritten = f"{question.rstrip(' ?')} ({context})?" if before or own else previous

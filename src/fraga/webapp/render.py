@@ -170,6 +170,8 @@ def _copy_block(plain: str) -> str:
 
 
 def _context_note(turn) -> str:
+    if getattr(turn, "interpreted", ""):
+        return f'<div class="fraga-context">{esc(turn.interpreted)}</div>'
     if turn.carried:
         names = " och ".join(turn.carried)
         return (f'<div class="fraga-context">Följdfråga: söker i {esc(names)}, som i föregående fråga. '

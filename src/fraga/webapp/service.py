@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from fraga.answer.answerer import Answerer, format_answer
+from fraga.answer.followup import resolve
 from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
 from fraga.errors import FragaError, IndexMismatchError, IndexNotFoundError
 from fraga.index.build import BuildReport, build_index
@@ -48,6 +49,8 @@ class Turn:
     context: tuple[str, ...] = ()  # the districts this turn was about (inherited by a follow-up)
     carried: tuple[str, ...] = ()  # districts inherited from the previous turn and searched
     widened: tuple[str, ...] = ()  # inherited districts that had no answer, so all were searched
+    interpreted: str = ""  # "Tolkat som: ..." when a follow-up was read with the previous question
+    asked: str = ""  # the question that was searched (the follow-up as read), when it differs
 
     @property
     def plain_text(self) -> str:
@@ -208,6 +211,12 @@ class Service:
         """
         mode = mode if mode in MODES else "hybrid"
         k = max(1, min(int(k), 50))
+        previous = next((t.asked or t.question for t in reversed(history) if t.answer is not None), "")
+        resolved = resolve(question, previous, self.retriever.matcher) if previous else None
+        if resolved is not None and resolved.interpreted:
+            answer = self.answerer.answer(resolved.question, k=k, mode=mode)
+            named = self.districts_named(resolved.question)
+            return Turn(question, answer, context=named, interpreted=resolved.interpreted, asked=resolved.question)
         carried = self.inherited_districts(question, history)
         widened: tuple[str, ...] = ()
         if carried:
