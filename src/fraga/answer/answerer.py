@@ -119,8 +119,7 @@ class Answerer:
             text = (f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
                     "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan.")
             return Answer(question, False, text, (), hits, note="only_skrivelse")
-        terms = self.matcher.terms(question)
-        if terms and not info.english and not self.matcher.knows_any(terms):
+        if self.matcher.terms(question) and not info.english and not self.matcher.knows_any(question):
             return Answer(question, False, NO_ANSWER, (), hits, note="unknown_words")
         scored = self.score(question, info, result)
         if not scored or scored[0].p < self.model.threshold:

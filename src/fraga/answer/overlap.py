@@ -70,22 +70,19 @@ class TermMatcher:
                 out[key] = Term(key, self.analyzer.exact_key(word), parts, self.idf(word))
         return list(out.values())
 
-    def knows_any(self, terms: list[Term]) -> bool:
-        """Whether the index holds at least one of ``terms`` (the word, or one of its compound parts);
-        numbers and one- or two-letter words do not count."""
-        for t in terms:
-            if not t.key.isalpha() or len(t.key) < 3:
+    def knows_any(self, question: str) -> bool:
+        """Whether the index holds any word of ``question`` beyond the setting words: the word,
+        its diacritic-free form or one of its compound or hyphen parts. Numbers and words of
+        one or two letters do not count."""
+        for word in self.analyzer.content_words(question):
+            low = fold(word.lower())
+            if word.lower() in SETTING_WORDS or low in self.ignore or low.rstrip("s") in self.ignore:
                 continue
-            if t.idf < self.max_idf - 1e-9:
-                return True
-            if any(self.bm25.doc_freq(part) or self.bm25.doc_freq("~" + part) for part in t.parts):
-                return True
+            for token in self.analyzer.tokens(word):
+                bare = token.lstrip("~")
+                if len(bare) >= 3 and bare.isalpha() and self.bm25.doc_freq(token):
+                    return True
         return False
-
-    @property
-    def max_idf(self) -> float:
-        """The IDF of a term no passage holds."""
-        return self.bm25.idf("\x00")
 
     def _text_keys(self, text: str) -> tuple[set[str], set[str], set[str]]:
         cached = self._keys.get(text)
