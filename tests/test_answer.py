@@ -44,8 +44,8 @@ def test_below_the_threshold_it_abstains_and_lists_passages(answerer):
 def test_scores_are_probabilities_in_ranking_order(answerer):
     question = "Vem gör polisanmälan i Skarpnäck?"
     result = answerer.retriever.search(question, k=8)
-    scored = answerer.score(question, analyse(question), result)
-    assert scored and all(0.0 <= s.p <= 1.0 for s in scored)
+    scored, answerable = answerer.score(question, analyse(question), result)
+    assert scored and all(0.0 <= s.p <= 1.0 for s in scored) and 0.0 <= answerable <= 1.0
     ranks = [answerer.model.rank.logit(np.zeros((1, len(answerer.model.rank.features))))]  # model is usable
     assert len(ranks) == 1
     # every candidate sentence lies inside one of the retrieved passages

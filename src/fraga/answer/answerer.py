@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraga.answer.facts import FactQuestion, fact_answer_text, fact_question, locate
-from fraga.answer.features import feature_rows, usable
+from fraga.answer.features import feature_rows, question_row, usable
 from fraga.answer.model import CANDIDATE_K, AnswerModel, load_model
 from fraga.answer.overlap import TermMatcher, district_words
 from fraga.answer.questions import QuestionInfo, analyse
@@ -58,12 +58,13 @@ class Answerer:
         self.matcher = TermMatcher(retriever.index.bm25, district_words(retriever.known_districts))
 
     # Scoring -----------------------------------------------------------------
-    def score(self, question: str, info: QuestionInfo, result: SearchResult) -> list[Scored]:
-        """The usable sentences of ``result``'s passages, the one to quote first.
+    def score(self, question: str, info: QuestionInfo, result: SearchResult) -> tuple[list[Scored], float]:
+        """The usable sentences of ``result``'s passages, the one to quote first, and the
+        probability that they answer the question at all.
 
         The ranking model orders them; an English question is ordered by the encoder's
-        similarity alone, since the lexical signals mean nothing across languages. ``p`` is
-        the acceptance model's probability (1.0 for English questions, which are not declined).
+        similarity alone, since the lexical signals mean nothing across languages, and is
+        not declined (probability 1). ``Scored.p`` is the acceptance model's probability.
         """
         index = self.retriever.index
         result = self.retriever.with_both_scores(result)
@@ -71,14 +72,15 @@ class Answerer:
                            self.retriever.passage_vector(result.query))
         cands = [cands[n] for n in usable(index, cands, info)]
         if not cands:
-            return []
+            return [], 0.0
         x = feature_rows(index, question, info, result, cands, self.matcher)
-        if info.english:
-            order = np.argsort([-c.sim for c in cands], kind="stable")
-            return [Scored(cands[i], 1.0) for i in order]
         accept = self.model.accept.proba(x)
-        order = np.argsort(-self.model.rank.logit(x), kind="stable")
-        return [Scored(cands[i], float(accept[i])) for i in order]
+        key = -np.array([c.sim for c in cands]) if info.english else -self.model.rank.logit(x)
+        order = np.argsort(key, kind="stable")
+        best = int(order[0])
+        answerable = 1.0 if info.english else float(
+            self.model.answerable.proba(question_row(x, best, float(accept[best]))[None, :])[0])
+        return [Scored(cands[i], float(accept[i])) for i in order], answerable
 
     def _with_neighbour(self, best: Scored) -> tuple[int, int, str]:
         """The best sentence, with the next one when it continues it (or the best ends in ":")."""
@@ -121,8 +123,8 @@ class Answerer:
             return Answer(question, False, text, (), hits, note="only_skrivelse")
         if self.matcher.terms(question) and not info.english and not self.matcher.knows_any(question):
             return Answer(question, False, NO_ANSWER, (), hits, note="unknown_words")
-        scored = self.score(question, info, result)
-        if not scored or scored[0].p < self.model.threshold:
+        scored, answerable = self.score(question, info, result)
+        if not scored or answerable < self.model.threshold:
             return Answer(question, False, NO_ANSWER, (), hits, note="weak_evidence")
         start, end, text = self._with_neighbour(scored[0])
         citation = self._cite(1, scored[0].cand.hit, start, end, text)
@@ -172,8 +174,8 @@ class Answerer:
             sub = self.retriever.search(question, k=CANDIDATE_K, mode=mode, detect_districts=False,
                                         filters=Filters((district,), base.doc_types, base.date_from, base.date_to))
             hits.extend(sub.hits[:2])
-            scored = self.score(question, info, sub)
-            if not scored or scored[0].p < self.model.threshold:
+            scored, answerable = self.score(question, info, sub)
+            if not scored or answerable < self.model.threshold:
                 continue
             start, end, text = self._with_neighbour(scored[0])
             citation = self._cite(len(citations) + 1, scored[0].cand.hit, start, end, text)

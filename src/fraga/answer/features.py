@@ -98,3 +98,21 @@ def usable(index: Index, cands: Sequence[Candidate], info: QuestionInfo) -> list
             continue
         out.append(n)
     return out
+
+
+# What the abstention model reads about a question, from its candidates' rows.
+QUESTION_FEATURES: tuple[str, ...] = (
+    "accept_logit", "max_sym", "max_sim", "max_lex", "missing_best", "max_lex_pass", "min_missing", "max_dense",
+)
+
+
+def question_row(rows: np.ndarray, best: int, accept: float) -> np.ndarray:
+    """``QUESTION_FEATURES`` for one question: ``rows`` are its candidates' feature rows,
+    ``best`` the picked one, ``accept`` its acceptance probability."""
+    col = FEATURES.index
+    p = min(max(accept, 1e-6), 1 - 1e-6)
+    return np.array([
+        math.log(p / (1 - p)), rows[:, col("sym")].max(), rows[:, col("sim")].max(), rows[:, col("lex_ctx")].max(),
+        rows[best, col("missing")], rows[:, col("lex_pass")].max(), rows[:, col("missing")].min(),
+        rows[:, col("pass_dense")].max(),
+    ])

@@ -2,8 +2,9 @@
 
 Logistic models over ``fraga.answer.features.FEATURES``, fitted on the dev gold set with
 cross-validation (``fraga.evaluation.fit``) and shipped as ``fraga/data/answer_model.json``.
-fraga quotes the sentence the ranking model picks, and abstains when the acceptance
-model's probability for it is below the threshold chosen on out-of-fold predictions.
+fraga quotes the sentence the ranking model picks, and abstains when the probability
+that the documents answer the question is below the threshold chosen on out-of-fold
+predictions.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fraga.answer.features import FEATURES
+from fraga.answer.features import FEATURES, QUESTION_FEATURES
 from fraga.errors import FragaError
 from fraga.logistic import Logistic
 
@@ -28,34 +29,37 @@ WRONG_QUOTE_COST = 0.0  # a wrong quote costs nothing extra: the threshold makes
 
 @dataclass(frozen=True, slots=True)
 class AnswerModel:
-    """Two logistic models over the same features.
+    """Three logistic models.
 
-    ``rank`` is a conditional logit (which of a question's candidates is the answer) and
-    picks the sentence to quote; ``accept`` is a plain logistic regression (is this
-    sentence an answer at all) whose calibrated probability of the picked sentence
-    decides whether fraga answers or abstains (below ``threshold``).
+    ``rank`` is a conditional logit over ``FEATURES`` (which of a question's candidates is
+    the answer) and picks the sentence to quote; ``accept`` a plain logistic regression
+    over the same features (is this sentence an answer at all); ``answerable`` reads
+    ``QUESTION_FEATURES`` (the picked sentence's acceptance and what the other candidates
+    hold) and gives the probability that the documents answer the question at all. fraga
+    abstains when that is below ``threshold``.
     """
 
     rank: Logistic
     accept: Logistic
+    answerable: Logistic
     threshold: float
     info: dict[str, Any] | None = None  # how it was fitted, and its cross-validated figures
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 2, "rank": self.rank.to_dict(), "accept": self.accept.to_dict(),
-                "threshold": self.threshold, "info": self.info or {}}
+        return {"version": 3, "rank": self.rank.to_dict(), "accept": self.accept.to_dict(),
+                "answerable": self.answerable.to_dict(), "threshold": self.threshold, "info": self.info or {}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnswerModel:
         models = []
-        for key in ("rank", "accept"):
+        for key, features in (("rank", FEATURES), ("accept", FEATURES), ("answerable", QUESTION_FEATURES)):
             model = Logistic.from_dict(data[key])
-            if model.features != FEATURES:
-                missing = sorted(set(FEATURES) ^ set(model.features))
+            if model.features != features:
+                missing = sorted(set(features) ^ set(model.features))
                 raise FragaError(f"Svarsmodellen passar inte den här versionen av fraga (egenskaper {missing}); "
                                  "anpassa den på nytt med: python eval/fit_answer_model.py")
             models.append(model)
-        return cls(models[0], models[1], float(data["threshold"]), data.get("info") or {})
+        return cls(*models, float(data["threshold"]), data.get("info") or {})
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

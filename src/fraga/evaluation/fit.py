@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraga.answer.followup import resolve
-from fraga.answer.features import FEATURES, feature_rows, usable
+from fraga.answer.features import FEATURES, QUESTION_FEATURES, feature_rows, question_row, usable
 from fraga.answer.model import CANDIDATE_K, AnswerModel, choose_threshold
 from fraga.answer.overlap import TermMatcher, district_words
 from fraga.answer.facts import fact_question
@@ -69,26 +69,35 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
     return TrainingSet(x, np.asarray(ys), tuple(groups), answerable, english)
 
 
-def picks(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray) -> dict[str, tuple[float, bool]]:
-    """Per question: the acceptance probability of the picked sentence and whether it is right.
-    The ranking score picks, except for English questions, which the encoder's similarity
-    picks and which are never declined (probability 1), as in ``Answerer``."""
-    sim = ts.x[:, FEATURES.index("sim")]
+def _rows_of(ts: TrainingSet) -> dict[str, list[int]]:
     rows: dict[str, list[int]] = {}
     for i, g in enumerate(ts.groups):
         rows.setdefault(g, []).append(i)
-    out: dict[str, tuple[float, bool]] = {}
+    return rows
+
+
+def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray
+                   ) -> tuple[list[str], np.ndarray, dict[str, bool]]:
+    """Per question with candidates: its id, ``QUESTION_FEATURES`` and whether the picked
+    sentence is right (English questions are picked by similarity, as in ``Answerer``)."""
+    sim = ts.x[:, FEATURES.index("sim")]
+    ids, rows, right = [], [], {}
+    for g, rr in _rows_of(ts).items():
+        best = rr[int(np.argmax(sim[rr] if ts.english[g] else rank[rr]))]
+        ids.append(g)
+        rows.append(question_row(ts.x[rr], rr.index(best), float(accept[best])))
+        right[g] = bool(ts.y[best])
+    return ids, np.array(rows).reshape(-1, len(QUESTION_FEATURES)), right
+
+
+def picks(ts: TrainingSet, ids: list[str], answerable_p: np.ndarray, right: dict[str, bool]
+          ) -> dict[str, tuple[float, bool]]:
+    """Per question: the probability that it is answerable and whether the picked sentence
+    is right. English questions are never declined (probability 1); questions without a
+    candidate have probability 0."""
+    out = {g: (1.0 if ts.english[g] else float(p), right[g]) for g, p in zip(ids, answerable_p)}
     for g in ts.answerable:
-        rr = rows.get(g, [])
-        if not rr:
-            out[g] = (0.0, False)
-            continue
-        if ts.english[g]:
-            best = rr[int(np.argmax(sim[rr]))]
-            out[g] = (1.0, bool(ts.y[best]))
-        else:
-            best = rr[int(np.argmax(rank[rr]))]
-            out[g] = (float(accept[best]), bool(ts.y[best]))
+        out.setdefault(g, (0.0, False))
     return out
 
 
@@ -121,11 +130,22 @@ def summary(ts: TrainingSet, picked: dict[str, tuple[float, bool]], threshold: f
 
 def fit_model(ts: TrainingSet, *, l2: float = 1.0, folds: int = 5, seed: int = 0) -> tuple[AnswerModel, dict]:
     """The models fitted on every row, the abstention threshold chosen on out-of-fold
-    predictions, and the cross-validated figures."""
+    predictions, and the cross-validated figures.
+
+    Stacking: the answerability model learns from question rows built with out-of-fold
+    acceptance probabilities, and its own out-of-fold probabilities (a second split by
+    question) choose the threshold and give the reported figures.
+    """
     rank, accept = cross_validate(ts, folds=folds, l2=l2, seed=seed)
-    picked = picks(ts, rank, accept)
+    ids, qx, right = question_table(ts, rank, accept)
+    qy = np.array([float(ts.answerable[g]) for g in ids])
+    oof = np.zeros(len(ids))
+    for test in group_folds(ids, folds, seed=seed + 1):
+        train = np.setdiff1d(np.arange(len(ids)), test)
+        oof[test] = fit(qx[train], qy[train], QUESTION_FEATURES, l2=l2).proba(qx[test])
+    picked = picks(ts, ids, oof, right)
     threshold = choose_threshold(picked, ts.answerable)
     cv = summary(ts, picked, threshold)
     model = AnswerModel(fit_choice(ts.x, ts.y, list(ts.groups), FEATURES, l2=RANK_L2),
-                        fit(ts.x, ts.y, FEATURES, l2=l2), threshold)
+                        fit(ts.x, ts.y, FEATURES, l2=l2), fit(qx, qy, QUESTION_FEATURES, l2=l2), threshold)
     return model, cv
