@@ -121,7 +121,7 @@ def test_answer_is_an_answer_an_abstention_or_a_clear_error(answerer, index, que
             return
     assert answer.text
     if not answer.answered:
-        assert answer.note in ("weak_evidence", "missing_district", "missing_field")
+        assert answer.note in ("weak_evidence", "missing_district", "missing_field", "unknown_words")
     for citation in answer.citations:
         assert citation.quote  # quotes come from the documents, never from the question
         assert "<script>" not in citation.quote and "javascript:" not in citation.quote
