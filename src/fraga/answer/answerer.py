@@ -63,8 +63,9 @@ class Answerer:
         probability that they answer the question at all.
 
         The ranking model orders them; an English question is ordered by the encoder's
-        similarity alone, since the lexical signals mean nothing across languages, and is
-        not declined (probability 1). ``Scored.p`` is the acceptance model's probability.
+        similarities alone (as a query plus as a passage: on dev that sum also picks best
+        among Swedish questions, 51 of 114 against 44 and 39), since the lexical signals mean
+        nothing across languages, and it is not declined (probability 1). ``Scored.p`` is the acceptance model's probability.
         """
         index = self.retriever.index
         result = self.retriever.with_both_scores(result)
@@ -75,7 +76,7 @@ class Answerer:
             return [], 0.0
         x = feature_rows(index, question, info, result, cands, self.matcher)
         accept = self.model.accept.proba(x)
-        key = -np.array([c.sim for c in cands]) if info.english else -self.model.rank.logit(x)
+        key = -np.array([c.sim + c.sym_sim for c in cands]) if info.english else -self.model.rank.logit(x)
         order = np.argsort(key, kind="stable")
         best = int(order[0])
         answerable = 1.0 if info.english else float(

@@ -80,7 +80,7 @@ def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray
                    ) -> tuple[list[str], np.ndarray, dict[str, bool]]:
     """Per question with candidates: its id, ``QUESTION_FEATURES`` and whether the picked
     sentence is right (English questions are picked by similarity, as in ``Answerer``)."""
-    sim = ts.x[:, FEATURES.index("sim")]
+    sim = ts.x[:, FEATURES.index("sim")] + ts.x[:, FEATURES.index("sym")]
     ids, rows, right = [], [], {}
     for g, rr in _rows_of(ts).items():
         best = rr[int(np.argmax(sim[rr] if ts.english[g] else rank[rr]))]
