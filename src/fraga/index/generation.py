@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fraga import __version__
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from fraga.index import dense as dense_mod
