@@ -21,6 +21,7 @@ from fraga.answer.model import CANDIDATE_K, AnswerModel, load_model
 from fraga.answer.overlap import TermMatcher, district_words
 from fraga.answer.questions import QuestionInfo, analyse
 from fraga.districts import CROSS_DISTRICT_RE
+from fraga.index.generation import Index
 from fraga.records import Answer, Citation, Hit
 from fraga.search.candidates import Candidate, candidates
 from fraga.search.retrieve import Filters, Retriever, SearchResult
@@ -117,7 +118,7 @@ class Answerer:
             return self._fact(question, kind, result, wanted, k=k)
         if CROSS_DISTRICT_RE.search(question) or len(wanted) >= 2:
             return self._per_district(question, info, result, wanted, k=k, mode=mode, filters=filters)
-        if wanted and self._only_skrivelser(wanted) and not info.about_skrivelse:
+        if wanted and only_skrivelser(self.retriever.index, wanted) and not info.about_skrivelse:
             names = ", ".join(wanted)
             text = (f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
                     "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan.")
@@ -130,10 +131,6 @@ class Answerer:
         start, end, text = self._with_neighbour(scored[0])
         citation = self._cite(1, scored[0].cand.hit, start, end, text)
         return Answer(question, True, f"{text} [1]", (citation,), hits)
-
-    def _only_skrivelser(self, districts: tuple[str, ...]) -> bool:
-        docs = [d for d in self.retriever.index.documents.values() if d.metadata.district in districts]
-        return bool(docs) and all(d.metadata.doc_type == "skrivelse" for d in docs)
 
     def _fact(self, question: str, kind: FactQuestion, result: SearchResult, wanted: tuple[str, ...], *,
               k: int) -> Answer:
@@ -192,6 +189,12 @@ class Answerer:
         return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, district=meta.district,
                         title=meta.title, dnr=meta.dnr, date=meta.date, section=chunk.section,
                         quote=quote, start=start, end=end)
+
+
+def only_skrivelser(index: Index, districts: tuple[str, ...]) -> bool:
+    """Whether every document of ``districts`` is a skrivelse (questions, no reply to quote)."""
+    docs = [d for d in index.documents.values() if d.metadata.district in districts]
+    return bool(docs) and all(d.metadata.doc_type == "skrivelse" for d in docs)
 
 
 def format_citation(c: Citation) -> str:
