@@ -30,7 +30,7 @@ import numpy as np
 from fraga.index import dense as dense_mod
 from fraga.index.bulk import STATS_FILE
 from fraga.index.columns import Store, write_store
-from fraga.index.embed import Encoder
+from fraga.index.embed import Encoder, bulk_encoder
 from fraga.index.generation import Index, _remove_old_generations, embed_text, file_table, publish_generation
 from fraga.index.lexical import Bm25Index
 from fraga.records import Document, content_hash
@@ -131,7 +131,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     texts = [embed_text(doc, c) for c in chunks]
     hashes = [content_hash(t) for t in texts]
     t_chunk = time.perf_counter()
-    vectors = (encoder or index.encoder).encode_passages(texts)
+    vectors = bulk_encoder(encoder or index.encoder, len(texts)).encode_passages(texts)
     t_embed = time.perf_counter()
     n_old = index.faiss.ntotal
     index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))

@@ -25,7 +25,7 @@ import numpy as np
 from fraga import __version__
 from fraga.index import dense as dense_mod
 from fraga.index.columns import Passages, RowIndex, Store, read_store, write_store
-from fraga.index.embed import Encoder, get_encoder
+from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
 from fraga.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from fraga.ingest.corpus import Corpus, Skipped, load_corpus
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
@@ -58,6 +58,7 @@ class BuildReport:
     duplicates: tuple[tuple[str, str], ...]
     removed: tuple[str, ...]  # documents of the previous index that are gone
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = ""  # what computed this build's new vectors ("" when none were, or the encoder has one engine)
 
 
 def embed_text(doc: Document, chunk: Chunk) -> str:
@@ -115,7 +116,7 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     corpus = load_corpus(corpus_dir, repair=repair)
     t_load = time.perf_counter()
     previous, previous_vectors = _previous_vectors(index_path, enc)
-    old_docs = _previous_doc_ids(index_path)
+    old_manifest = _previous_manifest(index_path)
 
     chunks: list[Chunk] = []
     texts: list[str] = []
@@ -132,10 +133,14 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     for i, h in enumerate(hashes):
         if h in previous:
             vectors[i] = previous_vectors[previous[h]]
+    bulk = bulk_encoder(enc, len(todo)) if todo else enc
+    engine = str(getattr(bulk, "engine", "")) if todo else ""
+    if hint := install_hint(len(todo), engine):
+        logger.warning(hint)
     batch = 32
     for start in range(0, len(todo), batch):
         rows = todo[start:start + batch]
-        vectors[rows] = enc.encode_passages([texts[i] for i in rows])
+        vectors[rows] = bulk.encode_passages([texts[i] for i in rows])
         if progress:
             progress("embed", min(start + batch, len(todo)), len(todo))
     t_embed = time.perf_counter()
@@ -145,31 +150,36 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     faiss_index = dense_mod.build_faiss(vectors)
     t_index = time.perf_counter()
 
-    _write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc)
+    _write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc,
+                      engine=engine or old_manifest.get("encoder", {}).get("engine", ""))
     t_write = time.perf_counter()
-    removed = tuple(sorted(set(old_docs) - set(docs)))
+    removed = tuple(sorted(set(old_manifest.get("documents", {})) - set(docs)))
     return BuildReport(
         index_dir=str(index_path), documents=len(docs), chunks=len(chunks), embedded=len(todo),
         reused=len(chunks) - len(todo), skipped=corpus.skipped, duplicates=corpus.duplicates, removed=removed,
         seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_chunk,
                  "index": t_index - t_embed, "write": t_write - t_index, "total": t_write - t0},
+        engine=engine,
     )
 
 
-def _previous_doc_ids(index_path: Path) -> list[str]:
+def _previous_manifest(index_path: Path) -> dict[str, Any]:
+    """The current generation's manifest ({} when there is none or it cannot be read)."""
     try:
         gen = _current_generation(index_path)
-        if gen is None:
-            return []
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        return list(manifest.get("documents", {}))
+        return {} if gen is None else json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     except Exception:
-        return []
+        return {}
 
 
 def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
-                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder) -> Path:
-    """Write a complete generation of ``docs`` and ``chunks`` and make it current."""
+                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder, *, engine: str = "") -> Path:
+    """Write a complete generation of ``docs`` and ``chunks`` and make it current.
+
+    The manifest names the encoder's model (``enc.name``, what queries are encoded
+    with) and, when known, the engine that computed the vectors (``engine``, else
+    ``enc.engine``).
+    """
     index_path.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
     try:
@@ -195,7 +205,7 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
             "fraga_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": str(Path(corpus.root).resolve()),
-            "encoder": {"name": enc.name, "dim": int(enc.dim)},
+            "encoder": _encoder_entry(enc, engine),
             "analyzer": bm25.analyzer.settings.to_dict(),
             "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
@@ -208,6 +218,14 @@ def _write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document
         raise
     _remove_old_generations(index_path, keep=gen.name)
     return gen
+
+
+def _encoder_entry(enc: Encoder, engine: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": enc.name, "dim": int(enc.dim)}
+    engine = engine or str(getattr(enc, "engine", "") or "")
+    if engine:
+        entry["engine"] = engine
+    return entry
 
 
 def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
