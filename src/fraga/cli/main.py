@@ -37,6 +37,9 @@ def cmd_index(args: argparse.Namespace) -> int:
                          progress=_progress)
     print(f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
           f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s.")
+    if report.engine:
+        print(f"Vektorerna beräknades med {report.engine} ({report.embedded / max(report.seconds['embed'], 1e-9):.1f} "
+              "passager/s).")
     if report.removed:
         print(f"Borttagna ur indexet: {', '.join(report.removed)}")
     for kept, dup in report.duplicates:

@@ -30,7 +30,7 @@ import numpy as np
 from fraga.index import dense as dense_mod
 from fraga.index.bulk import STATS_FILE
 from fraga.index.columns import Store, section_list, write_store
-from fraga.index.embed import Encoder
+from fraga.index.embed import Encoder, bulk_encoder
 from fraga.index.build import embed_text
 from fraga.index.generation import Index, remove_old_generations, file_table, publish_generation
 from fraga.index.lexical import Bm25Index
@@ -133,7 +133,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     texts = [embed_text(doc, c) for c in chunks]
     hashes = [content_hash(t) for t in texts]
     t_chunk = time.perf_counter()
-    enc = encoder or index.encoder
+    enc = bulk_encoder(encoder or index.encoder, len(texts))
     vectors = enc.encode_passages(texts)
     base_sections = index.columns.sections
     sentences = embed_sentences([doc], section_list(chunks, base_sections)[len(base_sections):], enc)

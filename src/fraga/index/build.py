@@ -18,7 +18,7 @@ import numpy as np
 from fraga.errors import IndexNotFoundError
 from fraga.index import dense as dense_mod
 from fraga.index.columns import section_list
-from fraga.index.embed import Encoder, get_encoder
+from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
 from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.index.sentences import embed_sentences
@@ -46,6 +46,7 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
     sentences: int = 0  # sentences in the index
     sentences_embedded: int = 0  # sentences and headings encoded in this build
+    engine: str = ""  # what computed this build's new vectors ("" when none were, or the encoder has one engine)
 
 
 def embed_text(doc: Document, chunk: Chunk) -> str:
@@ -115,14 +116,19 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         for i, h in enumerate(hashes):
             if h in previous:
                 vectors[i] = old_vectors[previous[h]]
+    bulk = bulk_encoder(enc, len(todo)) if todo else enc
+    engine = str(getattr(bulk, "engine", "")) if todo else ""
+    if hint := install_hint(len(todo), engine):
+        logger.warning(hint)
     batch = 32
     for start in range(0, len(todo), batch):
         rows = todo[start:start + batch]
-        vectors[rows] = enc.encode_passages([texts[i] for i in rows])
+        vectors[rows] = bulk.encode_passages([texts[i] for i in rows])
         if progress:
             progress("embed", min(start + batch, len(todo)), len(todo))
     t_embed = time.perf_counter()
-    sentences = embed_sentences(list(docs.values()), section_list(chunks), enc, progress=progress,
+    sentence_encoder = bulk if todo else bulk_encoder(enc, len(chunks))
+    sentences = embed_sentences(list(docs.values()), section_list(chunks), sentence_encoder, progress=progress,
                                 previous=(old.sentences, old.columns.sections) if old is not None else None)
     t_sentences = time.perf_counter()
 
@@ -131,7 +137,9 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     faiss_index = dense_mod.build_faiss(vectors)
     t_index = time.perf_counter()
 
-    write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences)
+    old_engine = old.manifest.get("encoder", {}).get("engine", "") if old is not None else ""
+    write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences,
+                     engine=engine or old_engine)
     t_write = time.perf_counter()
     removed = tuple(sorted(set(old_docs) - set(docs)))
     return BuildReport(
@@ -140,5 +148,5 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_chunk,
                  "sentences": t_sentences - t_embed, "index": t_index - t_sentences,
                  "write": t_write - t_index, "total": t_write - t0},
-        sentences=len(sentences.table), sentences_embedded=sentences.encoded,
+        sentences=len(sentences.table), sentences_embedded=sentences.encoded, engine=engine,
     )

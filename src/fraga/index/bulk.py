@@ -35,10 +35,11 @@ STATS_SAMPLE = 5000
 
 @dataclass(frozen=True, slots=True)
 class EncoderInfo:
-    """The name and dimension recorded in the manifest (what ``write_generation`` reads)."""
+    """The name, dimension and (optionally) engine recorded in the manifest (what ``write_generation`` reads)."""
 
     name: str
     dim: int
+    engine: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,11 +62,13 @@ def current_generation(index_dir: Path) -> Path | None:
 
 def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder,
-                     sentences: SentenceVectors) -> Path:
+                     sentences: SentenceVectors, *, engine: str = "") -> Path:
     """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
     ``sentences`` holds the sentence vectors of ``docs`` and one heading vector per
-    section path (``columns.section_list(chunks)`` order).
+    section path (``columns.section_list(chunks)`` order). The manifest names the
+    encoder's model (``enc.name``, what queries are encoded with) and, when known, the
+    engine that computed the vectors (``engine``, else ``enc.engine``).
     """
     if len(sentences.headings) != len(section_list(chunks)):
         raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
@@ -96,7 +98,7 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
             "fraga_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": str(Path(corpus.root).resolve()),
-            "encoder": {"name": enc.name, "dim": int(enc.dim)},
+            "encoder": _encoder_entry(enc, engine),
             "analyzer": bm25.analyzer.settings.to_dict(),
             "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
@@ -110,6 +112,14 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
         raise
     remove_old_generations(index_path, keep=gen.name)
     return gen
+
+
+def _encoder_entry(enc: Encoder, engine: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": enc.name, "dim": int(enc.dim)}
+    engine = engine or str(getattr(enc, "engine", "") or "")
+    if engine:
+        entry["engine"] = engine
+    return entry
 
 
 def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:

