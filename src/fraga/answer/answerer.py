@@ -123,7 +123,8 @@ class Answerer:
             text = (f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
                     "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan.")
             return Answer(question, False, text, (), hits, note="only_skrivelse")
-        if self.matcher.terms(question) and not info.english and not self.matcher.knows_any(question):
+        if not self.matcher.terms(question) or (not info.english and not self.matcher.knows_any(question)):
+            # nothing asked beyond stop words and names, or only words the documents never use
             return Answer(question, False, NO_ANSWER, (), hits, note="unknown_words")
         scored, answerable = self.score(question, info, result)
         if not scored or answerable < self.model.threshold:

@@ -60,8 +60,8 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
             continue  # answered from the document's metadata (fraga.answer.facts)
         info = analyse(result.query)
         wanted = result.districts_in_query
-        if (wanted and only_skrivelser(index, wanted) and not info.about_skrivelse) or (
-                not info.english and matcher.terms(result.query) and not matcher.knows_any(result.query)):
+        if (wanted and only_skrivelser(index, wanted) and not info.about_skrivelse) or not matcher.terms(
+                result.query) or (not info.english and not matcher.knows_any(result.query)):
             continue  # answered by a rule (``Answerer.answer``)
         answerable[item.id], english[item.id] = item.answerable, info.english
         cands = candidates(index, result.hits, retriever.query_vector(result.query),
