@@ -39,6 +39,15 @@ def convert(data: Path, out: Path, *, limit: int = 0, seed: int = 0) -> tuple[Pa
         keep = set(random.Random(seed).sample(asked, min(limit, len(asked))))
         docs = {k: v for k, v in docs.items() if k in keep}
         questions = [q for q in questions if q["doc_id"] in keep]
+    # Interpellations with the same text are one document (fraga indexes a text once): their
+    # questions point to the first in id order.
+    first_of: dict[str, str] = {}
+    same: dict[str, str] = {}
+    for doc_id in sorted(docs):
+        key = docs[doc_id]["title"] + "\n\n" + docs[doc_id]["text"]
+        same[doc_id] = first_of.setdefault(key, doc_id)
+    docs = {k: v for k, v in docs.items() if same[k] == k}
+    questions = [{**q, "doc_id": same[q["doc_id"]]} for q in questions]
     corpus = out / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for doc_id, row in docs.items():
