@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -190,17 +191,21 @@ class Retriever:
         with self._vectors_lock:
             self._vectors.clear()
 
-    def query_vector(self, query: str) -> np.ndarray:
-        """The encoded query, cached (per-district searches reuse it)."""
+    def _cached_vector(self, key: str, encode: Callable[[], np.ndarray]) -> np.ndarray:
+        """``encode()``, cached under ``key`` (at most 256 vectors, the oldest dropped first)."""
         with self._vectors_lock:
-            vector = self._vectors.get(query)
+            vector = self._vectors.get(key)
         if vector is None:
-            vector = self.index.encoder.encode_query(query)
+            vector = encode()
             with self._vectors_lock:
                 if len(self._vectors) >= 256:
                     self._vectors.pop(next(iter(self._vectors)))
-                self._vectors[query] = vector
+                self._vectors[key] = vector
         return vector
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The encoded query, cached (per-district searches reuse it)."""
+        return self._cached_vector(query, lambda: self.index.encoder.encode_query(query))
 
     def with_both_scores(self, result: SearchResult) -> SearchResult:
         """``result`` with BM25 and dense scores for each of its passages, whatever its mode
@@ -223,16 +228,7 @@ class Retriever:
     def passage_vector(self, query: str) -> np.ndarray:
         """The question encoded as a passage ("passage: " prefix), cached: answering compares
         it with sentences, which e5 does better between two texts of one kind."""
-        key = "\x00passage\x00" + query
-        with self._vectors_lock:
-            vector = self._vectors.get(key)
-        if vector is None:
-            vector = self.index.encoder.encode_passages([query])[0]
-            with self._vectors_lock:
-                if len(self._vectors) >= 256:
-                    self._vectors.pop(next(iter(self._vectors)))
-                self._vectors[key] = vector
-        return vector
+        return self._cached_vector("\x00passage\x00" + query, lambda: self.index.encoder.encode_passages([query])[0])
 
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
         vector = self.query_vector(query)
