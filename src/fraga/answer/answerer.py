@@ -118,14 +118,14 @@ class Answerer:
             return self._fact(question, kind, result, wanted, k=k)
         if CROSS_DISTRICT_RE.search(question) or len(wanted) >= 2:
             return self._per_district(question, info, result, wanted, k=k, mode=mode, filters=filters)
-        if wanted and only_skrivelser(self.retriever.index, wanted) and not info.about_skrivelse:
+        rule = settled_by_rule(self.retriever.index, self.matcher, question, info, wanted)
+        if rule == "only_skrivelse":
             names = ", ".join(wanted)
             text = (f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
                     "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan.")
-            return Answer(question, False, text, (), hits, note="only_skrivelse")
-        if not self.matcher.terms(question) or (not info.english and not self.matcher.knows_any(question)):
-            # nothing asked beyond stop words and names, or only words the documents never use
-            return Answer(question, False, NO_ANSWER, (), hits, note="unknown_words")
+            return Answer(question, False, text, (), hits, note=rule)
+        if rule == "unknown_words":
+            return Answer(question, False, NO_ANSWER, (), hits, note=rule)
         scored, answerable = self.score(question, info, result)
         if not scored or answerable < self.model.threshold:
             return Answer(question, False, NO_ANSWER, (), hits, note="weak_evidence")
@@ -190,6 +190,18 @@ class Answerer:
         return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, district=meta.district,
                         title=meta.title, dnr=meta.dnr, date=meta.date, section=chunk.section,
                         quote=quote, start=start, end=end)
+
+
+def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: QuestionInfo,
+                    wanted: tuple[str, ...]) -> str | None:
+    """Why ``question`` is declined before any sentence is scored, or None: "only_skrivelse"
+    (its districts have only a skrivelse, and it does not ask about one) or "unknown_words"
+    (nothing asked beyond stop words and names, or only words the documents never use)."""
+    if wanted and only_skrivelser(index, wanted) and not info.about_skrivelse:
+        return "only_skrivelse"
+    if not matcher.terms(question) or (not info.english and not matcher.knows_any(question)):
+        return "unknown_words"
+    return None
 
 
 def only_skrivelser(index: Index, districts: tuple[str, ...]) -> bool:

@@ -19,7 +19,7 @@ from fraga.answer.followup import resolve
 from fraga.answer.features import FEATURES, QUESTION_FEATURES, feature_rows, question_row, usable
 from fraga.answer.model import CANDIDATE_K, AnswerModel, choose_threshold
 from fraga.answer.overlap import TermMatcher, district_words
-from fraga.answer.answerer import only_skrivelser
+from fraga.answer.answerer import settled_by_rule
 from fraga.answer.facts import fact_question
 from fraga.answer.questions import analyse
 from fraga.evaluation.evidence import EvidenceLocator, quote_matches
@@ -59,10 +59,8 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
         if fact_question(result.query) is not None:
             continue  # answered from the document's metadata (fraga.answer.facts)
         info = analyse(result.query)
-        wanted = result.districts_in_query
-        if (wanted and only_skrivelser(index, wanted) and not info.about_skrivelse) or not matcher.terms(
-                result.query) or (not info.english and not matcher.knows_any(result.query)):
-            continue  # answered by a rule (``Answerer.answer``)
+        if settled_by_rule(index, matcher, result.query, info, result.districts_in_query):
+            continue  # declined by a rule (``Answerer.answer``)
         answerable[item.id], english[item.id] = item.answerable, info.english
         cands = candidates(index, result.hits, retriever.query_vector(result.query),
                            retriever.passage_vector(result.query))
