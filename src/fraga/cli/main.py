@@ -1,4 +1,4 @@
-"""The ``fraga`` command line: index, search, ask, eval. A thin layer over the library."""
+"""The ``fraga`` command line: index, search, ask, eval, feedback. A thin layer over the library."""
 from __future__ import annotations
 
 import argparse
@@ -237,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")
     _index_dir_arg(p)
     p.set_defaults(func=cmd_prepare)
+
+    from fraga.cli import feedback
+
+    feedback.add_parser(sub)
     return parser
 
 
