@@ -42,7 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{len(entries)} omdömen{since} i {store.path}")
     print(" · ".join(f"{VERDICT_LABELS[v]}: {n}" for v, n in per_verdict.items()))
     if entries:
-        print(f"Andel bra svar: {overall(entries).share:.0%}")
+        print(f"Andel bra svar: {overall(entries).share * 100:.0f} %")
     for fb in entries:
         print(f"\n#{fb.id} {fb.created.replace('T', ' ').rstrip('Z')} · {VERDICT_LABELS[fb.verdict]} · "
               f"{', '.join(fb.districts) or 'ingen stadsdel'} · {fb.generation}")

@@ -1,4 +1,4 @@
-"""The Gradio page: tabs Fråga, Sök, Jämför stadsdelar, Förbered svar, Källa and Om indexet.
+"""The Gradio page: tabs Fråga, Sök, Jämför stadsdelar, Förbered svar, Källa, Om indexet and Återkoppling.
 
 A thin layer: each handler calls ``Service`` and renders its records with ``render`` or
 ``pages``. This is the app's UI edge, so FragaError becomes a message on screen here.
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
-from fraga.webapp import drafting_tab, pages, render
+from fraga.webapp import drafting_tab, feedback_ui, pages, render
 from fraga.webapp.assets import CLICK_JS, CSS, HEAD, SCROLL_JS
 from fraga.webapp.service import MAX_TURNS, Service, Turn
 
@@ -143,6 +143,7 @@ def build_ui(service: Service) -> gr.Blocks:
                     gr.HTML("<b>Exempel:</b>", js_on_load=None, elem_id="fraga-examples-label")
                     example_buttons = [gr.Button(text, size="sm", variant="secondary", scale=0, min_width=0)
                                        for text in EXAMPLES]
+                feedback = feedback_ui.build(service)
             with gr.Tab("Sök", id="sok"):
                 gr.HTML("<p>Sök bland avsnitten i alla dokument, t.ex. för att se hur tidigare frågor har besvarats. "
                         "Träffarna är rangordnade och grupperade per dokument; klicka på ett avsnitt för att läsa "
@@ -180,6 +181,8 @@ def build_ui(service: Service) -> gr.Blocks:
                 source = gr.HTML(pages.source_placeholder(), js_on_load=SCROLL_JS, elem_id="fraga-source")
             with gr.Tab("Om indexet", id="om"):
                 status_html = gr.HTML(pages.status_page(status), js_on_load=CLICK_JS, elem_id="fraga-status")
+            with gr.Tab(feedback_ui.TAB_LABEL, id=feedback_ui.TAB_ID) as feedback_tab:
+                feedback.build_tab()
         with gr.Accordion("Inställningar", open=False, elem_id="fraga-settings"):
             mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Sökmetod")
             k = gr.Slider(1, 20, value=5, step=1, label="Avsnitt per svar", buttons=[],
@@ -206,6 +209,7 @@ def build_ui(service: Service) -> gr.Blocks:
         compare.click(**compare_io, api_name="jamfor")
         c_question.submit(**compare_io, api_visibility="undocumented")
         drafting.wire(mode)
+        feedback.wire(chat, turns, feedback_tab)
 
         def open_clicked(evt):
             return h.open_clicked(evt)
@@ -234,7 +238,8 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
 
     # Gradio keeps every conversation's state in memory until this many sessions exist
     # (default 10,000, ~200 KB each): a lower cap keeps a long-running server's memory flat.
-    demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS, head=HEAD, footer_links=[], quiet=True,
+    demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS + feedback_ui.CSS, head=HEAD,
+                footer_links=[], quiet=True,
                 theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True,
                 state_session_capacity=SESSION_CAPACITY)
     url = demo.local_url or f"http://{host}:{port}/"
