@@ -89,6 +89,17 @@ def test_export_then_eval(judged_index: Path, tmp_path: Path, capsys):
     assert len(scored) == 3 and scored[0]["answer_score"] == 1.0
 
 
+def test_export_lists_judgments_whose_passage_is_gone(judged_index: Path, tmp_path: Path, capsys):
+    store = FeedbackStore.beside(judged_index)
+    fb = store.entries()[1]
+    store.add(replace(fb, pointed=replace(fb.pointed, chunk_id="gone#1", hash="0" * 32), created=""))
+    code, out, _ = run(capsys, "feedback", "export", "--out", str(tmp_path / "fb.jsonl"), "--index-dir",
+                       str(judged_index))
+    assert code == 0 and "Skrev 3 frågor" in out
+    assert "1 omdöme(n) gäller avsnitt som inte längre finns i indexet" in out
+    assert "#5 " + WRONG_Q in out and "gone#1" in out
+
+
 @pytest.mark.parametrize("argv,message", [
     (["feedback", "--since", "igår"], "inget datum"),
     (["feedback", "export", "--out", "/proc/nope/x.jsonl"], "Kan inte skriva"),

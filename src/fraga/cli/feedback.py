@@ -77,7 +77,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"Skrev {len(result.rows)} frågor i guldformat till {path} ({result.answerable} besvarbara, "
           f"{len(result.rows) - result.answerable} obesvarbara).")
     if result.stale:
-        print(f"\n{len(result.stale)} omdöme(n) gäller avsnitt som inte längre finns i indexet och exporterades inte:")
+        print(f"\n{len(result.stale)} omdöme(n) gäller avsnitt som inte längre finns i indexet "
+              "och exporterades inte:")
         for n in result.stale:
             print(f"  #{n.feedback_id} {_short(n.question)}: {n.reason}")
     if result.skipped:

@@ -232,8 +232,9 @@ class FeedbackStore:
         since = parse_since(since)
         if not self.exists():
             return ()
-        with self._connect() as conn:
-            self._prepare(conn)
+        with self._connect() as conn:  # reading needs no schema work, so a read-only copy can be listed
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone():
+                return ()
             rows = conn.execute("SELECT * FROM feedback WHERE created >= ? ORDER BY id", (since,)).fetchall()
         try:
             return tuple(_row_to_feedback(r) for r in rows)
