@@ -48,6 +48,7 @@ STATS_INTRO = ("<p>Användarnas omdömen om svaren i Fråga. Andelen bra svar vi
 CSS = r"""
 #fraga-feedback { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.4rem 0.6rem; }
 .fraga-fb-intro { font-size: 0.95rem; }
+#fraga-fb-passage .wrap { flex-direction: column; align-items: flex-start; }
 .fraga-fb-share { font-size: 1.05rem; margin: 0.3rem 0; }
 .fraga-fb-share b { font-size: 1.4rem; }
 img.fraga-fb-chart { max-width: 100%; height: auto; border: 1px solid var(--border-color-primary);
@@ -278,7 +279,8 @@ def build(service: Service) -> FeedbackPanel:
                                 info="Det senaste svaret är valt; välj ett annat i listan.")
             verdict = gr.Radio(VERDICT_CHOICES, value=None, label="Omdöme", scale=2, elem_id="fraga-fb-verdict")
         passage = gr.Radio([], value=None, visible=False, label="Vilket avsnitt svarar på frågan?",
-                           info="Välj avsnittet som besvarar frågan, eller att dokumenten inte svarar på den.",
+                           info="Avsnitt med nummer visades som källor; de andra läste fraga men citerade inte. "
+                                "Du kan också ange att dokumenten inte svarar på frågan.",
                            elem_id="fraga-fb-passage")
         comment = gr.Textbox(label="Kommentar (valfri)", lines=1, max_lines=4, elem_id="fraga-fb-comment",
                              placeholder="t.ex. vad som saknas eller är fel i svaret")
