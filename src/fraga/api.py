@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraga.errors import CorpusError, FragaError, IndexMismatchError, IndexNotFoundError
-from fraga.records import Answer, Hit
+from fraga.records import Answer, Document, Hit
 
 if TYPE_CHECKING:
     from fraga.drafting.match import Preparation
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from fraga.index.append import AddReport
     from fraga.index.build import BuildReport
     from fraga.index.generation import Index
+    from fraga.index.replace import ReplaceReport
     from fraga.search.retrieve import Filters, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ class Fraga:
                        questions=tuple(questions) if questions else None)
 
     # Adding documents -------------------------------------------------------------
-    def add(self, path: str | os.PathLike[str]) -> AddReport | None:
+    def add(self, path: str | os.PathLike[str], *, repair_ocr: bool = True) -> AddReport | ReplaceReport | None:
         """Add the document file ``path`` (.txt, .md, .pdf) to the index without rebuilding it.
 
         The document's id is its file name without suffix. The index on disk gets a new
@@ -269,6 +270,9 @@ class Fraga:
         document is already in the index with the same text and metadata changes nothing
         and returns None; a changed text replaces the document (the index is then rewritten
         from what it holds, reusing every unchanged vector).
+
+        An OCR-damaged text is repaired as ``fraga index`` repairs it, with the Swedish word list
+        alone as vocabulary (``repair_ocr=False`` keeps it as read).
 
         Raises:
             IngestError: when the file cannot be read; FragaError when it has no passages.
@@ -279,12 +283,14 @@ class Fraga:
         if not file.is_file():
             raise FragaError(f"Filen {str(path)!r} finns inte eller är ingen fil.")
         doc = load_document(file, file.parent)
+        if repair_ocr:
+            doc = _repaired(doc, file)
         old = self.index.documents.get(doc.doc_id)
         if old is not None and old.hash == doc.hash:
             logger.info("%s is already in the index unchanged", doc.doc_id)
             return None
         if old is not None:
-            from fraga.api_replace import replace_document
+            from fraga.index.replace import replace_document
 
             report = replace_document(self.index, doc, file)
             self.index = report.index
@@ -301,3 +307,17 @@ class Fraga:
     def warm_up(self) -> None:
         """Load the encoder and caches now, so the first question does not wait for them."""
         self.answerer.answer(WARM_UP_QUESTION)
+
+
+def _repaired(doc: Document, file: Path) -> Document:
+    """``doc`` with OCR damage repaired when it looks damaged (PDFs keep their page offsets)."""
+    if doc.pages:
+        return doc
+    from fraga.ingest.corpus import document_metadata
+    from fraga.ingest.ocr import ingest_repair
+
+    result = ingest_repair(doc.text, [doc.text])
+    if result is None:
+        return doc
+    text, changes = result
+    return replace(doc, text=text, metadata=document_metadata(text, file, ocr_changes=changes))

@@ -210,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="run the gold-set benchmark (Recall@k, MRR, nDCG, answer accuracy)")
     p.add_argument("--gold", action="append", default=None, metavar="FILE",
-                   help="gold file; repeat for several (default: the dev split eval/gold.jsonl and the "
-                        "test split eval/gold_test.jsonl, reported separately)")
+                   help="gold file ('-' reads standard input); repeat for several (default: the dev "
+                        "split eval/gold.jsonl and the test split eval/gold_test.jsonl, reported separately)")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
     p.add_argument("--out", default=None, help="report folder (default: eval/reports/<timestamp>)")
     p.add_argument("--label", default="", help="a name for this run, shown in the report")
