@@ -130,9 +130,14 @@ def test_add_replaces_a_changed_document_reusing_the_other_vectors(tmp_path):
     assert manifest_corpus == str((tmp_path / "corpus").resolve())
 
 
-def test_add_refuses_a_missing_file(engine, tmp_path):
+def test_add_refuses_a_missing_or_empty_file_and_leaves_the_index_as_it_was(engine, tmp_path):
+    before = len(engine.index.chunks)
     with pytest.raises(FragaError, match="finns inte"):
         engine.add(tmp_path / "saknas.txt")
+    (tmp_path / "tom.txt").write_text("   \n", encoding="utf-8")
+    with pytest.raises(FragaError):
+        engine.add(tmp_path / "tom.txt")
+    assert len(engine.index.chunks) == before and "tom" not in engine.index.documents
 
 
 # Building a missing index: one rule for every command ================================

@@ -289,18 +289,18 @@ class Fraga:
         if old is not None and old.hash == doc.hash:
             logger.info("%s is already in the index unchanged", doc.doc_id)
             return None
-        if old is not None:
-            from fraga.index.replace import replace_document
+        from fraga.index.append import add_document
+        from fraga.index.replace import replace_document
 
-            report = replace_document(self.index, doc, file)
-            self.index = report.index
-        else:
-            from fraga.index.append import add_document
-
-            try:
+        report: AddReport | ReplaceReport
+        try:
+            if old is not None:
+                report = replace_document(self.index, doc, file)
+                self.index = report.index
+            else:
                 report = add_document(self.index, doc, source=file)
-            except ValueError as exc:
-                raise FragaError(f"{file.name}: dokumentet har inga avsnitt att indexera.") from exc
+        except ValueError as exc:  # the document has no passages
+            raise FragaError(f"{file.name}: dokumentet har ingen text att indexera.") from exc
         self._wire()
         return report
 
