@@ -116,3 +116,16 @@ def test_gold_file_dash_reads_standard_input(monkeypatch):
     lines = gold.read_text(encoding="utf-8").splitlines()[:3]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
     assert load_gold("-") == load_gold(gold)[:3]
+
+
+@pytest.mark.slow  # ~20 s (ranx's first use compiles); the quick subset checks the same rule with search and ask
+def test_eval_builds_the_default_index_like_the_other_commands(tmp_path, corpus_copy, capsys, monkeypatch):
+    gold = Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl"
+    small = tmp_path / "gold3.jsonl"
+    small.write_text("\n".join(gold.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FRAGA_INDEX_DIR", raising=False)
+    monkeypatch.setenv("FRAGA_ENCODER", "fake")
+    code, out, err = run(capsys, "eval", "--gold", str(small), "--modes", "bm25", "--out", str(tmp_path / "rep"))
+    assert code == 0 and "Inget index i index; bygger det från corpus …" in err
+    assert (tmp_path / "rep" / "metrics.json").is_file() and (tmp_path / "index" / "CURRENT").is_file()
