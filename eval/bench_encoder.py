@@ -135,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    import torch  # noqa: F401  (timed apart from the engine's own load)
+    try:
+        import torch  # noqa: F401  (timed apart from the engine's own load)
+    except ImportError:
+        print('fel: jämförelsen behöver torch; installera det med: pip install torch==2.13.0 && pip install -e ".[fast]"',
+              file=sys.stderr)
+        return 2
 
     import_s = time.perf_counter() - t0
     loads = load_times()

@@ -304,7 +304,7 @@ def test_server_builds_in_a_child_when_the_build_would_load_torch(corpus_copy, t
 
     monkeypatch.setenv("FRAGA_ENCODER", "fake")  # the child builds with the fake encoder too
     monkeypatch.setattr(embed, "bulk_would_load_torch", lambda name=None: True)
-    monkeypatch.setattr("fraga.webapp.service.build_index", lambda *a: pytest.fail("built in the server"))
+    monkeypatch.setattr("fraga.index.build.build_index", lambda *a, **kw: pytest.fail("built in the server"))
     svc = Service.open(tmp_path / "idx", corpus=corpus_copy)
     assert len(svc.index.documents) == 4
 

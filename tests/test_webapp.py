@@ -274,26 +274,35 @@ def test_build_ui_makes_blocks(service: Service):
     assert isinstance(demo, gr.Blocks)
 
 
-def test_app_arguments_default_to_localhost_and_read_gradio_variables(monkeypatch):
-    app = app_module()
+def test_serve_arguments_default_to_localhost_and_read_gradio_variables(monkeypatch, tmp_path):
+    from fraga.cli.main import build_parser
+    from fraga.cli.serve import address, corpus_for
+
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
-    args = app.parse_args([])
-    assert (args.host, args.port, args.corpus) == ("127.0.0.1", 7860, "corpus")
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["serve"])
+    assert address(args) == ("127.0.0.1", 7860) and corpus_for(args) is None  # no ./corpus here
+    (tmp_path / "corpus").mkdir()
+    assert corpus_for(args) == "corpus"
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "9001")
-    args = app.parse_args([])
-    assert (args.host, args.port) == ("0.0.0.0", 9001)
-    args = app.parse_args(["--host", "127.0.0.2", "--port", "9002", "--index-dir", "x"])
-    assert (args.host, args.port, args.index_dir) == ("127.0.0.2", 9002, "x")
+    assert address(build_parser().parse_args(["serve"])) == ("0.0.0.0", 9001)
+    args = build_parser().parse_args(["serve", "--host", "127.0.0.2", "--port", "9002", "--index-dir", "x",
+                                      "--corpus", "c"])
+    assert address(args) == ("127.0.0.2", 9002) and (args.index_dir, corpus_for(args)) == ("x", "c")
+
+
+def test_app_py_runs_fraga_serve():
+    from fraga.cli import serve
+
+    assert app_module().main is serve.main
 
 
 ARENAS = """
-import ctypes, importlib.util, json, sys, threading
-spec = importlib.util.spec_from_file_location("fraga_app_py", sys.argv[1])
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
-limited = app.limit_malloc_arenas(2) if sys.argv[2] == "limit" else False
+import ctypes, json, sys, threading
+from fraga.cli.serve import limit_malloc_arenas
+limited = limit_malloc_arenas(2) if sys.argv[1] == "limit" else False
 barrier = threading.Barrier(8)
 def work():  # eight threads allocating at the same time, as Gradio's workers do
     barrier.wait()
@@ -315,7 +324,7 @@ def test_app_limits_malloc_arenas_so_memory_stays_compact(tmp_path):
     script.write_text(ARENAS, encoding="utf-8")
 
     def arenas(how: str) -> int:
-        proc = subprocess.run([sys.executable, str(script), str(ROOT / "app.py"), how], capture_output=True,
+        proc = subprocess.run([sys.executable, str(script), how], capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         return sum(line.startswith("Arena ") for line in proc.stderr.splitlines())
@@ -324,10 +333,13 @@ def test_app_limits_malloc_arenas_so_memory_stays_compact(tmp_path):
     assert arenas("limit") == 2
 
 
-def test_app_keeps_fewer_gradio_event_records(monkeypatch):
-    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "")  # restored (to unset) after the test
-    monkeypatch.delenv("GRADIO_ANALYTICS_MAX_EVENTS")
-    app_module()
+def test_server_keeps_fewer_gradio_event_records(monkeypatch):
+    from fraga.cli.serve import set_server_environment
+
+    for name in ("GRADIO_ANALYTICS_MAX_EVENTS", "OMP_WAIT_POLICY", "GRADIO_ANALYTICS_ENABLED"):
+        monkeypatch.setenv(name, "")  # restored (to unset) after the test
+        monkeypatch.delenv(name)
+    set_server_environment()
     assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "1000"
 
 

@@ -66,6 +66,12 @@ class Document:
     pages: tuple[Page, ...] = ()
     encoding: str = "utf-8"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The document as JSON-ready values (metadata nested, pages as [number, start])."""
+        return {"doc_id": self.doc_id, "path": self.path, "metadata": self.metadata.to_dict(),
+                "pages": [[p.number, p.start] for p in self.pages], "encoding": self.encoding,
+                "text": self.text, "original_text": self.original_text}
+
     @property
     def hash(self) -> str:
         return content_hash(self.text + "\x00" + repr(self.metadata.to_dict()))
@@ -95,6 +101,9 @@ class Chunk:
     def hash(self) -> str:
         return content_hash(self.section + "\x00" + self.text)
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -104,6 +113,16 @@ class Hit:
     score: float
     rank: int
     retriever: str  # "bm25" | "dense" | "hybrid"
+    metadata: Metadata | None = None  # the passage's document's metadata, when the caller looked it up
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hit as one flat JSON object: rank, score, the passage and its document's metadata
+        (the metadata fields are empty when ``metadata`` is None)."""
+        meta = self.metadata or Metadata()
+        c = self.chunk
+        return {"rank": self.rank, "score": round(self.score, 6), "chunk_id": c.chunk_id, "doc_id": c.doc_id,
+                "district": meta.district, "doc_type": meta.doc_type, "title": meta.title, "date": meta.date,
+                "dnr": meta.dnr, "section": c.section, "page": c.page, "text": c.text, "retriever": self.retriever}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +141,9 @@ class Citation:
     start: int  # offset of the quote in the document's text
     end: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -133,3 +155,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
     note: str = ""  # why fraga did not answer, or what it narrowed to
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as JSON-ready values; its text is under "answer"."""
+        return {"question": self.question, "answered": self.answered, "answer": self.text, "note": self.note,
+                "citations": [c.to_dict() for c in self.citations], "hits": [h.to_dict() for h in self.hits]}

@@ -2,9 +2,10 @@
 small PDFs and code run in a fresh interpreter.
 
 ``FakeEncoder`` is what ``get_encoder("fake")`` returns in every process, so an index built
-with it can be served by a plain ``python app.py`` (no wrapper, no ``sys.path`` changes).
-``start_app`` / ``stop_app`` run ``app.py`` on a free loopback port and wait until it answers;
-the test fixtures and ``eval/loadtest.py`` share them.
+with it can be served by a plain ``fraga serve`` (no wrapper, no ``sys.path`` changes).
+``start_app`` / ``stop_app`` run ``python -m fraga serve`` on a free loopback port and wait until
+it answers; the test fixtures and ``eval/loadtest.py`` share them. Nothing here needs a source
+checkout: it works the same from an installed package.
 """
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from fraga.cli.serve import READY_LINE  # printed once the index is loaded and warmed up
 from fraga.text import fold, words
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "fraga lyssnar på"  # what app.py prints once the index is loaded and warmed up
+SERVE_COMMAND = (sys.executable, "-m", "fraga", "serve")
 
 
 class FakeEncoder:
@@ -78,7 +79,7 @@ def free_port() -> int:
 
 
 def app_env(**extra: str) -> dict[str, str]:
-    """The environment for ``app.py``: no telemetry, no model hub, unbuffered output.
+    """The environment for the app: no telemetry, no model hub, unbuffered output.
 
     ``FRAGA_ENCODER`` is left out unless given in ``extra``: a new index gets the default
     encoder, and an existing one names its own in its manifest.
@@ -91,8 +92,9 @@ def app_env(**extra: str) -> dict[str, str]:
 def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str], *,
               corpus: str | os.PathLike[str] | None = None, port: int | None = None,
               command: Sequence[str] | None = None, env: dict[str, str] | None = None,
-              timeout: float = 600) -> tuple[subprocess.Popen, str]:
-    """Start ``app.py`` (or ``command``) over ``index_dir`` and wait until it serves its page.
+              cwd: str | os.PathLike[str] | None = None, timeout: float = 600) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m fraga serve`` (or ``command``, e.g. ``python app.py``) over ``index_dir``
+    in the folder ``cwd`` (default: the current one) and wait until it serves its page.
 
     Ready means the app printed :data:`READY_LINE` and its page answers 200. The app's
     output goes to ``log_path``. Returns the process and the URL (ending in "/").
@@ -103,10 +105,10 @@ def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str
     """
     port = port or free_port()
     log_path = Path(log_path)
-    argv = [*(command or (sys.executable, str(ROOT / "app.py"))), "--host", "127.0.0.1", "--port", str(port),
+    argv = [*(command or SERVE_COMMAND), "--host", "127.0.0.1", "--port", str(port),
             "--index-dir", str(index_dir)] + (["--corpus", str(corpus)] if corpus is not None else [])
     with open(log_path, "w", encoding="utf-8") as log:  # the child keeps its own handle
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env or app_env(), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env or app_env(), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     while True:

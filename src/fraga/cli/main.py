@@ -1,4 +1,7 @@
-"""The ``fraga`` command line: index, search, ask, eval, feedback. A thin layer over the library."""
+"""The ``fraga`` command line: index, search, ask, prepare, eval, bench, serve, feedback.
+
+A thin layer over the Python API (``fraga.api``): it parses arguments, calls the API and prints.
+"""
 from __future__ import annotations
 
 import argparse
@@ -51,14 +54,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_input(path: str, what: str) -> str:
+    """The text of the file ``path``, or of standard input when ``path`` is "-" (``what`` names it in errors)."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as exc:
+        raise FragaError(f"Kan inte läsa {what} {path!r} ({exc.strerror or exc})") from exc
+
+
 def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
     """The questions to run and whether they came in bulk (file or stdin)."""
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8", errors="replace") as f:
-                lines = list(f)
-        except OSError as exc:
-            raise FragaError(f"Kan inte läsa frågefilen {args.file!r} ({exc.strerror or exc})") from exc
+        lines = read_input(args.file, "frågefilen").splitlines()
         return [clean_invisible(q.strip()) for q in lines if q.strip()], True
     if args.question in (None, "-"):
         if args.question is None and sys.stdin.isatty():
@@ -67,36 +77,16 @@ def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
     return [clean_invisible(args.question)], False
 
 
-def _filters(args: argparse.Namespace, retriever):
-    from fraga.search.retrieve import Filters
+def open_index(args: argparse.Namespace):
+    """``fraga.open`` over ``--index-dir``: on the default folder, a missing index is built from
+    ./corpus first, with a notice on stderr (as the web app does)."""
+    from fraga.api import open as open_fraga
 
-    districts = retriever.resolve_districts(args.district) if args.district else ()
-    return Filters(districts, tuple(args.doc_type or ()), args.date_from or "", args.date_to or "")
-
-
-def hit_json(hit, index) -> dict[str, Any]:
-    meta = index.documents[hit.chunk.doc_id].metadata
-    return {"rank": hit.rank, "score": round(hit.score, 6), "chunk_id": hit.chunk.chunk_id,
-            "doc_id": hit.chunk.doc_id, "district": meta.district, "doc_type": meta.doc_type,
-            "title": meta.title, "date": meta.date, "dnr": meta.dnr, "section": hit.chunk.section,
-            "page": hit.chunk.page, "text": hit.chunk.text}
+    return open_fraga(getattr(args, "index_dir", None), on_build=lambda m: print(m, file=sys.stderr, flush=True))
 
 
-def answer_json(answer, index) -> dict[str, Any]:
-    return {
-        "question": answer.question, "answered": answer.answered, "answer": answer.text, "note": answer.note,
-        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "district": c.district,
-                       "title": c.title, "dnr": c.dnr, "date": c.date, "section": c.section, "quote": c.quote}
-                      for c in answer.citations],
-        "hits": [hit_json(h, index) for h in answer.hits],
-    }
-
-
-def _load(args: argparse.Namespace):
-    from fraga.index.generation import load_index
-    from fraga.search.retrieve import Retriever
-
-    return Retriever(load_index(args.index_dir))
+def _filters(args: argparse.Namespace, engine):
+    return engine.filters(args.district or (), args.doc_type or (), args.date_from or "", args.date_to or "")
 
 
 def _each(questions: list[str], run) -> Iterator[dict[str, Any]]:
@@ -108,15 +98,12 @@ def _each(questions: list[str], run) -> Iterator[dict[str, Any]]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    retriever = _load(args)
+    engine = open_index(args)
     questions, bulk = _questions(args)
-    filters = _filters(args, retriever)
+    filters = _filters(args, engine)
 
     def run(q: str) -> dict[str, Any]:
-        res = retriever.search(q, k=args.k, mode=args.mode, filters=filters)
-        return {"query": q, "mode": res.mode, "districts_in_query": list(res.districts_in_query),
-                "missing_districts": list(res.missing_districts),
-                "hits": [hit_json(h, retriever.index) for h in res.hits]}
+        return engine.search(q, k=args.k, mode=args.mode, filters=filters).to_dict()
 
     if bulk or args.json:
         for row in (_each(questions, run) if bulk else [run(questions[0])]):
@@ -134,27 +121,26 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from fraga.answer.answerer import Answerer, format_answer
+    from fraga.answer.answerer import format_answer
 
-    retriever = _load(args)
-    answerer = Answerer(retriever)
+    engine = open_index(args)
     questions, bulk = _questions(args)
-    filters = _filters(args, retriever)
+    filters = _filters(args, engine)
 
     def run(q: str) -> dict[str, Any]:
-        return answer_json(answerer.answer(q, k=args.k, mode=args.mode, filters=filters), retriever.index)
+        return engine.ask(q, k=args.k, mode=args.mode, filters=filters).to_dict()
 
     if bulk or args.json:
         for row in (_each(questions, run) if bulk else [run(questions[0])]):
             print(json.dumps(row, ensure_ascii=False))
         return 0
-    answer = answerer.answer(questions[0], k=args.k, mode=args.mode, filters=filters)
+    answer = engine.ask(questions[0], k=args.k, mode=args.mode, filters=filters)
     print(format_answer(answer))
     if not answer.answered and answer.hits:
         print("\nNärmaste avsnitt:")
         for h in answer.hits[:3]:
-            meta = retriever.index.documents[h.chunk.doc_id].metadata
-            print(f"- {meta.district} · {h.chunk.section}: {h.chunk.text.replace(chr(10), ' ')[:200]}")
+            district = h.metadata.district if h.metadata else ""
+            print(f"- {district} · {h.chunk.section}: {h.chunk.text.replace(chr(10), ' ')[:200]}")
     return 0
 
 
@@ -165,20 +151,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("rank_bm25") is None:
+        raise FragaError('fraga bench jämför med rank-bm25, som inte är installerat; installera det med: '
+                         'pip install -e ".[bench]"')
     from fraga.bench.runner import main_bench
 
     return main_bench(args)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from fraga.drafting.cli import main_prepare
+    from fraga.cli.prepare import main_prepare
 
     return main_prepare(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from fraga.cli.serve import serve
+
+    return serve(args)
+
+
 def _query_args(p: argparse.ArgumentParser, default_k: int) -> None:
     p.add_argument("question", nargs="?", help="the question; '-' or none reads one question per line from stdin")
-    p.add_argument("--file", help="read one question per line from this file (prints JSON lines)")
+    p.add_argument("--file", help="read one question per line from this file, '-' for stdin (prints JSON lines)")
     p.add_argument("--k", type=int, default=default_k, help=f"number of passages (default {default_k})")
     p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")
     p.add_argument("--district", action="append", help="only this district (repeatable)")
@@ -213,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="run the gold-set benchmark (Recall@k, MRR, nDCG, answer accuracy)")
     p.add_argument("--gold", action="append", default=None, metavar="FILE",
-                   help="gold file; repeat for several (default: the dev split eval/gold.jsonl and the "
-                        "test split eval/gold_test.jsonl, reported separately)")
+                   help="gold file ('-' reads standard input); repeat for several (default: the dev "
+                        "split eval/gold.jsonl and the test split eval/gold_test.jsonl, reported separately)")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
     p.add_argument("--out", default=None, help="report folder (default: eval/reports/<timestamp>)")
     p.add_argument("--label", default="", help="a name for this run, shown in the report")
@@ -241,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     from fraga.cli import feedback
 
     feedback.add_parser(sub)
+
+    p = sub.add_parser("serve", help="start the web app (builds the index from the corpus first when there is none)")
+    from fraga.cli.serve import add_serve_args
+
+    add_serve_args(p)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

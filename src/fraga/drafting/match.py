@@ -92,10 +92,7 @@ class Cell:
             "question": self.question, "district": self.district, "status": self.status,
             "found": self.found, "score": round(self.score, 4), "earlier_question": self.earlier_question,
             "excerpt": self.excerpt, "text": NOT_FOUND if c is None else None,
-            "citation": None if c is None else {
-                "n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "district": c.district, "title": c.title,
-                "dnr": c.dnr, "date": c.date, "section": c.section, "quote": c.quote, "start": c.start,
-                "end": c.end},
+            "citation": None if c is None else c.to_dict(),
         }
 
 
@@ -129,7 +126,7 @@ class Preparation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title, "district": self.district, "mode": self.mode,
-            "questions": [{"n": q.n, "label": q.label, "text": q.text} for q in self.questions],
+            "questions": [q.to_dict() for q in self.questions],
             "districts": list(self.districts), "excluded": list(self.excluded),
             "cells": [c.to_dict() for c in self.cells],
         }

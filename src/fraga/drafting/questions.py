@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fraga.errors import FragaError
 from fraga.text import fold, normalize_space
@@ -54,6 +55,9 @@ class Question:
     label: str = ""
     start: int = 0  # offsets in the text the question was found in
     end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "label": self.label, "text": self.text, "start": self.start, "end": self.end}
 
 
 @dataclass(frozen=True, slots=True)

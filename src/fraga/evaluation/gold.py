@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,11 +158,15 @@ def parse_gold_lines(lines: Iterable[str], *, source: str = "guldfilen") -> tupl
 
 
 def load_gold(path: str | os.PathLike[str]) -> tuple[GoldItem, ...]:
-    """Load and validate a gold file (one JSON object per line, see eval/GOLD.md).
+    """Load and validate a gold file (one JSON object per line, see eval/GOLD.md); "-" reads standard input.
 
     Raises:
         GoldError: When the file is missing or a line is malformed.
     """
+    if str(path) == "-":  # standard input
+        items = parse_gold_lines(sys.stdin.read().splitlines(), source="stdin")
+        logger.info("loaded %d gold questions from standard input", len(items))
+        return items
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

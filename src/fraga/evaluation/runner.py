@@ -169,7 +169,7 @@ def main_eval(args: argparse.Namespace) -> int:
     from fraga.evaluation.compare import format_comparison, load_metrics, write_comparison
     from fraga.evaluation.gold import load_gold
     from fraga.evaluation.report import format_by_kind, format_table, write_report
-    from fraga.index.generation import load_index
+    from fraga.api import open as open_fraga
 
     if getattr(args, "compare", None):
         before, after = (load_metrics(p) for p in args.compare)
@@ -180,7 +180,7 @@ def main_eval(args: argparse.Namespace) -> int:
         return 0
     modes = parse_modes(args.modes)
     files = args.gold or [str(p) for p in DEFAULT_SPLITS.values() if p.exists()] or [str(DEFAULT_SPLITS["dev"])]
-    index = load_index(args.index_dir)
+    index = open_fraga(args.index_dir, on_build=lambda m: print(m, file=sys.stderr, flush=True)).index
     out = Path(args.out) if args.out else default_report_dir(args.label or "")
     print(format_model_info())
     for path in files:

@@ -5,6 +5,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,10 @@ class Filters:
     def empty(self) -> bool:
         return not (self.districts or self.doc_types or self.date_from or self.date_to)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"districts": list(self.districts), "doc_types": list(self.doc_types), "date_from": self.date_from,
+                "date_to": self.date_to}
+
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
@@ -50,6 +55,11 @@ class SearchResult:
     filters: Filters = field(default_factory=Filters)
     bm25_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> raw BM25 score
     dense_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> cosine similarity
+
+    def to_dict(self) -> dict[str, Any]:
+        """The query, how it was read and the hits (``Hit.to_dict``), as JSON-ready values."""
+        return {"query": self.query, "mode": self.mode, "districts_in_query": list(self.districts_in_query),
+                "missing_districts": list(self.missing_districts), "hits": [h.to_dict() for h in self.hits]}
 
 
 def check_query(query: str) -> str:

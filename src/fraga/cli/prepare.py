@@ -1,4 +1,4 @@
-"""``fraga prepare SKRIVELSE [--out FILE.docx|FILE.md] [--json]``: a thin layer over the library."""
+"""``fraga prepare SKRIVELSE [--out FILE.docx|FILE.md] [--json]``: a thin layer over ``Fraga.prepare``."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from fraga.errors import FragaError
 
@@ -14,11 +15,9 @@ logger = logging.getLogger(__name__)
 
 def main_prepare(args: argparse.Namespace) -> int:
     """Run ``fraga prepare``; FragaErrors propagate to fraga.cli.main, which prints them."""
+    from fraga.cli.main import open_index
     from fraga.drafting.export import counts, to_text, write
-    from fraga.drafting.match import prepare
     from fraga.drafting.reader import read_skrivelse
-    from fraga.index.generation import load_index
-    from fraga.search.retrieve import Retriever
 
     out = getattr(args, "out", None)
     if out:
@@ -26,13 +25,11 @@ def main_prepare(args: argparse.Namespace) -> int:
         if suffix not in (".docx", ".md", ".markdown"):
             raise FragaError(f"Kan inte skriva {out!r}: välj en fil som slutar på .docx eller .md")
     if args.skrivelse == "-":
-        text = sys.stdin.read()
-        title = ""
-    else:
-        text = read_skrivelse(args.skrivelse)
-        title = os.path.splitext(os.path.basename(args.skrivelse))[0]
-    retriever = Retriever(load_index(getattr(args, "index_dir", None)))
-    prep = prepare(text, retriever, mode=getattr(args, "mode", None) or "hybrid", title=title)
+        text, title = sys.stdin.read(), ""
+    else:  # read before the index is loaded: a missing file is reported at once
+        text, title = read_skrivelse(args.skrivelse), Path(args.skrivelse).stem
+    engine = open_index(args)
+    prep = engine.prepare(text, mode=getattr(args, "mode", None) or "hybrid", title=title)
     if out:
         write(prep, out)
     if getattr(args, "json", False):
