@@ -11,6 +11,7 @@ import pytest
 from fraga.ingest.corpus import load_corpus, load_document
 from fraga.ingest.sections import SEP, chunk_document, split_sections
 from fraga.ingest.word import heading_level, read_docx
+from fraga.testing import make_odt
 
 # FIXTURES =====================================================================
 
@@ -50,47 +51,6 @@ def make_docx(*, title: str = "Hot mot medarbetare i hemtjänsten", core_title: 
     return out.getvalue()
 
 
-def make_odt(*, creation: str = "2023-11-20T09:30:00", title: str = "Svar om trygghet i parkerna") -> bytes:
-    from odf import dc, meta
-    from odf.opendocument import OpenDocumentText
-    from odf.style import ListLevelProperties
-    from odf.table import Table, TableCell, TableColumn, TableRow
-    from odf.text import H, List, ListItem, ListLevelStyleNumber, ListStyle, P
-
-    document = OpenDocumentText()
-    numbered = ListStyle(name="Numrerad")
-    level = ListLevelStyleNumber(level=1, numformat="1", numsuffix=".")
-    level.addElement(ListLevelProperties())
-    numbered.addElement(level)
-    document.automaticstyles.addElement(numbered)
-    document.text.addElement(P(text="Stadsdelsförvaltningen svarar på skrivelsen om parkerna."))
-    document.text.addElement(H(outlinelevel=1, text="Bakgrund"))
-    document.text.addElement(P(text="Boende har frågat om belysningen i Vivstavarvsparken."))
-    document.text.addElement(H(outlinelevel=2, text="Belysning"))
-    document.text.addElement(P(text="Förvaltningen byter trettio armaturer under hösten."))
-    items = List(stylename="Numrerad")
-    for text in ("Gångvägarna lyses upp först.", "Lekplatsen följer i vår."):
-        item = ListItem()
-        item.addElement(P(text=text))
-        items.addElement(item)
-    document.text.addElement(items)
-    table = Table(name="Kostnader")
-    table.addElement(TableColumn(numbercolumnsrepeated=2))
-    for cells in (("Åtgärd", "Kostnad"), ("Armaturer", "450 000 kr")):
-        row = TableRow()
-        for value in cells:
-            cell = TableCell()
-            cell.addElement(P(text=value))
-            row.addElement(cell)
-        table.addElement(row)
-    document.text.addElement(table)
-    document.meta.addElement(dc.Title(text=title))
-    document.meta.addElement(meta.CreationDate(text=creation))
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
 # TESTS ========================================================================
 
 
@@ -122,7 +82,7 @@ def test_docx_title_style_is_the_title_when_the_text_gives_none(tmp_path):
     (tmp_path / "svar.docx").write_bytes(make_docx(title="Svar på skrivelse om hot mot medarbetare"))
     doc = load_document(tmp_path / "svar.docx", tmp_path)
     assert doc.metadata.title == "Svar på skrivelse om hot mot medarbetare"
-    assert doc.metadata.derived == ("title",)
+    assert "title" in doc.metadata.derived
 
 
 def test_docx_lists_and_tables_are_text(tmp_path):

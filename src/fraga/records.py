@@ -124,6 +124,7 @@ class Citation:
     quote: str
     start: int  # offset of the quote in the document's text
     end: int
+    page: int | None = None  # the page the quote starts on (paged documents: PDFs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,3 +228,47 @@ def run_python(code: str, timeout: float) -> Any:
     if proc.returncode != 0:
         raise AssertionError(f"exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def make_odt(*, creation: str = "2023-11-20T09:30:00", title: str = "Svar om trygghet i parkerna") -> bytes:
+    """A small .odt reply: two headings, a numbered list, a table, a title and a creation date (odfpy)."""
+    import io
+
+    from odf import dc, meta
+    from odf.opendocument import OpenDocumentText
+    from odf.style import ListLevelProperties
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, List, ListItem, ListLevelStyleNumber, ListStyle, P
+
+    document = OpenDocumentText()
+    numbered = ListStyle(name="Numrerad")
+    level = ListLevelStyleNumber(level=1, numformat="1", numsuffix=".")
+    level.addElement(ListLevelProperties())
+    numbered.addElement(level)
+    document.automaticstyles.addElement(numbered)
+    document.text.addElement(P(text="Stadsdelsförvaltningen svarar på skrivelsen om parkerna."))
+    document.text.addElement(H(outlinelevel=1, text="Bakgrund"))
+    document.text.addElement(P(text="Boende har frågat om belysningen i Vivstavarvsparken."))
+    document.text.addElement(H(outlinelevel=2, text="Belysning"))
+    document.text.addElement(P(text="Förvaltningen byter trettio armaturer under hösten."))
+    items = List(stylename="Numrerad")
+    for text in ("Gångvägarna lyses upp först.", "Lekplatsen följer i vår."):
+        item = ListItem()
+        item.addElement(P(text=text))
+        items.addElement(item)
+    document.text.addElement(items)
+    table = Table(name="Kostnader")
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for cells in (("Åtgärd", "Kostnad"), ("Armaturer", "450 000 kr")):
+        row = TableRow()
+        for value in cells:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.text.addElement(table)
+    document.meta.addElement(dc.Title(text=title))
+    document.meta.addElement(meta.CreationDate(text=creation))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

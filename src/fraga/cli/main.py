@@ -86,7 +86,8 @@ def answer_json(answer, index) -> dict[str, Any]:
     return {
         "question": answer.question, "answered": answer.answered, "answer": answer.text, "note": answer.note,
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "district": c.district,
-                       "title": c.title, "dnr": c.dnr, "date": c.date, "section": c.section, "quote": c.quote}
+                       "title": c.title, "dnr": c.dnr, "date": c.date, "section": c.section, "page": c.page,
+                       "quote": c.quote}
                       for c in answer.citations],
         "hits": [hit_json(h, index) for h in answer.hits],
     }

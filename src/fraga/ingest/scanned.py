@@ -34,7 +34,7 @@ RENDER_DPI = 300
 INSTALL_HINT = "installera med: apt-get install -y tesseract-ocr tesseract-ocr-swe && pip install pytesseract"
 
 # A word broken at the end of a line ("förvalt-\nningen"); "säkerhets- och" is a compound part.
-_HYPHEN_BREAK_RE = re.compile(r"(\w)-[ \t]*\n[ \t]*(?!(?:och|eller|samt|som)\b)([a-zåäö]\w*)")
+_HYPHEN_BREAK_RE = re.compile(r"(\w)-[ \t]*\n[ \t]*(?!(?:och|eller|samt|som)\b)([a-zåäö]\S*)[ \t]*")
 
 
 class OcrUnavailableError(IngestError):
