@@ -155,3 +155,15 @@ def test_scanned_page_is_cited_with_its_page_number(archive, capsys):
     (citation,) = [c for c in answer.citations if "polisanmälan" in c.quote]
     assert (citation.doc_id, citation.page) == ("skannad-hot", 2)
     assert ", s. 2, " in format_answer(answer)
+
+
+def test_source_page_says_what_came_from_the_file_and_from_ocr(archive):
+    from fraga.webapp import pages
+    from fraga.webapp.service import SourceView
+
+    _, index, _ = archive
+    html = pages.source_page(SourceView(index.documents["2024/hemtjanst"]))
+    assert "2024-02-29 (från filens egenskaper, står inte i texten)" in html
+    assert "lästa med OCR" not in html
+    html = pages.source_page(SourceView(index.documents["skannad-hot"]))
+    assert "lästa med OCR (Tesseract)" in html and "från filens egenskaper" not in html

@@ -116,7 +116,7 @@ def split_sections(doc: Document) -> list[Section]:
             top, top_level, nested = heading, md[0] if md else 0, []
             marks.append((i, (heading,), i + 1))
         elif md:
-            level, title = md
+            level = md[0]
             if top is not None and level <= top_level:  # a sibling of the standard heading ends it
                 top = None
             nested = [h for h in nested if h[0] < level] + [md]
