@@ -171,3 +171,20 @@ def test_unsupported_suffix_names_the_supported_ones(tmp_path):
     corpus = load_corpus(tmp_path)
     assert ".docx" in corpus.skipped[0].reason and ".odt" in corpus.skipped[0].reason
 
+
+
+def test_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
+    from fraga.ingest import word
+
+    monkeypatch.setattr(word, "MAX_UNPACKED_BYTES", 1000)  # the real limit is 400 MB; any .docx exceeds 1000 B
+    (tmp_path / "bomb.docx").write_bytes(make_docx())
+    (tmp_path / "svar.txt").write_text(ANSWER_1, encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    assert [s.path for s in corpus.skipped] == ["bomb.docx"] and "packar upp till" in corpus.skipped[0].reason
+
+
+def test_word_lock_files_are_left_out_silently(tmp_path):
+    (tmp_path / "svar.docx").write_bytes(make_docx())
+    (tmp_path / "~$svar.docx").write_bytes(b"\x0bAnna Andersson" + b"\x00" * 140)
+    corpus = load_corpus(tmp_path)
+    assert [d.path for d in corpus.documents] == ["svar.docx"] and corpus.skipped == ()

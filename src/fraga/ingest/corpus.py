@@ -237,7 +237,7 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
     """Every file below ``root`` as (path, "") to read or (path, reason) to report as skipped.
 
     A folder's files come before its subfolders, both sorted. The walk keeps its own stack
-    (no recursion limit) and never follows links. Hidden files and folders and metadata
+    (no recursion limit) and never follows links. Hidden files and folders, Word lock files ("~$…") and metadata
     sidecars are left out silently; links, other file types and files in folders more than
     MAX_DEPTH levels down are reported.
     """
@@ -253,7 +253,7 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
         subfolders = []
         for entry in entries:
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.name.startswith((".", "~$")):  # hidden, or a lock file Word keeps beside an open document
                 continue
             if entry.is_symlink():
                 yield path, f"{entry.name}: är en symbolisk länk; länkar följs inte"

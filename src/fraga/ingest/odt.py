@@ -11,7 +11,7 @@ import io
 import logging
 
 from fraga.errors import IngestError
-from fraga.ingest.word import MAX_HEADING_LEVEL, OfficeText, heading_line, iso_date
+from fraga.ingest.word import MAX_HEADING_LEVEL, OfficeText, check_zip, heading_line, iso_date
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def read_odt(name: str, data: bytes) -> OfficeText:
         from odf.opendocument import load
     except ImportError as exc:
         raise IngestError(f"{name}: paketet odfpy saknas för .odt-filer; installera det med: pip install odfpy") from exc
+    check_zip(name, data, "ODT-fil")
     try:
         document = load(io.BytesIO(data))
         reader = _Reader(_numbered_list_styles(document))

@@ -31,6 +31,7 @@ OCR_LANGUAGE = "swe"
 MIN_TEXT_LETTERS = 10  # a page with fewer letters in its text layer is read as a scan
 MIN_IMAGE_PIXELS = 150  # images narrower or lower than this are logos or specks, not a scanned page
 RENDER_DPI = 300
+OCR_TIMEOUT_SECONDS = 300  # per image: Tesseract reads an A4 page at 300 dpi in a few seconds
 INSTALL_HINT = "installera med: apt-get install -y tesseract-ocr tesseract-ocr-swe && pip install pytesseract"
 
 # A word broken at the end of a line ("förvalt-\nningen"); "säkerhets- och" is a compound part.
@@ -127,7 +128,8 @@ def _ocr_page(name: str, data: bytes, page, index: int) -> str:
                               "eller spara om PDF:en")
         images = [rendered]
     try:
-        texts = [pytesseract.image_to_string(image, lang=OCR_LANGUAGE) for image in images]
+        texts = [pytesseract.image_to_string(image, lang=OCR_LANGUAGE, timeout=OCR_TIMEOUT_SECONDS)
+                 for image in images]
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailableError(f"{name}: skannad PDF, men programmet Tesseract saknas; {INSTALL_HINT}") from exc
     except Exception as exc:  # pytesseract.TesseractError, a killed process, an odd image

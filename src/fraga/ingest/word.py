@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,6 +21,7 @@ from fraga.errors import IngestError
 logger = logging.getLogger(__name__)
 
 MAX_HEADING_LEVEL = 6
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024  # a .docx/.odt is a zip: more than this unpacked is a zip bomb
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE_RE = re.compile(r"^(?:heading|rubrik|überschrift|titre)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = frozenset({"title", "titel", "rubrik"})
@@ -59,6 +61,18 @@ def iso_date(value: object) -> str:
     return text if "1980-01-01" <= text <= "2100-12-31" else ""
 
 
+def check_zip(name: str, data: bytes, kind: str) -> None:
+    """Raise IngestError when ``data`` is no zip archive or unpacks to more than MAX_UNPACKED_BYTES."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IngestError(f"{name}: trasig eller oläsbar {kind} (inget giltigt zip-arkiv: {exc})") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise IngestError(f"{name}: packar upp till {unpacked / 2**20:.0f} MB, gränsen är "
+                          f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB; spara om filen eller dela upp den")
+
+
 def heading_level(style_name: str, outline_level: int | None = None) -> int | None:
     """The heading level (1-6) of a paragraph style, 0 for the title style, None for body text."""
     name = (style_name or "").strip()
@@ -85,6 +99,7 @@ def read_docx(name: str, data: bytes) -> OfficeText:
         name: The file's name, for messages.
         data: The file's bytes.
     """
+    check_zip(name, data, "Word-fil")
     try:
         import docx
 
