@@ -59,11 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     from fraga.errors import FragaError
     from fraga.webapp.service import Service
+    from fraga.webapp.live import LiveService
     from fraga.webapp.ui import build_ui, launch
 
     try:
         service = Service.open(args.index_dir, corpus=args.corpus, on_build=lambda m: print(m, flush=True))
         service.warm_up()
+        service = LiveService(service, args.index_dir)  # follows `fraga index`: new documents live, no restart
     except FragaError as exc:
         print(f"fel: {exc}", file=sys.stderr)
         return 2
