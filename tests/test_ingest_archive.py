@@ -33,13 +33,13 @@ Bromma stadsdelsförvaltning svarar på frågan om lekplatsernas underhåll.
 
 Förvaltningen besiktar varje lekplats två gånger om året och byter trasiga gungor inom en vecka.
 """
-BORN_DIGITAL = ["Farsta stadsdelsforvaltning\n\nSammanfattning\n\nFarsta stadsdelsnamnd har beslutat om nya "
-                "oppettider for biblioteket i Hokarangen.",
+BORN_DIGITAL = [("Farsta stadsdelsforvaltning\n\nSammanfattning\n\nFarsta stadsdelsnamnd har beslutat om nya "
+                 "oppettider for biblioteket i Hokarangen."),
                 "Bakgrund\n\nBiblioteket i Hokarangen har varit stangt pa sondagar sedan 2021."]
-SCANNED = ["Skärholmens stadsdelsförvaltning\nTjänsteutlåtande\n\nSammanfattning\n\nSkrivelsen gäller hot mot medarbetare "
-           "i socialtjänsten.",
-           "Förvaltningens synpunkter och förslag\n\nSäkerhetssamordnaren gör en polisanmälan\n"
-           "när en socialsekreterare hotas av en klient."]
+SCANNED = [("Skärholmens stadsdelsförvaltning\nTjänsteutlåtande\n\nSammanfattning\n\nSkrivelsen gäller hot mot "
+            "medarbetare i socialtjänsten."),
+           ("Förvaltningens synpunkter och förslag\n\nSäkerhetssamordnaren gör en polisanmälan\n"
+            "när en socialsekreterare hotas av en klient.")]
 
 
 def _docx() -> bytes:
