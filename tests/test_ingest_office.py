@@ -7,6 +7,8 @@ import io
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fraga.ingest.corpus import load_corpus, load_document
 from fraga.ingest.sections import SEP, chunk_document, split_sections
@@ -188,3 +190,35 @@ def test_word_lock_files_are_left_out_silently(tmp_path):
     (tmp_path / "~$svar.docx").write_bytes(b"\x0bAnna Andersson" + b"\x00" * 140)
     corpus = load_corpus(tmp_path)
     assert [d.path for d in corpus.documents] == ["svar.docx"] and corpus.skipped == ()
+
+
+@st.composite
+def damaged(draw, data: bytes) -> bytes:
+    """``data`` cut short or with some bytes overwritten."""
+    out = bytearray(data)
+    if draw(st.booleans()):
+        out = out[:draw(st.integers(0, len(out) - 1))]
+    for _ in range(draw(st.integers(0, 20))):
+        if out:
+            out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
+    return bytes(out)
+
+
+DOCX, ODT = make_docx(), make_odt()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.tuples(damaged(DOCX), st.just(".docx")), st.tuples(damaged(ODT), st.just(".odt")),
+                 st.tuples(st.binary(max_size=2000), st.sampled_from([".docx", ".odt"]))))
+def test_damaged_office_files_are_read_or_reported(tmp_path_factory, case):
+    data, suffix = case
+    root = tmp_path_factory.mktemp("trasig")
+    (root / f"svar{suffix}").write_bytes(data)
+    (root / "bra.txt").write_text(ANSWER_1, encoding="utf-8")
+    corpus = load_corpus(root)
+    names = sorted([d.path for d in corpus.documents] + [s.path for s in corpus.skipped] +
+                   [b for _, b in corpus.duplicates])
+    assert names == ["bra.txt", f"svar{suffix}"]
+    for skip in corpus.skipped:
+        assert skip.reason.startswith(f"svar{suffix}: ") and "oväntat fel" not in skip.reason
