@@ -74,6 +74,21 @@ def test_scanned_page_gets_the_swedish_ocr_repair_and_keeps_its_page(tmp_path):
     assert "Stadsdelsförvaltningen i Skärholmen" in doc.text  # the clean page is unchanged
 
 
+def test_text_layer_from_a_scanner_gets_the_repair_page_by_page(tmp_path):
+    from fraga.ingest.ocr import ingest_repair
+
+    # A scan whose text layer the scanner's own OCR wrote, as damaged as the Norra innerstaden document.
+    (tmp_path / "lager.pdf").write_bytes(make_pdf(["Sammanfattning\nStadsdelsnamnden har fatt en skrivelse.", DAMAGED]))
+    (tmp_path / "ren.pdf").write_bytes(make_pdf([PAGE_1, PAGE_2]))
+    docs = {d.path: d for d in load_corpus(tmp_path, repair=ingest_repair).documents}
+    damaged, clean = docs["lager.pdf"], docs["ren.pdf"]
+    assert damaged.encoding == "pdf" and damaged.metadata.ocr_repaired
+    assert "Förvaltningen svarar att det finns en nolltolerans beträffande" in damaged.text
+    assert damaged.page_at(damaged.text.index("nolltolerans")) == 2
+    assert damaged.text[damaged.pages[1].start:].startswith("Förvaltningen svarar")
+    assert not clean.metadata.ocr_repaired and "Stadsdelsförvaltningen i Skärholmen" in clean.text
+
+
 def test_repair_by_page_keeps_offsets():
     text = "aa bb\n\ncc dd ee\n\nff"
     pages = (Page(1, 0), Page(2, 7), Page(3, 17))

@@ -331,11 +331,9 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
 
 def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -> Document:
     """``doc`` with OCR damage repaired when it looks damaged (the other texts are vocabulary)."""
-    if doc.pages and doc.encoding != OCR_ENCODING:  # text PDFs are shown as extracted
-        return doc
     pages = doc.pages
     try:
-        if pages:  # Tesseract's pages, repaired one by one so page offsets stay right
+        if pages:  # a PDF (its text layer or Tesseract's), repaired page by page so page offsets stay right
             text, pages, changes = repair_ocr_pages(doc.text, pages, lambda page: repair(page, texts))
             result = (text, changes) if changes else None
         else:
