@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from fraga.ingest.corpus import load_corpus, load_document
-from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, repair_ocr_pages, tidy_ocr_text
+from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, remap_pages, tidy_ocr_text
 from fraga.records import Page
 from fraga.testing import make_mixed_pdf, make_pdf, make_scanned_pdf
 
@@ -89,14 +89,14 @@ def test_text_layer_from_a_scanner_gets_the_repair_page_by_page(tmp_path):
     assert not clean.metadata.ocr_repaired and "Stadsdelsförvaltningen i Skärholmen" in clean.text
 
 
-def test_repair_by_page_keeps_offsets():
-    text = "aa bb\n\ncc dd ee\n\nff"
+def test_page_starts_follow_a_repair_that_changes_word_lengths():
+    old = "aa bb\n\ncc dd\nee\n\nff"
     pages = (Page(1, 0), Page(2, 7), Page(3, 17))
-    repaired, new_pages, changes = repair_ocr_pages(
-        text, pages, lambda page: (page.replace("cc", "cccc"), 1) if "cc" in page else None)
-    assert repaired == "aa bb\n\ncccc dd ee\n\nff"
-    assert new_pages == (Page(1, 0), Page(2, 7), Page(3, 19)) and changes == 1
-    assert repaired[new_pages[2].start:] == "ff"
+    new = "aa bb\n\ncccc dd\neeee\n\nff"
+    moved = remap_pages(old, new, pages)
+    assert moved == (Page(1, 0), Page(2, 7), Page(3, 21)) and new[moved[2].start:] == "ff"
+    assert remap_pages(old, new.replace("dd\n", "dd "), pages) is None  # a line lost: not mapped
+    assert remap_pages(old, new, (Page(1, 0), Page(2, 8))) is None  # not at a line start
 
 
 def test_without_tesseract_the_file_is_skipped_with_reason_and_fix(tmp_path, no_tesseract):

@@ -16,7 +16,7 @@ from fraga.errors import CorpusError, IngestError
 from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
 from fraga.ingest.metadata import extract_metadata, file_properties, with_file_properties
 from fraga.ingest.odt import read_odt
-from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, repair_ocr_pages
+from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, remap_pages
 from fraga.ingest.word import read_docx
 from fraga.records import Document, Metadata, Page, content_hash
 from fraga.text import clean_invisible
@@ -331,19 +331,18 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
 
 def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -> Document:
     """``doc`` with OCR damage repaired when it looks damaged (the other texts are vocabulary)."""
-    pages = doc.pages
     try:
-        if pages:  # a PDF (its text layer or Tesseract's), repaired page by page so page offsets stay right
-            text, pages, changes = repair_ocr_pages(doc.text, pages, lambda page: repair(page, texts))
-            result = (text, changes) if changes else None
-        else:
-            result = repair(doc.text, texts)
+        result = repair(doc.text, texts)
     except Exception as exc:  # keep the unrepaired document rather than lose it
         logger.warning("%s: OCR repair failed (%s); kept as read", doc.path, exc)
         return doc
     if result is None:
         return doc
     text, changes = result
+    pages = remap_pages(doc.text, text, doc.pages)  # a PDF's page starts (the repair keeps its lines)
+    if pages is None:
+        logger.warning("%s: OCR repair changed the lines; kept as read", doc.path)
+        return doc
     logger.info("%s: OCR repair changed %d words", doc.path, changes)
     metadata = document_metadata(text, root / doc.path, ocr_changes=changes,
                                  properties=file_properties(doc.metadata))

@@ -9,7 +9,7 @@ Tesseract is a system program (Debian: ``apt-get install tesseract-ocr tesseract
 When it, its Swedish data or pytesseract is missing, a PDF with scanned pages raises
 :class:`OcrUnavailableError` naming the fix, so the file is reported as skipped, never
 indexed as empty. Fraga's own OCR repair runs on the recognised pages afterwards
-(:func:`repair_ocr_pages`, called by the corpus loader).
+(the corpus loader moves the page starts with :func:`remap_pages`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from fraga.errors import IngestError
@@ -196,32 +195,20 @@ def _xobjects_hold_image(resources, depth: int) -> bool:
     return False
 
 
-PageRepair = Callable[[str], "tuple[str, int] | None"]
+def remap_pages(old: str, new: str, pages: tuple[Page, ...]) -> tuple[Page, ...] | None:
+    """``pages`` (starts in ``old``) moved to ``new``, a text with the same lines (the OCR repair
+    changes words, never line breaks); None when the line counts differ.
 
-
-def repair_ocr_pages(text: str, pages: tuple[Page, ...],
-                     repair: PageRepair) -> tuple[str, tuple[Page, ...], int]:
-    """Run ``repair`` on each page of ``text`` alone, so the page offsets stay right.
-
-    Args:
-        text: The document text, its pages joined by a blank line.
-        pages: Where each page starts in ``text``.
-        repair: Returns (repaired text, words changed) for a page, or None to keep it.
-
-    Returns:
-        The new text, its pages and the number of words changed.
+    Each page starts at the start of a line (pages are joined by a blank line), so a page
+    starts in ``new`` at the line it started at in ``old``.
     """
-    if not pages:
-        return text, pages, 0
-    bounds = [p.start for p in pages] + [len(text) + 2]
-    parts, new_pages, changes, offset = [], [], 0, 0
-    for k, page in enumerate(pages):
-        part = text[bounds[k]:bounds[k + 1] - 2]
-        result = repair(part)
-        if result is not None:
-            part, changed = result
-            changes += changed
-        new_pages.append(Page(page.number, offset))
-        parts.append(part)
-        offset += len(part) + 2
-    return "\n\n".join(parts), tuple(new_pages), changes
+    if old.count("\n") != new.count("\n"):
+        return None
+    line_starts = [0] + [m.end() for m in re.finditer("\n", new)]
+    out, line, pos = [], 0, 0
+    for page in sorted(pages, key=lambda p: p.start):
+        if page.start and old[page.start - 1] != "\n":
+            return None  # not at a line start: cannot be mapped by lines
+        line, pos = line + old.count("\n", pos, page.start), page.start
+        out.append(Page(page.number, line_starts[line]))
+    return tuple(out)
