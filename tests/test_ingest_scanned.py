@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from fraga.errors import OcrUnavailableError
 from fraga.ingest.corpus import load_corpus, load_document
 from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, remap_pages, tidy_ocr_text
 from fraga.records import Page
@@ -109,6 +110,8 @@ def test_without_tesseract_the_file_is_skipped_with_reason_and_fix(tmp_path, no_
     assert skip.path == "skannad.pdf"
     assert "skannad.pdf" in skip.reason and "Tesseract saknas" in skip.reason
     assert "apt-get install -y tesseract-ocr tesseract-ocr-swe" in skip.reason
+    with pytest.raises(OcrUnavailableError, match="Tesseract saknas"):
+        read_pdf_text("skannad.pdf", make_scanned_pdf([PAGE_1]))
 
 
 def test_without_swedish_language_data_the_fix_names_the_package(tmp_path, monkeypatch):

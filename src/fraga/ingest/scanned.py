@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from fraga.errors import IngestError
+from fraga.errors import IngestError, OcrUnavailableError
 from fraga.records import Page
 from fraga.text import clean_invisible
 
@@ -35,10 +35,6 @@ INSTALL_HINT = "installera med: apt-get install -y tesseract-ocr tesseract-ocr-s
 
 # A word broken at the end of a line ("förvalt-\nningen"); "säkerhets- och" is a compound part.
 _HYPHEN_BREAK_RE = re.compile(r"(\w)-[ \t]*\n[ \t]*(?!(?:och|eller|samt|som)\b)([a-zåäö]\S*)[ \t]*")
-
-
-class OcrUnavailableError(IngestError):
-    """A PDF has scanned pages, but Tesseract (or its Swedish data, or pytesseract) is missing."""
 
 
 @dataclass(frozen=True, slots=True)
