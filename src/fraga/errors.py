@@ -14,6 +14,10 @@ class IngestError(FragaError):
     """One file could not be read (the build skips it and reports why)."""
 
 
+class OcrUnavailableError(IngestError):
+    """A PDF has scanned pages, but Tesseract (or its Swedish data, or pytesseract) is missing."""
+
+
 class IndexNotFoundError(FragaError):
     """No index at the given folder."""
 

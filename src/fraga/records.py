@@ -28,6 +28,9 @@ class Metadata:
     category: str = ""
     ocr_repaired: bool = False
     ocr_changes: int = 0
+    # Fields taken from the file's own properties (a Word file's title or creation date),
+    # not stated in its text: shown as such.
+    derived: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,7 +39,7 @@ class Metadata:
     def from_dict(cls, data: dict[str, Any]) -> Metadata:
         known = {f for f in cls.__dataclass_fields__}
         clean = {k: v for k, v in data.items() if k in known}
-        for key in ("dates", "signers", "parties"):
+        for key in ("dates", "signers", "parties", "derived"):
             if key in clean:
                 clean[key] = tuple(clean[key] or ())
         return cls(**clean)
@@ -140,6 +143,7 @@ class Citation:
     quote: str
     start: int  # offset of the quote in the document's text
     end: int
+    page: int | None = None  # the page the quote starts on (paged documents: PDFs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

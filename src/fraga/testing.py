@@ -161,6 +161,58 @@ def make_pdf(pages: Sequence[str]) -> bytes:
     return bytes(pdf.output())
 
 
+SCAN_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+              "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf")
+
+
+def render_page(text: str, *, width: int = 1240, font_size: int = 28, mode: str = "L"):
+    """``text`` drawn black on white as a PIL image, one line per line of ``text``, like a page
+    scanned at about 150 dpi (DejaVu when installed, else Pillow's own font)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = next((f for f in SCAN_FONTS if Path(f).exists()), None)
+    font = ImageFont.truetype(font_path, font_size) if font_path else ImageFont.load_default(size=font_size)
+    lines = text.split("\n")
+    step = int(font_size * 1.6)
+    image = Image.new("L", (width, 2 * step + step * len(lines) + 40), 255)
+    draw = ImageDraw.Draw(image)
+    for n, line in enumerate(lines):
+        draw.text((font_size * 3, step + n * step), line, font=font, fill=0)
+    return image.convert(mode)
+
+
+def make_scanned_pdf(pages: Sequence[str], *, mode: str = "L") -> bytes:
+    """A PDF of scanned pages: each string rendered to an image (``render_page``), no text layer.
+
+    ``mode`` "L" stores JPEG (DCT) images, "1" CCITT fax images, as scanners write them.
+    """
+    import io
+
+    images = [render_page(text, mode=mode) for text in pages]
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=150, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def make_mixed_pdf(pages: Sequence[tuple[str, bool]]) -> bytes:
+    """A PDF whose pages are text (False) or scanned images of the text (True), in order."""
+    import io
+
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for text, scanned in pages:
+        pdf.add_page()
+        if scanned:
+            buf = io.BytesIO()
+            render_page(text).save(buf, "PNG")
+            pdf.image(buf, x=0, y=0, w=pdf.w)
+        else:
+            pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
 # Python source defining peak_mb(): the high-water mark of the running process's own memory
 # (ru_maxrss would also count the parent's); prepend it to the code given to run_python.
 PEAK_MB = """
@@ -178,3 +230,47 @@ def run_python(code: str, timeout: float) -> Any:
     if proc.returncode != 0:
         raise AssertionError(f"exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def make_odt(*, creation: str = "2023-11-20T09:30:00", title: str = "Svar om trygghet i parkerna") -> bytes:
+    """A small .odt reply: two headings, a numbered list, a table, a title and a creation date (odfpy)."""
+    import io
+
+    from odf import dc, meta
+    from odf.opendocument import OpenDocumentText
+    from odf.style import ListLevelProperties
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, List, ListItem, ListLevelStyleNumber, ListStyle, P
+
+    document = OpenDocumentText()
+    numbered = ListStyle(name="Numrerad")
+    level = ListLevelStyleNumber(level=1, numformat="1", numsuffix=".")
+    level.addElement(ListLevelProperties())
+    numbered.addElement(level)
+    document.automaticstyles.addElement(numbered)
+    document.text.addElement(P(text="Stadsdelsförvaltningen svarar på skrivelsen om parkerna."))
+    document.text.addElement(H(outlinelevel=1, text="Bakgrund"))
+    document.text.addElement(P(text="Boende har frågat om belysningen i Vivstavarvsparken."))
+    document.text.addElement(H(outlinelevel=2, text="Belysning"))
+    document.text.addElement(P(text="Förvaltningen byter trettio armaturer under hösten."))
+    items = List(stylename="Numrerad")
+    for text in ("Gångvägarna lyses upp först.", "Lekplatsen följer i vår."):
+        item = ListItem()
+        item.addElement(P(text=text))
+        items.addElement(item)
+    document.text.addElement(items)
+    table = Table(name="Kostnader")
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for cells in (("Åtgärd", "Kostnad"), ("Armaturer", "450 000 kr")):
+        row = TableRow()
+        for value in cells:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.text.addElement(table)
+    document.meta.addElement(dc.Title(text=title))
+    document.meta.addElement(meta.CreationDate(text=creation))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

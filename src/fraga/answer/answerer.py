@@ -160,7 +160,7 @@ class Answerer:
         citation = Citation(n=1, chunk_id=chunk.chunk_id if chunk else "", doc_id=doc.doc_id,
                             district=meta.district, title=meta.title, dnr=meta.dnr, date=meta.date,
                             section=chunk.section if chunk else "", quote=normalize_space(doc.text[start:end]),
-                            start=start, end=end)
+                            start=start, end=end, page=doc.page_at(start))
         return Answer(question, True, f"{text} [1]", (citation,), hits, note="metadata")
 
     def _per_district(self, question: str, info: QuestionInfo, result: SearchResult, wanted: tuple[str, ...], *,
@@ -186,10 +186,11 @@ class Answerer:
 
     def _cite(self, n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
         chunk = hit.chunk
-        meta = self.retriever.index.documents[chunk.doc_id].metadata
+        doc = self.retriever.index.documents[chunk.doc_id]
+        meta = doc.metadata
         return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, district=meta.district,
                         title=meta.title, dnr=meta.dnr, date=meta.date, section=chunk.section,
-                        quote=quote, start=start, end=end)
+                        quote=quote, start=start, end=end, page=doc.page_at(start))
 
 
 def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: QuestionInfo,
@@ -211,12 +212,14 @@ def only_skrivelser(index: Index, districts: tuple[str, ...]) -> bool:
 
 
 def format_citation(c: Citation) -> str:
-    """One line per citation: "[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, Avsnitt"."""
+    """One line per citation: "[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, s. 2, Avsnitt" (page of PDFs)."""
     parts = [c.district or "okänd stadsdel", c.title or c.doc_id]
     if c.dnr:
         parts.append(f"Dnr {c.dnr}")
     if c.date:
         parts.append(c.date)
+    if c.page:
+        parts.append(f"s. {c.page}")
     parts.append(c.section)
     return f"[{c.n}] " + ", ".join(parts)
 

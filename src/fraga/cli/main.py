@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("prepare", help="earlier answers, district by district, to each question of a skrivelse")
-    p.add_argument("skrivelse", help="the skrivelse: a .txt, .md, .pdf or .docx file ('-' reads text from stdin)")
+    p.add_argument("skrivelse", help="the skrivelse: a .txt, .md, .pdf, .docx or .odt file ('-' reads text from stdin)")
     p.add_argument("--out", default=None, help="write a draft aid: FILE.docx or FILE.md")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")

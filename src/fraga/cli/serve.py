@@ -81,6 +81,7 @@ def serve(args: argparse.Namespace) -> int:
     host, port = address(args)
     from fraga.api import open as open_fraga
     from fraga.index.generation import default_index_dir
+    from fraga.webapp.live import LiveService
     from fraga.webapp.service import Service
     from fraga.webapp.ui import build_ui, launch
 
@@ -96,6 +97,7 @@ def serve(args: argparse.Namespace) -> int:
                           "finns inte); ange korpusmappen med --corpus MAPP") from exc
     service = Service(engine)
     service.warm_up()
+    service = LiveService(service, args.index_dir)  # follows `fraga index`: new documents live, no restart
     try:
         launch(build_ui(service), host=host, port=port,
                on_ready=lambda url: print(f"{READY_LINE} {url}", flush=True))

@@ -1,8 +1,7 @@
-"""Load a corpus folder (txt, md, pdf) into Documents, skipping unreadable files."""
+"""Load a corpus folder (txt, md, pdf, docx, odt) into Documents, skipping unreadable files."""
 from __future__ import annotations
 
 import codecs
-import io
 import json
 import logging
 import os
@@ -15,13 +14,17 @@ from pathlib import Path
 
 from fraga.errors import CorpusError, IngestError
 from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
-from fraga.ingest.metadata import extract_metadata
+from fraga.ingest.metadata import extract_metadata, file_properties, with_file_properties
+from fraga.ingest.odt import read_odt
+from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, remap_pages
+from fraga.ingest.word import read_docx
 from fraga.records import Document, Metadata, Page, content_hash
 from fraga.text import clean_invisible
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".pdf")
+SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".odt")
+OFFICE_READERS = {".docx": read_docx, ".odt": read_odt}
 SIDECAR_SUFFIX = ".meta.json"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_SIDECAR_BYTES = 1024 * 1024
@@ -133,19 +136,11 @@ def read_text_file(path: Path) -> tuple[str, str]:
 
 
 def read_pdf(path: Path) -> list[str]:
-    """Text of each page of a text PDF. Raises IngestError for corrupt or image-only PDFs."""
-    data = read_bytes(path)
-    try:
-        from pypdf import PdfReader
+    """Text of each page of a PDF, scanned pages read by Swedish OCR (see ``fraga.ingest.scanned``).
 
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        pages = [(page.extract_text() or "") for page in reader.pages]
-    except Exception as exc:  # pypdf raises many types for damaged files
-        raise IngestError(f"{path.name}: trasig eller oläsbar PDF ({type(exc).__name__}: {exc})") from exc
-    pages = [unicodedata.normalize("NFC", clean_invisible(p.replace("\r\n", "\n"))) for p in pages]
-    if not any(p.strip() for p in pages):
-        raise IngestError(f"{path.name}: PDF:en har ingen textrad (skannad bild utan OCR?)")
-    return pages
+    Raises IngestError for corrupt or empty PDFs, OcrUnavailableError for scans without Tesseract.
+    """
+    return list(read_pdf_text(path.name, read_bytes(path)).pages)
 
 
 def doc_id_for(path: Path, root: Path) -> str:
@@ -186,15 +181,18 @@ def read_sidecar(path: Path) -> dict:
 TextRepair = Callable[[str, list[str]], "tuple[str, int] | None"]
 
 
-def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None) -> Metadata:
-    """Metadata extracted from ``text``, marked as OCR-repaired, then overridden by the sidecar."""
-    metadata = extract_metadata(text)
+def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None,
+                      properties: dict[str, str] | None = None) -> Metadata:
+    """Metadata extracted from ``text``, completed from the file's ``properties`` (marked as derived),
+    marked as OCR-repaired, then overridden by the sidecar."""
+    metadata = with_file_properties(extract_metadata(text), properties or {})
     if ocr_changes is not None:
         metadata = replace(metadata, ocr_repaired=True, ocr_changes=ocr_changes)
     overrides = read_sidecar(path)
     if overrides:
         merged = metadata.to_dict()
         merged.update(overrides)
+        merged["derived"] = [k for k in metadata.derived if k not in overrides]
         metadata = Metadata.from_dict(merged)
     return metadata
 
@@ -203,8 +201,10 @@ def load_document(path: Path, root: Path) -> Document:
     """Load one file into a Document (furniture removed, metadata extracted). Raises IngestError."""
     suffix = path.suffix.lower()
     pages: tuple[Page, ...] = ()
+    properties: dict[str, str] = {}
     if suffix == ".pdf":
-        raw_pages = read_pdf(path)
+        pdf = read_pdf_text(path.name, read_bytes(path))
+        raw_pages = list(pdf.pages)
         original = "\n\n".join(raw_pages)
         cleaned_pages = remove_repeated_page_lines(raw_pages)
         starts, offset = [], 0
@@ -213,7 +213,12 @@ def load_document(path: Path, root: Path) -> Document:
             offset += len(page) + 2
         text = "\n\n".join(cleaned_pages)
         pages = tuple(Page(i + 1, s) for i, s in enumerate(starts))
-        encoding = "pdf"
+        encoding = OCR_ENCODING if pdf.ocr_pages else "pdf"
+    elif suffix in OFFICE_READERS:
+        office = OFFICE_READERS[suffix](path.name, read_bytes(path))
+        original = _check_text(unicodedata.normalize("NFC", office.text), path)
+        encoding, properties = suffix[1:], office.properties()
+        text = remove_furniture(original)
     else:
         original, encoding = read_text_file(path)
         text = remove_furniture(original)
@@ -222,7 +227,7 @@ def load_document(path: Path, root: Path) -> Document:
         path=path.relative_to(root).as_posix(),
         text=text,
         original_text=original,
-        metadata=document_metadata(text, path),
+        metadata=document_metadata(text, path, properties=properties),
         pages=pages,
         encoding=encoding,
     )
@@ -232,7 +237,7 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
     """Every file below ``root`` as (path, "") to read or (path, reason) to report as skipped.
 
     A folder's files come before its subfolders, both sorted. The walk keeps its own stack
-    (no recursion limit) and never follows links. Hidden files and folders and metadata
+    (no recursion limit) and never follows links. Hidden files and folders, Word lock files ("~$…") and metadata
     sidecars are left out silently; links, other file types and files in folders more than
     MAX_DEPTH levels down are reported.
     """
@@ -248,7 +253,7 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
         subfolders = []
         for entry in entries:
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.name.startswith((".", "~$")):  # hidden, or a lock file Word keeps beside an open document
                 continue
             if entry.is_symlink():
                 yield path, f"{entry.name}: är en symbolisk länk; länkar följs inte"
@@ -318,7 +323,7 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
         documents.append(doc)
     if not documents:
         reasons = "".join(f"; {s.reason}" for s in skipped[:5]) + ("; …" if len(skipped) > 5 else "")
-        raise CorpusError(f"Korpusmappen {str(root)!r} har inga läsbara dokument (.txt, .md, .pdf){reasons}")
+        raise CorpusError(f"Korpusmappen {str(root)!r} har inga läsbara dokument ({', '.join(SUFFIXES)}){reasons}")
     if repair is not None and documents:
         documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]
     return Corpus(str(root_path), tuple(documents), tuple(skipped), tuple(duplicates))
@@ -326,8 +331,6 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
 
 def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -> Document:
     """``doc`` with OCR damage repaired when it looks damaged (the other texts are vocabulary)."""
-    if doc.pages:  # PDFs keep page offsets; their text is shown as extracted
-        return doc
     try:
         result = repair(doc.text, texts)
     except Exception as exc:  # keep the unrepaired document rather than lose it
@@ -336,5 +339,11 @@ def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -
     if result is None:
         return doc
     text, changes = result
+    pages = remap_pages(doc.text, text, doc.pages)  # a PDF's page starts (the repair keeps its lines)
+    if pages is None:
+        logger.warning("%s: OCR repair changed the lines; kept as read", doc.path)
+        return doc
     logger.info("%s: OCR repair changed %d words", doc.path, changes)
-    return replace(doc, text=text, metadata=document_metadata(text, root / doc.path, ocr_changes=changes))
+    metadata = document_metadata(text, root / doc.path, ocr_changes=changes,
+                                 properties=file_properties(doc.metadata))
+    return replace(doc, text=text, pages=pages, metadata=metadata)

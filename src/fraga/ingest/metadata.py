@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
+from fraga.ingest.sections import match_heading
 from fraga.records import Metadata
 from fraga.text import fold, normalize_space
 
@@ -89,6 +90,8 @@ def extract_title(text: str) -> str:
         blocks.append(current)
     for block in blocks:
         cleaned = [re.sub(r"^#+\s*|\*\*|__", "", line).strip() for line in block]
+        if cleaned and match_heading(cleaned[0]):
+            break  # the body's sections have begun: a title comes before them
         if not cleaned or len(cleaned) > 3:
             continue
         first = cleaned[0]
@@ -221,3 +224,23 @@ def extract_metadata(text: str) -> Metadata:
         signers=extract_signers(text),
         parties=extract_parties(text),
     )
+
+
+PROPERTY_FIELDS = ("title", "date")  # the metadata a file's own properties may give
+
+
+def with_file_properties(metadata: Metadata, properties: dict[str, str]) -> Metadata:
+    """``metadata`` with its empty ``title``/``date`` taken from the file's properties, marked as derived.
+
+    What the text states always wins: a property only fills a field the text left empty.
+    """
+    filled = {k: v for k, v in properties.items() if k in PROPERTY_FIELDS and v and not getattr(metadata, k)}
+    if not filled:
+        return metadata
+    derived = tuple(dict.fromkeys(metadata.derived + tuple(filled)))
+    return Metadata.from_dict({**metadata.to_dict(), **filled, "derived": derived})
+
+
+def file_properties(metadata: Metadata) -> dict[str, str]:
+    """The fields of ``metadata`` that came from the file's properties (see ``with_file_properties``)."""
+    return {k: getattr(metadata, k) for k in metadata.derived if k in PROPERTY_FIELDS}

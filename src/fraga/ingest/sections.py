@@ -39,6 +39,9 @@ _LETTERHEAD_LINE_RE = re.compile(
     r".*stadsdels(nämnd|förvaltning|namnd|forvaltning)$|\d{4}-\d\d-\d\d$|\d{1,2} \w+ \d{4}$)",
     re.IGNORECASE,
 )
+# A Markdown heading ("## Hemtjänsten"), as written by the .docx/.odt readers for Word's heading styles.
+_MD_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
+MAX_MD_HEADING_CHARS = 150
 _FRAGOR_RE = re.compile(r"(följande|foljande|f6ljande)\s+(frågor|fragor|frågeställningar)", re.IGNORECASE)
 
 
@@ -73,6 +76,17 @@ def match_heading(line: str) -> str | None:
     return best if best_ratio >= 0.88 else None
 
 
+def markdown_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of a Markdown heading line, or None (a long line or one without letters is none)."""
+    m = _MD_HEADING_RE.match(line)
+    if not m:
+        return None
+    text = normalize_space(re.sub(r"\*\*|__", "", m.group(2)))
+    if not text or len(text) > MAX_MD_HEADING_CHARS or not any(c.isalpha() for c in text):
+        return None
+    return len(m.group(1)), text
+
+
 def _line_spans(text: str) -> list[tuple[int, int]]:
     spans, pos = [], 0
     for line in text.split("\n"):
@@ -82,19 +96,31 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 
 def split_sections(doc: Document) -> list[Section]:
-    """Sections of ``doc``: front matter, letterhead, standard headings, one per question."""
+    """Sections of ``doc``: front matter, letterhead, standard headings, Markdown headings
+    (nested by level below the standard heading they follow), one per question."""
     text = doc.text
     lines = _line_spans(text)
     raw = [text[s:e] for s, e in lines]
     marks: list[tuple[int, tuple[str, ...], int]] = []  # (line index, path, body start line)
     top: str | None = None
+    top_level = 0  # Markdown level of the standard heading ``top`` (0: a plain line)
+    nested: list[tuple[int, str]] = []  # open Markdown headings below ``top``: (level, text)
+    started = False  # a non-empty line came before line i
     i = 0
     while i < len(lines):
         line = raw[i].strip()
         heading = match_heading(line)
+        md = markdown_heading(line) if started else None  # a heading as first line is the title
+        started = started or bool(line)
         if heading:
-            top = heading
+            top, top_level, nested = heading, md[0] if md else 0, []
             marks.append((i, (heading,), i + 1))
+        elif md:
+            level = md[0]
+            if top is not None and level <= top_level:  # a sibling of the standard heading ends it
+                top = None
+            nested = [h for h in nested if h[0] < level] + [md]
+            marks.append((i, ((top,) if top else ()) + tuple(t for _, t in nested), i + 1))
         elif fold(line).startswith("handlaggare") and len(line) < 60:
             j = _letterhead_end(raw, i)
             marks.append((i, ("Dokumentuppgifter",), i))
@@ -144,7 +170,7 @@ def _split_questions(text: str, section: Section) -> list[Section]:
         questions = _find_questions(body, lines, need_answer=True)
     else:
         m = _FRAGOR_RE.search(body)
-        if m and section.path[0] in ("Inledning",):
+        if m and section.path[0] not in _HEADING_KEYS.values():  # the front matter or an own heading
             questions = [q for q in _find_questions(body, lines, need_answer=False) if lines[q[0]][0] > m.end()]
     if not questions:
         return [section]

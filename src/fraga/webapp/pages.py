@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from fraga.ingest.scanned import OCR_ENCODING
 from fraga.records import Document, Hit
 from fraga.search.retrieve import Filters, SearchResult
 from fraga.text import WORD_RE
@@ -110,11 +111,17 @@ def _segments(text: str, view: SourceView) -> str:
     return "".join(out)
 
 
+DERIVED_NOTE = " (från filens egenskaper, står inte i texten)"
+
+
 def source_page(view: SourceView) -> str:
     """The whole document with its metadata; the cited place is marked and scrolled to."""
     doc, meta = view.doc, view.doc.metadata
     rows = [("Stadsdel", meta.district or "okänd"), ("Dokumenttyp", meta.doc_type or "okänd"),
-            ("Datum", meta.date or "saknas"), ("Diarienummer", meta.dnr or "saknas")]
+            ("Datum", (meta.date + DERIVED_NOTE if "date" in meta.derived else meta.date) or "saknas"),
+            ("Diarienummer", meta.dnr or "saknas")]
+    if "title" in meta.derived:
+        rows.append(("Titel", meta.title + DERIVED_NOTE))
     if meta.handlaggare:
         rows.append(("Handläggare", meta.handlaggare))
     if meta.signers:
@@ -124,6 +131,8 @@ def source_page(view: SourceView) -> str:
     rows.append(("Fil", doc.path))
     if doc.pages:
         rows.append(("Sidor", str(len(doc.pages))))
+    if doc.encoding == OCR_ENCODING:
+        rows.append(("Skannad", "sidor utan textlager är lästa med OCR (Tesseract)"))
     if meta.ocr_repaired:
         rows.append(("OCR", f"texten är rättad från en skannad fil ({meta.ocr_changes} ändringar)"))
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)

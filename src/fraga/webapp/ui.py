@@ -40,8 +40,12 @@ class Handlers:
     """The functions the page's events call; each returns what the components show."""
 
     def __init__(self, service: Service) -> None:
-        self.service = service
-        self.documents = service.index.documents
+        self.service = service  # a LiveService in the app: the index can change between requests
+
+    @property
+    def documents(self):
+        """The documents of the index that serves now."""
+        return self.service.index.documents
 
     def _passage_of(self, chunk_id: str):
         chunk = self.service.chunk(chunk_id)
