@@ -112,8 +112,9 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     """Add ``doc`` to ``index`` and write the result as the index's new current generation.
 
     ``index`` is updated in place (passages, vectors, BM25, documents), so a process that
-    serves it can go on; build a new ``Retriever`` on it to see the new document's
-    district in filters. When writing fails, ``index`` is left as it was.
+    serves it can go on: a ``Retriever`` and an ``Answerer`` built on it see the new
+    document (and its district) on their next search. When writing fails, ``index`` is
+    left as it was.
 
     Args:
         index: The loaded index (``load_index``).
