@@ -57,12 +57,12 @@ class _Bm25WithStats:
     """A Bm25Index whose ``save`` also writes ``stats.json`` (average tokens per passage)."""
 
     def __init__(self, bm25: Bm25Index, avgdl: float, sampled: int) -> None:
-        self._bm25 = bm25
+        self._inner = bm25
         self.analyzer = bm25.analyzer
         self._stats = {"avgdl": avgdl, "sampled_passages": sampled}
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(folder)
+        self._inner.save(folder)
         (folder / STATS_FILE).write_text(json.dumps(self._stats), encoding="utf-8")
 
 

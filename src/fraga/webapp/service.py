@@ -23,6 +23,7 @@ from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
 from fraga.errors import FragaError, IndexMismatchError, IndexNotFoundError
 from fraga.index.build import BuildReport, build_index
 from fraga.index.generation import Index, default_index_dir, load_index
+from fraga.index.lexical import bare
 from fraga.records import Answer, Chunk, Document, Hit
 from fraga.search.retrieve import MODES, Filters, Retriever, SearchResult
 from fraga.text import fold
@@ -180,9 +181,7 @@ class Service:
     # Highlighting --------------------------------------------------------------
     def _stem(self, word: str) -> str | None:
         """The diacritic-free stem of ``word`` ("polisanmäler" -> "polisanmal"); None for a stop word."""
-        if not word or self.analyzer.is_stopword(word):
-            return None
-        return self.analyzer.stem(fold(word))
+        return bare(self.analyzer.term(word)) or None
 
     def matcher(self, question: str) -> Callable[[str], bool]:
         """A test telling whether a word of a passage matches a content word of ``question``."""
