@@ -320,7 +320,8 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
         reasons = "".join(f"; {s.reason}" for s in skipped[:5]) + ("; …" if len(skipped) > 5 else "")
         raise CorpusError(f"Korpusmappen {str(root)!r} har inga läsbara dokument (.txt, .md, .pdf){reasons}")
     if repair is not None and documents:
-        documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]
+        texts = [d.text for d in documents]  # one list for all: a repair may build its vocabulary once
+        documents = [_repaired(doc, root_path, repair, texts) for doc in documents]
     return Corpus(str(root_path), tuple(documents), tuple(skipped), tuple(duplicates))
 
 
