@@ -160,3 +160,12 @@ def test_shares_part_is_one_test_for_answering_and_drafting():
     assert similarity.shares_part is shares_part
     assert shares_part("~sakerhetssamordn", "samordn") and shares_part("polisanmal", "~polisanmalan")
     assert not shares_part("polisanmal", "polis") and not shares_part("brandskydd", "samordn")
+
+
+def test_one_compound_length_limit_for_bm25_and_ocr_repair(analyzer):
+    from fraga.index import lexical
+    from fraga.ingest import lexicon
+
+    assert lexical.MAX_COMPOUND_LEN is lexicon.MAX_COMPOUND_LEN
+    word = "säkerhetssamordnare" * (lexicon.MAX_COMPOUND_LEN // 19 + 1)
+    assert len(word) > lexicon.MAX_COMPOUND_LEN and len(analyzer.tokens(word)) == 2  # stem and folded stem only

@@ -1,4 +1,4 @@
-"""The ``fraga`` command line: index, search, ask, eval. A thin layer over the library."""
+"""The ``fraga`` command line: index, search, ask, prepare, eval, bench. A thin layer over the library."""
 from __future__ import annotations
 
 import argparse

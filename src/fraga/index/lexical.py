@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fraga.ingest.lexicon import MAX_COMPOUND_LEN
 from fraga.text import fold, words
 
 logger = logging.getLogger(__name__)
 
 FOLD_PREFIX = "~"
 TOP_SAMPLE = 4096  # scores sampled by top_rows to pick a candidate threshold
-MAX_COMPOUND_LEN = 60  # longer "words" are not split into compound parts
 
 
 def _bm25s():

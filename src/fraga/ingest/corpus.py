@@ -265,11 +265,6 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
         stack.extend((sub, depth + 1) for sub in reversed(subfolders))
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Document files below ``root`` that will be read, in reading order (links not followed)."""
-    return (path for path, reason in walk_corpus(root) if not reason)
-
-
 def _printable(text: str) -> str:
     """``text`` with lone surrogates (undecodable bytes of a file name) as �, so it can be written as UTF-8."""
     return _SURROGATE_RE.sub("\ufffd", text)
