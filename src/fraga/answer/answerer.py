@@ -181,7 +181,9 @@ class Answerer:
         """One line per district: its most probable sentence, when the model trusts it."""
         districts = list(wanted) or list(self.retriever.known_districts)
         base = filters or Filters()
-        lines, citations, hits = [], [], []
+        lines: list[str] = []
+        citations: list[Citation] = []
+        hits: list[Hit] = []
         for district in districts:
             sub = self.retriever.search(question, k=CANDIDATE_K, mode=mode, detect_districts=False,
                                         filters=Filters((district,), base.doc_types, base.date_from, base.date_to))

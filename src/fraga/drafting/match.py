@@ -241,7 +241,7 @@ def _answer_sections(docs: dict[str, Document], sim: QuestionSimilarity) -> dict
 def _same_question_matches(qs: tuple[Question, ...], neutral: dict[int, str], docs: dict[str, Document],
                            sim: QuestionSimilarity, th: Thresholds) -> dict[tuple[int, str], Cell]:
     best: dict[tuple[int, str], Cell] = {}
-    for doc_id, sections in _answer_sections(docs, sim).items():
+    for sections in _answer_sections(docs, sim).values():
         pairs = []
         for q in qs:
             for k, sec in enumerate(sections):
@@ -326,7 +326,7 @@ def _number(cells: list[Cell]) -> list[Cell]:
 
 def unwrap(text: str) -> str:
     """Paragraphs of ``text`` with their line breaks undone, separated by blank lines."""
-    paras = []
+    paras: list[str] = []
     for para in re.split(r"\n[ \t]*\n", text):
         out = ""
         for line in para.split("\n"):

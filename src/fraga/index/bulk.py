@@ -119,8 +119,10 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
     faiss_index = dense_mod.build_faiss(vectors, kind=faiss_kind)
     t_faiss = time.perf_counter()
     corpus = Corpus(root=corpus_root or str(Path(index_dir) / ".no-sources"), documents=tuple(docs.values()))
-    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes, _Bm25WithStats(bm25, avgdl, sampled),
-                     faiss_index, encoder, sentences)
+    # duck-typed: write_generation calls the BM25 index's save() and reads the encoder's name and dim
+    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes,
+                     _Bm25WithStats(bm25, avgdl, sampled), faiss_index, encoder,  # type: ignore[arg-type]
+                     sentences)
     t_write = time.perf_counter()
     seconds = {"texts": t_text - t0, "bm25": t_bm25 - t_text, "stats": t_stats - t_bm25,
                "faiss": t_faiss - t_stats, "write": t_write - t_faiss, "total": t_write - t0}

@@ -167,7 +167,7 @@ def read_sidecar(path: Path) -> dict:
     if not isinstance(data, dict):
         logger.warning("%s: ignoring metadata file that is not a JSON object", sidecar.name)
         return {}
-    overrides = {}
+    overrides: dict[str, object] = {}
     for key, value in data.items():
         if key not in Metadata.__dataclass_fields__:
             continue

@@ -224,7 +224,7 @@ class Hunspell:
         key = (word, depth)
         if key in self._splits:
             return self._splits[key]
-        found = None
+        found: tuple[str, ...] | None = None
         role = "begin" if depth == 0 else "middle"
         for i in range(MIN_PART, len(word) - MIN_PART + 1):
             if not self._check(word[:i], role):

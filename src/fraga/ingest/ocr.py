@@ -310,7 +310,7 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
     words = [i for i, t in enumerate(toks) if t.alpha]
     chosen: dict[int, str] = {}
     current = {i: toks[i].lower for i in words}
-    for i, tok in enumerate(toks):
+    for i in range(len(toks)):
         if damaged and _lone_one(text, toks, i):
             chosen[i] = current[i] = "i"
     for _ in range(2):  # second pass sees the neighbours' repairs
