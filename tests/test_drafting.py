@@ -28,11 +28,6 @@ ANSWERING = ("Norra innerstaden", "Skarpnäck")
 
 
 @pytest.fixture(scope="module")
-def retriever(fake_index_dir) -> Retriever:
-    return Retriever(load_index(fake_index_dir))
-
-
-@pytest.fixture(scope="module")
 def prep(retriever):
     return prepare(SKRIVELSE.read_text(encoding="utf-8"), retriever)
 

@@ -252,6 +252,7 @@ def test_hostile_sidecar_is_ignored_not_fatal(tmp_path):
     assert index.districts() == []
 
 
+@pytest.mark.slow  # a long build in a subprocess
 def test_pathological_texts_build_in_linear_time(tmp_path):
     """Inputs that once made a regex, a loop or the OCR repair quadratic or worse (minutes to
     hours for a few hundred kB): the whole build, OCR repair included, ends in bounded time."""
