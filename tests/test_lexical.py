@@ -169,3 +169,13 @@ def test_one_compound_length_limit_for_bm25_and_ocr_repair(analyzer):
     assert lexical.MAX_COMPOUND_LEN is lexicon.MAX_COMPOUND_LEN
     word = "säkerhetssamordnare" * (lexicon.MAX_COMPOUND_LEN // 19 + 1)
     assert len(word) > lexicon.MAX_COMPOUND_LEN and len(analyzer.tokens(word)) == 2  # stem and folded stem only
+
+
+def test_only_the_bm25_index_reads_bm25s_internals():
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "fraga"
+    internals = ("._bm25.", ".vocab_dict", '["indptr"]', '["data"]', '["num_docs"]', ".get_tokens_ids(")
+    reaching = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
+                      if p.name != "lexical.py" and any(s in p.read_text(encoding="utf-8") for s in internals))
+    assert reaching == []
