@@ -56,6 +56,33 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def retriever(fake_index_dir: Path):
+    """A Retriever over the fake-encoder index of the bundled corpus (one per test module)."""
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
+
+    return Retriever(load_index(fake_index_dir))
+
+
+@pytest.fixture(scope="module")
+def answerer(fake_index_dir: Path):
+    """An Answerer over its own Retriever of the fake-encoder index (one per test module)."""
+    from fraga.answer.answerer import Answerer
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
+
+    return Answerer(Retriever(load_index(fake_index_dir)))
+
+
+@pytest.fixture(scope="module")
+def service(fake_index_dir: Path):
+    """The web app's Service over the fake-encoder index (one per test module: it keeps conversations)."""
+    from fraga.webapp.service import Service
+
+    return Service.open(fake_index_dir, build=False)
+
+
 # Browser tests: the app in a subprocess, driven by Playwright ==========================
 CHROMIUM = os.environ.get("FRAGA_CHROMIUM", "/usr/bin/chromium")  # Debian's chromium
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -12,11 +12,6 @@ from fraga.index.generation import load_index
 from fraga.search.retrieve import Retriever
 
 
-@pytest.fixture(scope="module")
-def answerer(fake_index_dir) -> Answerer:
-    return Answerer(Retriever(load_index(fake_index_dir)))
-
-
 def test_answer_quotes_the_document_and_cites_it(answerer):
     answer = answerer.answer("Vem polisanmäler hot i Skarpnäck?")
     assert answer.answered

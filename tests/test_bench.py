@@ -112,6 +112,7 @@ def test_build_breakdown_projects_encoding():
     assert bd["largest_other"] == "bm25" and bd["within_limit"]
 
 
+@pytest.mark.slow  # runs the whole benchmark (builds at 300 and 1,000 passages, app-load probes)
 def test_bench_writes_table_and_json(bench_result, capsys):
     args, out = bench_result
     assert main_bench(args) == 0

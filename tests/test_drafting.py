@@ -28,11 +28,6 @@ ANSWERING = ("Norra innerstaden", "Skarpnäck")
 
 
 @pytest.fixture(scope="module")
-def retriever(fake_index_dir) -> Retriever:
-    return Retriever(load_index(fake_index_dir))
-
-
-@pytest.fixture(scope="module")
 def prep(retriever):
     return prepare(SKRIVELSE.read_text(encoding="utf-8"), retriever)
 
@@ -350,3 +345,38 @@ def test_real_encoder_finds_differently_worded_questions(real_index_dir):
     assert all(c.status == NONE for c in prep.row(4))
     # Kungsholmen's reply on otillåten påverkan is shown where the question is about that.
     assert prep.cell(5, "Kungsholmen").status == RELATED
+
+
+# COST ==========================================================================
+
+
+def test_prepare_reads_the_documents_retrieval_finds_not_the_whole_corpus(tmp_path, fake_encoder, monkeypatch):
+    from dataclasses import replace
+
+    from fraga.index import textcolumn
+    from fraga.ingest.corpus import load_corpus
+    from fraga.ingest.sections import chunk_document
+    from fraga.testing import bulk_index
+
+    bundled = list(load_corpus(ROOT / "corpus", repair=None).documents)
+    reply = next(d for d in bundled if d.metadata.district == "Skarpnäck")
+    filler = []  # 400 short replies from Skarpnäck about something else
+    for i in range(400):
+        text = f"Parken vid gata {i} får nya bänkar och {i % 7 + 2} träd under året. Arbetet börjar i maj."
+        filler.append(replace(reply, doc_id=f"park-{i}", path=f"park-{i}.txt", text=text, original_text=text))
+    docs = bundled + filler
+    bulk_index(tmp_path / "idx", docs, [c for d in docs for c in chunk_document(d)], fake_encoder)
+    read: set[int] = set()
+    plain_getitem = textcolumn.TextColumn.__getitem__
+
+    def counting_getitem(self, i):
+        if self.folder.name == "documents":
+            read.add(int(i))
+        return plain_getitem(self, i)
+
+    monkeypatch.setattr(textcolumn.TextColumn, "__getitem__", counting_getitem)
+    retriever = Retriever(load_index(tmp_path / "idx"))
+    prep = prepare(SKRIVELSE.read_text(encoding="utf-8"), retriever)
+    assert len(read) <= len(docs) // 4, f"read {len(read)} of {len(docs)} documents"
+    assert correct_cells(prep) == 8  # and the bundled replies are still found
+    assert prep.excluded == ("hagersten-alvsjo-skrivelse-starkt-skydd",)

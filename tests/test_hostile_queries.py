@@ -80,13 +80,8 @@ def within(seconds: float):
 
 
 @pytest.fixture(scope="module")
-def index(fake_index_dir):
-    return load_index(fake_index_dir)
-
-
-@pytest.fixture(scope="module")
-def answerer(index):
-    return Answerer(Retriever(index))
+def index(answerer):
+    return answerer.retriever.index
 
 
 def _utf8_json(row) -> str:

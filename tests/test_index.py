@@ -143,6 +143,7 @@ build_index(corpus, index_dir, encoder="slow")
 """
 
 
+@pytest.mark.slow  # builds, then kills a build in a subprocess
 @pytest.mark.parametrize("stage", ["embed", "write"])
 def test_killed_build_leaves_previous_index_loadable(tmp_path, corpus_copy, stage):
     idx = tmp_path / "idx"

@@ -1,6 +1,8 @@
 """Swedish BM25: stemming, stop words, diacritic-free matching; bm25s against rank-bm25."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,74 @@ def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
         numpy_sum = lexical._sum_columns_numpy(m["data"], m["indptr"], m["indices"], len(FIXTURE),
                                                np.asarray(ids, dtype=np.int64))
         assert np.allclose(numpy_sum, expected)
+
+
+# The BM25 index's own statistics (no module but lexical reads bm25s' matrix) ===========
+PLAIN = AnalyzerSettings(stopwords="none", fold_stream=False, decompound=False)
+
+
+def test_doc_freq_and_idf_by_hand():
+    index = Bm25Index.build(["hot chef", "stöd chef", "hot hot"], Analyzer(PLAIN))
+    assert (index.num_docs, index.doc_freq("chef"), index.doc_freq("hot"), index.doc_freq("saknas")) == (3, 2, 2, 0)
+    assert index.idf("chef") == pytest.approx(math.log(1 + (3 - 2 + 0.5) / (2 + 0.5)))
+    assert index.idf("stöd") == pytest.approx(math.log(1 + (3 - 1 + 0.5) / (1 + 0.5)))
+    assert index.idf("saknas") == pytest.approx(math.log(1 + 3.5 / 0.5))  # the highest possible
+
+
+def test_append_scores_new_rows_by_hand_and_rescales_the_terms_they_use():
+    analyzer = Analyzer(PLAIN)
+    index = Bm25Index.build(["hot chef", "stöd chef"], analyzer)  # two tokens per passage: avgdl 2
+    index.append([analyzer.tokens("hot våld")], avgdl=2.0)
+    k1 = index.k1
+    assert index.num_docs == 3 and index.doc_freq("hot") == 2 and index.doc_freq("våld") == 1
+    hot = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5)) * 1 / (k1 * 1 + 1)  # tf 1, passage length = avgdl
+    vald = math.log(1 + (3 - 1 + 0.5) / (1 + 0.5)) * 1 / (k1 * 1 + 1)
+    assert np.allclose(index.scores("hot"), [hot, 0, hot])
+    assert np.allclose(index.scores("våld"), [0, 0, vald])
+    rebuilt = Bm25Index.build(["hot chef", "stöd chef", "hot våld"], analyzer)  # the same, for terms it used
+    assert np.allclose(index.scores("hot våld"), rebuilt.scores("hot våld"))
+
+
+@pytest.mark.parametrize("word", ["hemlös", "Hemlösa", "föräldrar", "får", "polisanmälan", "säkerhetssamordnare"])
+def test_one_function_makes_the_diacritic_free_token_for_index_and_lookups(analyzer, word):
+    # "hemlös": the stem of the folded word is "hemlo", the folded stem "hemlos"
+    assert analyzer.fold_token(word) in analyzer.word_tokens(word)
+    assert analyzer.term(word) == analyzer.fold_token(word) == analyzer.word_tokens(word)[1]
+    assert analyzer.term("och") == ""
+
+
+def test_a_word_with_a_diacritic_dependent_stem_gets_its_own_idf(analyzer):
+    from fraga.answer.overlap import TermMatcher
+
+    index = Bm25Index.build(["Hemlös person söker stöd.", "Stöd ges av förvaltningen.", "Inget här."], analyzer)
+    matcher = TermMatcher(index)
+    assert matcher.idf("hemlös") == pytest.approx(math.log(1 + 2.5 / 1.5))  # df 1, not the unseen-term IDF
+    assert matcher.idf("hemlös") < index.idf("~okantord")
+
+
+def test_shares_part_is_one_test_for_answering_and_drafting():
+    from fraga.answer.overlap import shares_part
+    from fraga.drafting import similarity
+
+    assert similarity.shares_part is shares_part
+    assert shares_part("~sakerhetssamordn", "samordn") and shares_part("polisanmal", "~polisanmalan")
+    assert not shares_part("polisanmal", "polis") and not shares_part("brandskydd", "samordn")
+
+
+def test_one_compound_length_limit_for_bm25_and_ocr_repair(analyzer):
+    from fraga.index import lexical
+    from fraga.ingest import lexicon
+
+    assert lexical.MAX_COMPOUND_LEN is lexicon.MAX_COMPOUND_LEN
+    word = "säkerhetssamordnare" * (lexicon.MAX_COMPOUND_LEN // 19 + 1)
+    assert len(word) > lexicon.MAX_COMPOUND_LEN and len(analyzer.tokens(word)) == 2  # stem and folded stem only
+
+
+def test_only_the_bm25_index_reads_bm25s_internals():
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "fraga"
+    internals = ("._bm25.", ".vocab_dict", '["indptr"]', '["data"]', '["num_docs"]', ".get_tokens_ids(")
+    reaching = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
+                      if p.name != "lexical.py" and any(s in p.read_text(encoding="utf-8") for s in internals))
+    assert reaching == []

@@ -57,6 +57,7 @@ def test_arguments():
         lt.parse_args(["--url", "http://example.com/"])  # traffic stays on loopback
 
 
+@pytest.mark.slow  # starts app.py and drives it with 160 questions
 def test_quick_load_against_the_app_has_no_failures(fake_index_dir: Path, tmp_path: Path):
     proc, url = lt.start_app(fake_index_dir, tmp_path / "app.log", corpus=ROOT / "corpus", timeout=180)
     try:

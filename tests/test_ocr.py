@@ -206,3 +206,23 @@ def test_ingest_adapter(texts: dict[str, str]) -> None:
                    "the clean documents have neither form")
 def test_known_miss_beror(damaged_result: RepairResult) -> None:
     assert "som berör både hot" in damaged_result.text
+
+
+def test_ingestion_builds_the_corpus_vocabulary_once_not_per_damaged_document(tmp_path, monkeypatch):
+    from fraga.ingest import ocr
+    from fraga.ingest.corpus import load_corpus
+
+    clean, damaged = read(CLEAN[0]), read(DAMAGED)
+    for i in range(12):
+        (tmp_path / f"ren-{i}.txt").write_text(clean + f"\n\nDokument {i}.\n", encoding="utf-8")
+    for i in range(4):
+        (tmp_path / f"skadad-{i}.txt").write_text(damaged + f"\n\nDokument {i}.\n", encoding="utf-8")
+    added: list[str] = []
+    plain_add = ocr.Lexicon.add_text
+    monkeypatch.setattr(ocr.Lexicon, "add_text", lambda self, text: added.append(text) or plain_add(self, text))
+    corpus = load_corpus(tmp_path, repair=ocr.ingest_repair)
+    assert sum(d.metadata.ocr_repaired for d in corpus.documents) == 4
+    assert len(added) == len(corpus.documents)  # each text counted once, not once per damaged document
+    again = load_corpus(tmp_path, repair=ocr.ingest_repair)  # a new corpus gets its own vocabulary
+    assert len(added) == 2 * len(corpus.documents)
+    assert [d.text for d in again.documents] == [d.text for d in corpus.documents]

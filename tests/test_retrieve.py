@@ -9,11 +9,6 @@ from fraga.index.generation import load_index
 from fraga.search.retrieve import Filters, Retriever
 
 
-@pytest.fixture(scope="module")
-def retriever(fake_index_dir) -> Retriever:
-    return Retriever(load_index(fake_index_dir))
-
-
 @pytest.mark.parametrize("text,expected", [
     ("vem polisanmäler i Skarpnäck?", ["Skarpnäck"]),
     ("Skarpnäcks rutiner", ["Skarpnäck"]),

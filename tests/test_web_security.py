@@ -55,11 +55,6 @@ CRAFTED_IDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def service(fake_index_dir: Path) -> Service:
-    return Service.open(fake_index_dir, build=False)
-
-
 def _passwd_text() -> str:
     return PASSWD.read_text(encoding="utf-8", errors="replace") if PASSWD.is_file() else "root:x:0:0:"
 
@@ -187,6 +182,7 @@ def _variants(path: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # starts app.py
 def test_gradio_file_route_does_not_serve_files_outside_the_app(app_url: str, fake_index_dir: Path):
     leaks = []
     for path, marker in _files_outside(fake_index_dir).items():
@@ -201,11 +197,13 @@ def test_gradio_file_route_does_not_serve_files_outside_the_app(app_url: str, fa
     assert status == 403 and b"def main" not in body  # the route exists and refuses (not a vacuous pass)
 
 
+@pytest.mark.slow  # starts app.py
 def test_the_page_itself_still_loads(app_url: str):
     status, body = _get(app_url + "/")
     assert status == 200 and b"<html" in body.lower()
 
 
+@pytest.mark.slow  # starts app.py
 def test_a_document_outside_the_index_cannot_be_opened_through_the_api(app_url: str):
     """The Källa events are private: the HTTP API offers only the question, search and compare endpoints."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"

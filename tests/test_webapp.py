@@ -21,11 +21,6 @@ NASTY = '<script>alert("x")</script><img src=x onerror=alert(1)> [klicka](http:/
 
 
 # FIXTURES ===========================================================================
-@pytest.fixture(scope="module")
-def service(fake_index_dir: Path) -> Service:
-    return Service.open(fake_index_dir, build=False)
-
-
 def nasty_document() -> Document:
     text = f"Rubrik\n\nFörsta stycket om polisanmälan.\n{NASTY}\nSista raden."
     meta = Metadata(district="Skarpnäck", doc_type="tjänsteutlåtande", title="Titel <b>fet</b>", date="2024-01-02",
@@ -318,6 +313,7 @@ ctypes.CDLL("libc.so.6").malloc_stats()  # one "Arena N:" block per arena, on st
 """
 
 
+@pytest.mark.slow  # imports app.py in subprocesses
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_app_limits_malloc_arenas_so_memory_stays_compact(tmp_path):
     script = tmp_path / "arenas.py"

@@ -21,11 +21,6 @@ NASTY = '<script>alert("x")</script><img src=x onerror=alert(1)> [klicka](http:/
 
 
 # FIXTURES ===========================================================================
-@pytest.fixture(scope="module")
-def service(fake_index_dir: Path) -> Service:
-    return Service.open(fake_index_dir, build=False)
-
-
 @pytest.fixture
 def handlers(service: Service, tmp_path: Path) -> DraftingHandlers:
     return DraftingHandlers(service, tmp_path / "downloads")

@@ -56,7 +56,20 @@ class Answerer:
     def __init__(self, retriever: Retriever, model: AnswerModel | None = None) -> None:
         self.retriever = retriever
         self.model = model or load_model()
-        self.matcher = TermMatcher(retriever.index.bm25, district_words(retriever.known_districts))
+        self._matcher = TermMatcher(retriever.index.bm25, district_words(retriever.known_districts))
+        self._matcher_key: tuple = (retriever.index.bm25, tuple(retriever.known_districts))
+
+    @property
+    def matcher(self) -> TermMatcher:
+        """The question terms' matcher, made again when the index's BM25 or districts changed
+        (after ``fraga.index.append.add_document``), so its IDF cache never goes stale."""
+        index = self.retriever.index
+        districts = tuple(self.retriever.known_districts)
+        key = (index.bm25, districts)
+        if key[0] is not self._matcher_key[0] or key[1] != self._matcher_key[1]:
+            self._matcher = TermMatcher(index.bm25, district_words(districts))
+            self._matcher_key = key
+        return self._matcher
 
     # Scoring -----------------------------------------------------------------
     def score(self, question: str, info: QuestionInfo, result: SearchResult) -> tuple[list[Scored], float]:
@@ -168,7 +181,9 @@ class Answerer:
         """One line per district: its most probable sentence, when the model trusts it."""
         districts = list(wanted) or list(self.retriever.known_districts)
         base = filters or Filters()
-        lines, citations, hits = [], [], []
+        lines: list[str] = []
+        citations: list[Citation] = []
+        hits: list[Hit] = []
         for district in districts:
             sub = self.retriever.search(question, k=CANDIDATE_K, mode=mode, detect_districts=False,
                                         filters=Filters((district,), base.doc_types, base.date_from, base.date_to))

@@ -41,9 +41,9 @@ def _own_words(question: str, matcher: DistrictMatcher) -> list[str]:
     for m in matcher.find(question):
         taken[m.start:m.end] = b"\x01" * (m.end - m.start)
     own = []
-    for m in re.finditer(r"[0-9a-z]+", folded):
-        if not any(taken[m.start():m.end()]) and m.group(0) not in _FRAME:
-            own.append(m.group(0))
+    for w in re.finditer(r"[0-9a-z]+", folded):
+        if not any(taken[w.start():w.end()]) and w.group(0) not in _FRAME:
+            own.append(w.group(0))
     return own
 
 

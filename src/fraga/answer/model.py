@@ -59,7 +59,8 @@ class AnswerModel:
                 raise FragaError(f"Svarsmodellen passar inte den här versionen av fraga (egenskaper {missing}); "
                                  "anpassa den på nytt med: python eval/fit_answer_model.py")
             models.append(model)
-        return cls(*models, float(data["threshold"]), data.get("info") or {})
+        rank, accept, answerable = models
+        return cls(rank, accept, answerable, float(data["threshold"]), data.get("info") or {})
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -74,7 +75,7 @@ def load_model(path: str | Path | None = None) -> AnswerModel:
 
 @lru_cache(maxsize=1)
 def _shipped() -> AnswerModel:
-    text = resources.files("fraga").joinpath("data", MODEL_FILE).read_text(encoding="utf-8")
+    text = resources.files("fraga").joinpath("data").joinpath(MODEL_FILE).read_text(encoding="utf-8")
     return AnswerModel.from_dict(json.loads(text))
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from fraga.districts import SETTING_WORDS
-from fraga.index.lexical import Bm25Index
+from fraga.index.lexical import Bm25Index, bare
 from fraga.text import fold, words
 
 EXACT, FOLDED, PART = 1.0, 0.7, 0.6
@@ -35,8 +35,11 @@ class Overlap:
 
 
 def shares_part(a: str, b: str, n: int = SHARED_AFFIX) -> bool:
-    """Whether two stems share a compound part: a common prefix or suffix of ``n`` letters."""
-    a, b = a.lstrip("~"), b.lstrip("~")
+    """Whether two stems share a compound part: a common prefix or suffix of ``n`` letters.
+
+    The one test for it, in answering and in drafting: "~sakerhetssamordn" and "samordn"
+    share one; "polisanmal" and "polis" (too short) do not."""
+    a, b = bare(a), bare(b)
     if len(a) < n or len(b) < n:
         return False
     return a[:n] == b[:n] or a[-n:] == b[-n:]
@@ -53,7 +56,7 @@ class TermMatcher:
         self._keys: dict[str, tuple[set[str], set[str], set[str]]] = {}
 
     def idf(self, word: str) -> float:
-        token = self.analyzer.fold_token(word)
+        token = self.analyzer.term(word)
         value = self._idf.get(token)
         if value is None:
             value = self._idf[token] = self.bm25.idf(token)
@@ -79,8 +82,8 @@ class TermMatcher:
             if word.lower() in SETTING_WORDS or low in self.ignore or low.rstrip("s") in self.ignore:
                 continue
             for token in self.analyzer.tokens(word):
-                bare = token.lstrip("~")
-                if len(bare) >= 3 and bare.isalpha() and self.bm25.doc_freq(token):
+                letters = bare(token)
+                if len(letters) >= 3 and letters.isalpha() and self.bm25.doc_freq(token):
                     return True
         return False
 

@@ -22,7 +22,7 @@ def build_breakdown(seconds: dict[str, float], n: int, passages_per_s: float | N
     out: dict[str, Any] = {"seconds": stages, "encode_projected_s": encode, "total_s": total, "shares": shares}
     if encode is not None and total:
         out["encode_share"] = encode / total
-        out["largest_other"] = max(shares, key=shares.get)
+        out["largest_other"] = max(shares, key=lambda name: shares[name])
         out["within_limit"] = max(shares.values()) <= NON_ENCODER_LIMIT
     return out
 

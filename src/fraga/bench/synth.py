@@ -195,7 +195,7 @@ class UnitRows(Sequence[np.ndarray]):
         rows = min(self.BLOCK, self.n - b * self.BLOCK)
         return _unit_rows(np.random.default_rng((self.seed, b)), rows, self.dim)
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key):
         if isinstance(key, int):
             return self[key:key + 1][0]
         lo, hi, step = key.indices(self.n)

@@ -23,7 +23,7 @@ from fraga.drafting.questions import Question, require_questions
 from fraga.drafting.similarity import QuestionSimilarity, scale
 from fraga.ingest.metadata import extract_metadata
 from fraga.records import Citation, Document
-from fraga.search.retrieve import Filters, Retriever
+from fraga.search.retrieve import MAX_QUERY_CHARS, Filters, Retriever, SearchResult
 from fraga.ingest.sections import SEP, Section, split_sections
 from fraga.text import fold, normalize_space, split_sentences, words
 
@@ -37,6 +37,9 @@ NOT_FOUND = "inget tidigare svar hittat"
 ANSWER_HEADINGS = ("Förvaltningens synpunkter och förslag", "Förvaltningens synpunkter")
 SUMMARY_HEADINGS = ("Sammanfattning",)
 EXCERPT_CHARS = 320
+SEARCH_HITS = 20  # passages searched per question and district; only their documents are read
+COPY_HITS = 10  # passages searched for a stored copy of the skrivelse itself
+RELATED_HITS = 8  # of those, the passages a related answer is looked for in
 
 _CLOSING_RE = re.compile(r"(overlamnar|godkanner|besvaras med)\s+(forvaltningens\s+)?tjanste?utlatande", re.I)
 _SIGNATURE_RE = re.compile(r"stadsdelsdirekt|avdelningschef|forvaltningschef|enhetschef|stadsdelsforvaltning$")
@@ -143,15 +146,40 @@ def answer_documents(retriever: Retriever, text: str = "") -> tuple[dict[str, Do
     """Documents that can hold earlier answers, and the ids left out as the skrivelse ``text`` itself.
 
     Skrivelser ask; they never answer. A document whose text is the skrivelse being
-    prepared is left out too, whatever its metadata says.
+    prepared is left out too, whatever its metadata says; only the documents a search for
+    the skrivelse's opening words finds are read to check that (metadata is in memory,
+    texts are on disk).
     """
+    maybe_copies = _found_by_opening(retriever, text) if text else set()
     docs, excluded = {}, []
     for doc_id, doc in retriever.index.documents.items():
-        if text and (_same_text(doc.text, text) or _same_text(doc.original_text, text)):
+        if doc_id in maybe_copies and (_same_text(doc.text, text) or _same_text(doc.original_text, text)):
             excluded.append(doc_id)
         elif doc.metadata.doc_type != "skrivelse" and doc.metadata.district:
             docs[doc_id] = doc
     return docs, tuple(excluded)
+
+
+def _found_by_opening(retriever: Retriever, text: str) -> set[str]:
+    """Ids of the documents whose passages best match the opening words of ``text`` (BM25)."""
+    probe, size = [], 0
+    for word in words(text):
+        size += len(word) + 1
+        if size > MAX_QUERY_CHARS:
+            break
+        probe.append(word)
+    if not probe:
+        return set()
+    result = retriever.search(" ".join(probe), k=COPY_HITS, mode="bm25", detect_districts=False)
+    return {h.chunk.doc_id for h in result.hits}
+
+
+def _search(retriever: Retriever, neutral: str, district: str, mode: str) -> SearchResult | None:
+    """The passages of ``district`` that best match a neutralised question (None without words)."""
+    if not words(neutral):
+        return None
+    return retriever.search(neutral, k=SEARCH_HITS, mode=mode, filters=Filters(districts=(district,)),
+                            detect_districts=False)
 
 
 def prepare(text: str, retriever: Retriever, *, mode: str = "hybrid", title: str = "",
@@ -178,13 +206,17 @@ def prepare(text: str, retriever: Retriever, *, mode: str = "hybrid", title: str
     districts = tuple(sorted({d.metadata.district for d in docs.values()}))
     sim = QuestionSimilarity(retriever.index, use_dense=mode != "bm25")
     neutral = {q.n: sim.neutral(q.text) for q in qs}
-    same = _same_question_matches(qs, neutral, docs, sim, th)
+    # Only the documents these searches find are read: the corpus may hold thousands.
+    searches = {(q.n, d): _search(retriever, neutral[q.n], d, mode) for q in qs for d in districts}
+    found_ids = {h.chunk.doc_id for r in searches.values() if r is not None for h in r.hits}
+    same = _same_question_matches(qs, neutral, {i: doc for i, doc in docs.items() if i in found_ids}, sim, th)
     cells: list[Cell] = []
     for q in qs:
         for district in districts:
             found = same.get((q.n, district))
-            if found is None:
-                found = _related(q, neutral[q.n], district, docs, retriever, sim, th, mode)
+            result = searches[(q.n, district)]
+            if found is None and result is not None:
+                found = _related(q, result, docs, sim, th, mode)
             cells.append(found or Cell(q.n, district, NONE, 0.0))
     cells = _number(cells)
     logger.info("prepared %d question(s) × %d district(s): %d cell(s) with an earlier answer",
@@ -206,7 +238,7 @@ def _answer_sections(docs: dict[str, Document], sim: QuestionSimilarity) -> dict
 def _same_question_matches(qs: tuple[Question, ...], neutral: dict[int, str], docs: dict[str, Document],
                            sim: QuestionSimilarity, th: Thresholds) -> dict[tuple[int, str], Cell]:
     best: dict[tuple[int, str], Cell] = {}
-    for doc_id, sections in _answer_sections(docs, sim).items():
+    for sections in _answer_sections(docs, sim).values():
         pairs = []
         for q in qs:
             for k, sec in enumerate(sections):
@@ -241,14 +273,11 @@ def _section_cell(qn: int, sec: _AnswerSection, score: float, status: str) -> Ce
 
 
 # Related passage -------------------------------------------------------------
-def _related(q: Question, neutral: str, district: str, docs: dict[str, Document], retriever: Retriever,
-             sim: QuestionSimilarity, th: Thresholds, mode: str) -> Cell | None:
-    if not words(neutral):
-        return None
-    result = retriever.search(neutral, k=8, mode=mode, filters=Filters(districts=(district,)),
-                              detect_districts=False)
+def _related(q: Question, result: SearchResult, docs: dict[str, Document], sim: QuestionSimilarity,
+             th: Thresholds, mode: str) -> Cell | None:
+    neutral, district = result.query, result.filters.districts[0]
     best: tuple[float, Any] | None = None
-    for hit in result.hits:
+    for hit in result.hits[:RELATED_HITS]:
         chunk = hit.chunk
         top = chunk.section.split(SEP)[0]
         if chunk.doc_id not in docs or top not in ANSWER_HEADINGS + SUMMARY_HEADINGS:
@@ -294,7 +323,7 @@ def _number(cells: list[Cell]) -> list[Cell]:
 
 def unwrap(text: str) -> str:
     """Paragraphs of ``text`` with their line breaks undone, separated by blank lines."""
-    paras = []
+    paras: list[str] = []
     for para in re.split(r"\n[ \t]*\n", text):
         out = ""
         for line in para.split("\n"):

@@ -8,14 +8,13 @@ stadsdelsnämnd en …" are the same question.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher
-from fraga.index.lexical import FOLD_PREFIX
+from fraga.answer.overlap import shares_part
 from fraga.text import fold, normalize_space, words
 
 if TYPE_CHECKING:
@@ -70,33 +69,16 @@ class QuestionSimilarity:
         return normalize_space(text)
 
     def idf(self, term: str) -> float:
-        """IDF of a BM25 term in the index (1.0 when the statistics are unavailable)."""
+        """IDF of a BM25 term in the index (``Bm25Index.idf``), cached."""
         cached = self._idf.get(term)
         if cached is None:
-            cached = 1.0
-            try:  # bm25s keeps document frequencies only inside its CSC matrix
-                bm25 = self.index.bm25._bm25
-                n = self.index.bm25.num_docs
-                tid = bm25.vocab_dict.get(term)
-                df = 0
-                if tid is not None:
-                    indptr = bm25.scores["indptr"]
-                    df = int(indptr[tid + 1] - indptr[tid])
-                cached = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            except (AttributeError, KeyError, TypeError):
-                pass
-            self._idf[term] = cached
+            cached = self._idf[term] = self.index.bm25.idf(term)
         return cached
 
     def term(self, word: str) -> str:
-        """The folded stem of ``word`` ("~polisanmal"): OCR'd and correct spellings meet; "" for stop words.
-
-        The analyzer's tokens are the exact stem, the folded stem (prefixed "~") and,
-        when it decompounds, the parts' stems; only the folded whole-word stem is used.
-        """
-        tokens = self.analyzer.word_tokens(word)
-        folded = [t for t in tokens if t.startswith(FOLD_PREFIX)]
-        return folded[0] if folded else (tokens[0] if tokens else "")
+        """The folded stem of ``word`` ("~polisanmal"): OCR'd and correct spellings meet; "" for stop words
+        (``Analyzer.term``)."""
+        return self.analyzer.term(word)
 
     def terms(self, text: str) -> dict[str, float]:
         """Folded stems of the content words of ``text``, with IDF weights."""
@@ -121,7 +103,7 @@ class QuestionSimilarity:
             if term in tb:
                 shared += weight + tb[term]
             else:
-                part = max((w for t, w in tb.items() if _shares_part(term, t)), default=0.0)
+                part = max((w for t, w in tb.items() if shares_part(term, t)), default=0.0)
                 if part:
                     shared += 0.6 * (weight + part)  # "säkerhetssamordnare" ~ "samordnare"
         return min(1.0, shared / total)
@@ -137,7 +119,7 @@ class QuestionSimilarity:
         for term, weight in q_terms.items():
             if term in p_terms:
                 got += weight
-            elif any(_shares_part(term, t) for t in p_terms):
+            elif any(shares_part(term, t) for t in p_terms):
                 got += 0.6 * weight
         return got / total
 
@@ -154,10 +136,3 @@ class QuestionSimilarity:
             return 0.0
         return float(self.vector(a) @ self.vector(b))
 
-
-def _shares_part(a: str, b: str, n: int = 7) -> bool:
-    """Whether two long stems share a compound part: a common prefix or suffix of ``n`` letters."""
-    a, b = a.lstrip("~"), b.lstrip("~")
-    if len(a) < n or len(b) < n or a == b:
-        return False
-    return a[:n] == b[:n] or a[-n:] == b[-n:]

@@ -48,7 +48,8 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
     retriever = Retriever(index)
     matcher = TermMatcher(index.bm25, district_words(retriever.known_districts))
     locator = EvidenceLocator(index.documents)
-    xs, ys, groups = [], [], []
+    xs, groups = [], []
+    ys: list[float] = []
     answerable, english = {}, {}
     for item in gold:
         question = resolve(item.question, item.previous, retriever.matcher).question

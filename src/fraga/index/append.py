@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +49,7 @@ class AddReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _average_length(bm25_folder: Path, bm25: Bm25Index, token_lists: list[list[str]]) -> float:
+def _average_length(bm25_folder: Path, token_lists: list[list[str]]) -> float:
     """Average tokens per passage: from stats.json, else estimated from the new passages."""
     try:
         return float(json.loads((bm25_folder / STATS_FILE).read_text(encoding="utf-8"))["avgdl"])
@@ -61,59 +59,14 @@ def _average_length(bm25_folder: Path, bm25: Bm25Index, token_lists: list[list[s
         return max(1.0, float(np.mean([len(t) for t in token_lists])))
 
 
-def append_bm25(bm25: Bm25Index, token_lists: list[list[str]], avgdl: float) -> None:
-    """Insert ``token_lists`` as new rows of ``bm25`` (in place), lucene BM25 scoring."""
-    r = bm25._bm25
-    scores = r.scores
-    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
-    n_old = int(scores["num_docs"])
-    n_new = n_old + len(token_lists)
-    vocab = r.vocab_dict
-    cols_old = len(indptr) - 1
-    next_col = cols_old
-    entries: list[tuple[int, int, int, int]] = []  # (column, row, tf, passage length)
-    for j, tokens in enumerate(token_lists):
-        tokens = tokens or [""]
-        for token, tf in Counter(tokens).items():
-            col = vocab.get(token)
-            if col is None:  # a term the index has not seen: a new column
-                col = vocab[token] = next_col
-                next_col += 1
-            entries.append((col, n_old + j, tf, len(tokens)))
-    entries.sort()
-    cols_new = next_col
-    ext_indptr = np.concatenate([indptr, np.full(cols_new - cols_old, indptr[-1], dtype=indptr.dtype)])
-    added = np.bincount([c for c, *_ in entries], minlength=cols_new)
-    k1, b = float(r.k1), float(r.b)
-    values = np.empty(len(entries), dtype=data.dtype)
-    for i, (col, _row, tf, dl) in enumerate(entries):
-        df_old = int(ext_indptr[col + 1] - ext_indptr[col])
-        df_new = df_old + int(added[col])
-        idf_new = math.log(1 + (n_new - df_new + 0.5) / (df_new + 0.5))
-        values[i] = idf_new * tf / (k1 * ((1 - b) + b * dl / avgdl) + tf)
-    data = data.copy() if not data.flags.writeable else data
-    for col in {c for c, *_ in entries}:
-        lo, hi = int(ext_indptr[col]), int(ext_indptr[col + 1])
-        if hi > lo:  # rescale the column's old scores to the new IDF
-            df_new = hi - lo + int(added[col])
-            idf_old = math.log(1 + (n_old - (hi - lo) + 0.5) / (hi - lo + 0.5))
-            idf_new = math.log(1 + (n_new - df_new + 0.5) / (df_new + 0.5))
-            data[lo:hi] *= idf_new / idf_old
-    positions = np.array([ext_indptr[c + 1] for c, *_ in entries], dtype=np.int64)
-    scores["data"] = np.insert(data, positions, values)
-    scores["indices"] = np.insert(indices, positions,
-                                  np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
-    scores["indptr"] = ext_indptr + np.concatenate([[0], np.cumsum(added)]).astype(indptr.dtype)
-    scores["num_docs"] = n_new
-
-
 def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
                  source: str | os.PathLike[str] | None = None) -> AddReport:
     """Add ``doc`` to ``index`` and write the result as the index's new current generation.
 
     ``index`` is updated in place (passages, vectors, BM25, documents), so a process that
-    serves it can go on; build a new ``Retriever`` on it to see the new document's
-    district in filters. When writing fails, ``index`` is left as it was.
+    serves it can go on: a ``Retriever`` and an ``Answerer`` built on it see the new
+    document (and its district) on their next search. When writing fails, ``index`` is
+    left as it was.
 
     Args:
         index: The loaded index (``load_index``).
@@ -144,7 +97,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     token_lists = [index.bm25.analyzer.tokens(t) for t in texts]
     old_folder = index.folder
     try:
-        append_bm25(index.bm25, token_lists, _average_length(index.folder / "bm25", index.bm25, token_lists))
+        index.bm25.append(token_lists, _average_length(index.folder / "bm25", token_lists))
         t_bm25 = time.perf_counter()
         stored = f"{len(index.documents)}{Path(source).suffix.lower()}" if source is not None else ""
         gen, manifest = _write_appended(index, doc, chunks, hashes, source, stored, sentences)

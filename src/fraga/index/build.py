@@ -22,7 +22,7 @@ from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
 from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.index.sentences import embed_sentences
-from fraga.ingest.corpus import Skipped, load_corpus
+from fraga.ingest.corpus import Skipped, TextRepair, load_corpus
 from fraga.ingest.sections import chunk_document, context_line
 from fraga.records import Chunk, Document, content_hash
 
@@ -89,10 +89,11 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     t0 = time.perf_counter()
     index_path = Path(index_dir or default_index_dir())
     enc = encoder if encoder is not None and not isinstance(encoder, str) else get_encoder(encoder)
+    repair: TextRepair | None = None
     if repair_ocr:
-        from fraga.ingest.ocr import ingest_repair as repair
-    else:
-        repair = None
+        from fraga.ingest.ocr import ingest_repair
+
+        repair = ingest_repair
     corpus = load_corpus(corpus_dir, repair=repair)
     t_load = time.perf_counter()
     old = _previous_index(index_path, enc)

@@ -57,12 +57,12 @@ class _Bm25WithStats:
     """A Bm25Index whose ``save`` also writes ``stats.json`` (average tokens per passage)."""
 
     def __init__(self, bm25: Bm25Index, avgdl: float, sampled: int) -> None:
-        self._bm25 = bm25
+        self._inner = bm25
         self.analyzer = bm25.analyzer
         self._stats = {"avgdl": avgdl, "sampled_passages": sampled}
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(folder)
+        self._inner.save(folder)
         (folder / STATS_FILE).write_text(json.dumps(self._stats), encoding="utf-8")
 
 
@@ -119,8 +119,10 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
     faiss_index = dense_mod.build_faiss(vectors, kind=faiss_kind)
     t_faiss = time.perf_counter()
     corpus = Corpus(root=corpus_root or str(Path(index_dir) / ".no-sources"), documents=tuple(docs.values()))
-    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes, _Bm25WithStats(bm25, avgdl, sampled),
-                     faiss_index, encoder, sentences)
+    # duck-typed: write_generation calls the BM25 index's save() and reads the encoder's name and dim
+    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes,
+                     _Bm25WithStats(bm25, avgdl, sampled), faiss_index, encoder,  # type: ignore[arg-type]
+                     sentences)
     t_write = time.perf_counter()
     seconds = {"texts": t_text - t0, "bm25": t_bm25 - t_text, "stats": t_stats - t_bm25,
                "faiss": t_faiss - t_stats, "write": t_write - t_faiss, "total": t_write - t0}

@@ -45,9 +45,11 @@ class StoredDocument(Document):
     the text columns on access, so holding every document costs its metadata only."""
 
     __slots__ = ("_store", "_row", "_text", "_original")
+    _store: Store
+    _row: int
 
-    text = property(_text_of, lambda self, v: object.__setattr__(self, "_text", v))  # type: ignore[assignment]
-    original_text = property(_original_of,  # type: ignore[assignment]
+    text = property(_text_of, lambda self, v: object.__setattr__(self, "_text", v))
+    original_text = property(_original_of,
                              lambda self, v: object.__setattr__(self, "_original", v))
 
     @classmethod
@@ -157,7 +159,7 @@ class Passages(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self._store)
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key):
         n = len(self._store)
         if isinstance(key, slice):
             start, stop, step = key.indices(n)
@@ -272,8 +274,8 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
         raise ValueError(f"passage of unknown document {exc.args[0]!r}; pass its Document too") from None
     with open(folder / "documents.jsonl", "w", encoding="utf-8") as f:
         if base is not None:
-            with open(base.folder / "documents.jsonl", encoding="utf-8") as old:
-                shutil.copyfileobj(old, f)
+            with open(base.folder / "documents.jsonl", encoding="utf-8") as prior:
+                shutil.copyfileobj(prior, f)
         for doc, stored in zip(documents, source_files):
             f.write(json.dumps(_doc_json(doc, stored, doc.original_text == doc.text), ensure_ascii=False) + "\n")
     d = folder / "documents"
@@ -290,7 +292,7 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
     raw = b"".join(bytes.fromhex(h) for h in hashes)
     if len(hashes) != len(chunks) or len(raw) != HASH_BYTES * len(chunks):
         raise ValueError(f"expected one {2 * HASH_BYTES}-digit hex hash per passage ({len(chunks)})")
-    columns = {
+    columns: dict[str, np.ndarray] = {
         "doc": doc_rows, "section": section_rows,
         "start": np.fromiter((ch.start for ch in chunks), dtype=np.int64, count=len(chunks)),
         "end": np.fromiter((ch.end for ch in chunks), dtype=np.int64, count=len(chunks)),

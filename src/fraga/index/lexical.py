@@ -5,18 +5,19 @@ import json
 import logging
 import math
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fraga.ingest.lexicon import MAX_COMPOUND_LEN
 from fraga.text import fold, words
 
 logger = logging.getLogger(__name__)
 
 FOLD_PREFIX = "~"
 TOP_SAMPLE = 4096  # scores sampled by top_rows to pick a candidate threshold
-MAX_COMPOUND_LEN = 60  # longer "words" are not split into compound parts
 
 
 def _bm25s():
@@ -90,7 +91,7 @@ class Analyzer:
         else:
             exact = self.stem(word)
             if self.settings.fold_stream:
-                out = (exact, FOLD_PREFIX + self.stem(fold(word)))
+                out = (exact, self.fold_token(word))
             else:
                 out = (exact,)
             out = out + self._parts(word, exact)
@@ -111,8 +112,20 @@ class Analyzer:
         return fold(tokens[0]), frozenset(fold(t) for t in tokens[n_main:])
 
     def fold_token(self, word: str) -> str:
-        """The diacritic-free BM25 token of ``word`` ("~polisanmal"), as the index stores it."""
+        """The diacritic-free BM25 token of ``word`` ("~polisanmal"), as the index stores it.
+
+        The one place that makes it: the stem of the folded word, which is not always the
+        folded stem ("hemlös" -> "~hemlo", where fold(stem) would give "hemlos").
+        """
         return FOLD_PREFIX + self.stem(fold(word))
+
+    def term(self, word: str) -> str:
+        """The BM25 token that stands for ``word`` when spellings must meet: its diacritic-free
+        token ("~polisanmal"; its stem when the index has no diacritic-free stream); "" for stop words.
+        Its IDF is ``Bm25Index.idf(term)``."""
+        if len(word) < self.settings.min_len or self.is_stopword(word):
+            return ""
+        return self.fold_token(word) if self.settings.fold_stream else self.stem(word)
 
     def exact_key(self, word: str) -> str:
         """The stem of ``word`` with its diacritics ("" for stop words)."""
@@ -146,6 +159,11 @@ class Analyzer:
     def content_words(self, text: str) -> list[str]:
         """Words of ``text`` that are not stop words (for answer scoring and highlighting)."""
         return [w for w in words(text) if not self.is_stopword(w)]
+
+
+def bare(token: str) -> str:
+    """``token`` without the diacritic-free stream's prefix ("~polisanmal" -> "polisanmal")."""
+    return token.removeprefix(FOLD_PREFIX)
 
 
 def _split_hyphen(word: str) -> list[str]:
@@ -219,8 +237,18 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return rows
 
 
+def _idf(num_docs: int, df: int) -> float:
+    """Lucene's BM25 IDF, as bm25s computes it: log(1 + (N - df + 0.5) / (df + 0.5))."""
+    return math.log(1 + (num_docs - df + 0.5) / (df + 0.5))
+
+
 class Bm25Index:
-    """A bm25s index over passage texts, saved as plain files."""
+    """A bm25s index over passage texts, saved as plain files.
+
+    The only module that touches bm25s' internals (its CSC score matrix, one column per
+    term, one row per passage): other modules ask this class for document frequencies,
+    IDFs, scores, or to append passages.
+    """
 
     def __init__(self, retriever, analyzer: Analyzer) -> None:
         self._bm25 = retriever
@@ -248,8 +276,59 @@ class Bm25Index:
 
     def idf(self, token: str) -> float:
         """BM25's IDF of ``token``: log(1 + (N - df + 0.5) / (df + 0.5))."""
-        df = self.doc_freq(token)
-        return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5))
+        return _idf(self.num_docs, self.doc_freq(token))
+
+    @property
+    def k1(self) -> float:
+        return float(self._bm25.k1)
+
+    @property
+    def b(self) -> float:
+        return float(self._bm25.b)
+
+    def append(self, token_lists: list[list[str]], avgdl: float) -> None:
+        """Insert ``token_lists`` (analyzer tokens, one list per new passage) as new rows, in place.
+
+        Lucene BM25 scoring with average passage length ``avgdl``. The terms the new passages
+        use get their exact new IDF (their old scores are rescaled); other terms keep theirs.
+        """
+        r = self._bm25
+        scores = r.scores
+        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+        n_old = int(scores["num_docs"])
+        n_new = n_old + len(token_lists)
+        vocab = r.vocab_dict
+        cols_old = len(indptr) - 1
+        next_col = cols_old
+        entries: list[tuple[int, int, int, int]] = []  # (column, row, tf, passage length)
+        for j, tokens in enumerate(token_lists):
+            tokens = tokens or [""]
+            for token, tf in Counter(tokens).items():
+                col = vocab.get(token)
+                if col is None:  # a term the index has not seen: a new column
+                    col = vocab[token] = next_col
+                    next_col += 1
+                entries.append((col, n_old + j, tf, len(tokens)))
+        entries.sort()
+        cols_new = next_col
+        ext_indptr = np.concatenate([indptr, np.full(cols_new - cols_old, indptr[-1], dtype=indptr.dtype)])
+        added = np.bincount([c for c, *_ in entries], minlength=cols_new)
+        k1, b = self.k1, self.b
+        values = np.empty(len(entries), dtype=data.dtype)
+        for i, (col, _row, tf, dl) in enumerate(entries):
+            df_new = int(ext_indptr[col + 1] - ext_indptr[col]) + int(added[col])
+            values[i] = _idf(n_new, df_new) * tf / (k1 * ((1 - b) + b * dl / avgdl) + tf)
+        data = data.copy() if not data.flags.writeable else data
+        for col in {c for c, *_ in entries}:
+            lo, hi = int(ext_indptr[col]), int(ext_indptr[col + 1])
+            if hi > lo:  # rescale the column's old scores to the new IDF
+                data[lo:hi] *= _idf(n_new, hi - lo + int(added[col])) / _idf(n_old, hi - lo)
+        positions = np.array([ext_indptr[c + 1] for c, *_ in entries], dtype=np.int64)
+        scores["data"] = np.insert(data, positions, values)
+        scores["indices"] = np.insert(indices, positions,
+                                      np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
+        scores["indptr"] = ext_indptr + np.concatenate([[0], np.cumsum(added)]).astype(indptr.dtype)
+        scores["num_docs"] = n_new
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when nothing matches)."""

@@ -162,7 +162,7 @@ def read_sidecar(path: Path) -> dict:
     if not isinstance(data, dict):
         logger.warning("%s: ignoring metadata file that is not a JSON object", sidecar.name)
         return {}
-    overrides = {}
+    overrides: dict[str, object] = {}
     for key, value in data.items():
         if key not in Metadata.__dataclass_fields__:
             continue
@@ -270,11 +270,6 @@ def walk_corpus(root: Path) -> Iterator[tuple[Path, str]]:
         stack.extend((sub, depth + 1) for sub in reversed(subfolders))
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Document files below ``root`` that will be read, in reading order (links not followed)."""
-    return (path for path, reason in walk_corpus(root) if not reason)
-
-
 def _printable(text: str) -> str:
     """``text`` with lone surrogates (undecodable bytes of a file name) as �, so it can be written as UTF-8."""
     return _SURROGATE_RE.sub("\ufffd", text)
@@ -325,7 +320,8 @@ def load_corpus(root: str | os.PathLike[str], *, repair: TextRepair | None = Non
         reasons = "".join(f"; {s.reason}" for s in skipped[:5]) + ("; …" if len(skipped) > 5 else "")
         raise CorpusError(f"Korpusmappen {str(root)!r} har inga läsbara dokument ({', '.join(SUFFIXES)}){reasons}")
     if repair is not None and documents:
-        documents = [_repaired(doc, root_path, repair, [d.text for d in documents]) for doc in documents]
+        texts = [d.text for d in documents]  # one list for all: a repair may build its vocabulary once
+        documents = [_repaired(doc, root_path, repair, texts) for doc in documents]
     return Corpus(str(root_path), tuple(documents), tuple(skipped), tuple(duplicates))
 
 

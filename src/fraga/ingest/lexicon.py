@@ -224,7 +224,7 @@ class Hunspell:
         key = (word, depth)
         if key in self._splits:
             return self._splits[key]
-        found = None
+        found: tuple[str, ...] | None = None
         role = "begin" if depth == 0 else "middle"
         for i in range(MIN_PART, len(word) - MIN_PART + 1):
             if not self._check(word[:i], role):
@@ -260,12 +260,9 @@ def load_hunspell(name: str = DICTIONARY_NAME) -> Hunspell:
 
 @functools.lru_cache(maxsize=1)
 def _snowball() -> Any:
-    """The Snowball Swedish stemmer (PyStemmer), or None when it is not installed."""
-    try:
-        import Stemmer
-    except ImportError:
-        logger.warning("PyStemmer is not installed; OCR repair runs without stem counts")
-        return None
+    """The Snowball Swedish stemmer (PyStemmer, a dependency of fraga)."""
+    import Stemmer
+
     return Stemmer.Stemmer("swedish")
 
 
@@ -273,7 +270,7 @@ def _snowball() -> Any:
 def _text_stats(hunspell: Hunspell | None, stemmer: Any, text: str) -> tuple[
         Counter[str], Counter[tuple[str, str]], Counter[str], frozenset[str]] | None:
     """Word, bigram and stem counts and capitalised forms of a text, or None when it
-    looks OCR-damaged itself (cached: ingestion passes the same texts again and again)."""
+    looks OCR-damaged itself (cached: a lexicon is often built again over the same texts)."""
     tokens = _TOKEN_RE.findall(text)
     lower = [t.lower() for t in tokens]
     plain = [t for t in lower if len(t) > 1]
@@ -283,7 +280,7 @@ def _text_stats(hunspell: Hunspell | None, stemmer: Any, text: str) -> tuple[
             logger.info("extra text ignored for word counts: %.0f %% valid words",
                         100 * valid / len(plain))
             return None
-    stems = Counter(stemmer.stemWords(lower)) if stemmer is not None else Counter()
+    stems = Counter(stemmer.stemWords(lower))
     return (Counter(lower), Counter(zip(lower, lower[1:])), stems,
             frozenset(t for t in tokens if t[:1].isupper()))
 
@@ -330,7 +327,7 @@ class Lexicon:
 
     def stem_count(self, word: str) -> int:
         """Clean-document words sharing the Snowball stem of ``word`` ("nivåer" for "nivå")."""
-        return self.stems.get(self._stemmer.stemWord(word), 0) if self._stemmer else 0
+        return self.stems.get(self._stemmer.stemWord(word), 0)
 
     def is_proper(self, word: str) -> bool:
         """Listed only as a proper noun (e.g. a surname) and unseen in lower case."""

@@ -54,7 +54,7 @@ def _lines(text: str) -> list[str]:
 def extract_district(text: str) -> str:
     """The district whose stadsdelsnämnd/-förvaltning wrote or received the document."""
     head = text[:3000]
-    orgs = Counter()
+    orgs: Counter[str] = Counter()
     for m in DISTRICT_ORG_RE.finditer(text):
         name = canonical_district(m.group(1), KNOWN_DISTRICTS)
         if name:

@@ -12,6 +12,7 @@ import bisect
 import logging
 import math
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -309,7 +310,7 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
     words = [i for i, t in enumerate(toks) if t.alpha]
     chosen: dict[int, str] = {}
     current = {i: toks[i].lower for i in words}
-    for i, tok in enumerate(toks):
+    for i in range(len(toks)):
         if damaged and _lone_one(text, toks, i):
             chosen[i] = current[i] = "i"
     for _ in range(2):  # second pass sees the neighbours' repairs
@@ -347,13 +348,31 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
 
 
 def ingest_repair(text: str, clean_texts: list[str]) -> tuple[str, int] | None:
-    """Adapter for ``fraga.ingest.corpus.load_document(repair=...)``: (text, changes) or None.
+    """Adapter for ``fraga.ingest.corpus.load_corpus(repair=...)``: (text, changes) or None.
 
     Only a text that looks damaged gets the other documents as vocabulary, so a large
-    corpus of clean texts costs one hunspell check each.
+    corpus of clean texts costs one hunspell check each. That vocabulary is built once per
+    ``clean_texts`` list (``load_corpus`` passes the same list for every document), not
+    once per damaged document.
     """
     lexicon = Lexicon.default()
     if not looks_damaged(text, lexicon):
         return None  # clean documents are left alone
-    result = repair_text(text, Lexicon.default(clean_texts))
+    result = repair_text(text, _corpus_lexicon(clean_texts))
     return (result.text, len(result.repairs)) if result.repairs else None
+
+
+_CORPUS_LEXICON: list[tuple[list[str], int, Lexicon]] = []  # (texts, their number, lexicon): the last corpus
+_CORPUS_LOCK = threading.Lock()
+
+
+def _corpus_lexicon(texts: list[str]) -> Lexicon:
+    """``Lexicon.default(texts)``, reused while the same list (same object, same length) comes back."""
+    with _CORPUS_LOCK:
+        if _CORPUS_LEXICON:
+            seen, n, lexicon = _CORPUS_LEXICON[0]
+            if seen is texts and n == len(texts):
+                return lexicon
+        lexicon = Lexicon.default(texts)
+        _CORPUS_LEXICON[:] = [(texts, len(texts), lexicon)]
+        return lexicon

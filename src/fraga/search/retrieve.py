@@ -1,4 +1,5 @@
-"""Retrieval: BM25, dense and hybrid (weighted RRF), with filters and district detection."""
+"""Retrieval: BM25, dense and hybrid (min-max normalised scores, weighted 0.3/0.7, or weighted RRF),
+with filters and district detection."""
 from __future__ import annotations
 
 import logging
@@ -96,18 +97,50 @@ class Retriever:
         self.rrf_k = rrf_k
         self.weights = weights
         self.candidates = candidates
-        self.known_districts = index.districts()
-        self.matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self.known_districts),
-                                       preferred=tuple(self.known_districts))
-        self._doc_ids = list(index.doc_ids)
-        self._doc_row = np.array(index.chunk_doc_rows, dtype=np.int32)  # the document row of each passage
-        self._masks: dict[tuple, np.ndarray] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
+        self._store: object = None
+        self._known_districts: list[str]
+        self._matcher: DistrictMatcher
+        self._doc_ids: list[str]
+        self._doc_row: np.ndarray
+        self._masks: dict[tuple, np.ndarray]
+        self._sync()
+
+    def _sync(self) -> None:
+        """Read the index's districts and passage-to-document rows again when its passages
+        changed (``fraga.index.append.add_document`` attaches a new store); cached filter
+        masks go with them."""
+        store = self.index.columns
+        if store is self._store:
+            return
+        with self._vectors_lock:
+            if store is self._store:
+                return
+            self._known_districts = self.index.districts()
+            self._matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self._known_districts),
+                                            preferred=tuple(self._known_districts))
+            self._doc_ids = list(self.index.doc_ids)
+            self._doc_row = np.array(self.index.chunk_doc_rows, dtype=np.int32)  # each passage's document row
+            self._masks = {}
+            self._store = store
+
+    @property
+    def known_districts(self) -> list[str]:
+        """The districts the index has documents from."""
+        self._sync()
+        return self._known_districts
+
+    @property
+    def matcher(self) -> DistrictMatcher:
+        """Finds district names in questions (Stockholm's and the index's)."""
+        self._sync()
+        return self._matcher
 
     # Filters -----------------------------------------------------------------
     def resolve_districts(self, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         """Canonical names of ``names`` among the index's districts. Raises UnknownDistrictError."""
+        self._sync()
         out = []
         for name in names:
             canon = canonical_district(name, self.known_districts)
@@ -121,6 +154,7 @@ class Retriever:
         """Boolean mask over passages that pass ``filters`` (None: no filter)."""
         if filters.empty:
             return None
+        self._sync()
         key = (filters.districts, filters.doc_types, filters.date_from, filters.date_to)
         cached = self._masks.get(key)
         if cached is not None:
@@ -157,6 +191,7 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         query = check_query(query)
+        self._sync()
         filters = filters or Filters()
         named = self.matcher.names(query) if detect_districts else []
         present = tuple(n for n in named if n in self.known_districts)

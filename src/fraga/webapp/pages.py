@@ -12,7 +12,6 @@ from fraga.webapp.service import IndexStatus, SourceView
 
 SNIPPET_CHARS = 220
 MODE_NAMES = {"hybrid": "hybrid", "bm25": "BM25 (ordmatchning)", "dense": "semantisk (dense)"}
-_DOC_TYPE_PLURAL = {"tjänsteutlåtande": "tjänsteutlåtanden", "skrivelse": "skrivelser"}
 
 
 def _snippet(text: str, is_match: Match) -> str:
@@ -184,6 +183,3 @@ def status_page(status: IndexStatus) -> str:
         dups = f"<h3>Dubbletter (indexerade en gång)</h3><ul>{items}</ul>"
     return f'<div class="fraga-status">{head}{table}{skipped}{dups}</div>'
 
-
-def doc_type_label(doc_type: str) -> str:
-    return _DOC_TYPE_PLURAL.get(doc_type, doc_type)

@@ -22,6 +22,7 @@ from fraga.api import DEFAULT_CORPUS, Fraga
 from fraga.api import open as open_fraga
 from fraga.errors import FragaError
 from fraga.index.generation import Index
+from fraga.index.lexical import bare
 from fraga.records import Answer, Chunk, Document, Hit
 from fraga.search.retrieve import MODES, Filters, Retriever, SearchResult
 from fraga.text import fold
@@ -131,9 +132,7 @@ class Service:
     # Highlighting --------------------------------------------------------------
     def _stem(self, word: str) -> str | None:
         """The diacritic-free stem of ``word`` ("polisanmäler" -> "polisanmal"); None for a stop word."""
-        if not word or self.analyzer.is_stopword(word):
-            return None
-        return self.analyzer.stem(fold(word))
+        return bare(self.analyzer.term(word)) or None
 
     def matcher(self, question: str) -> Callable[[str], bool]:
         """A test telling whether a word of a passage matches a content word of ``question``."""
