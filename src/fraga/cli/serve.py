@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 from fraga.errors import CorpusError, FragaError, IndexNotFoundError
 
@@ -97,9 +98,10 @@ def serve(args: argparse.Namespace) -> int:
                           "finns inte); ange korpusmappen med --corpus MAPP") from exc
     service = Service(engine)
     service.warm_up()
-    service = LiveService(service, args.index_dir)  # follows `fraga index`: new documents live, no restart
+    # LiveService follows `fraga index` (new documents live, no restart) and stands in for the Service it wraps.
+    live = cast(Service, LiveService(service, args.index_dir))
     try:
-        launch(build_ui(service), host=host, port=port,
+        launch(build_ui(live), host=host, port=port,
                on_ready=lambda url: print(f"{READY_LINE} {url}", flush=True))
     except OSError as exc:
         logger.debug("launch failed: %s", exc)

@@ -142,7 +142,9 @@ def feedback_to_gold(fb: Feedback, index: Index) -> dict[str, Any] | NotExported
 # HIGH LEVEL FUNCTIONS =========================================================
 def export_gold(entries: Iterable[Feedback], index: Index) -> GoldExport:
     """Every judgment in ``entries`` as a gold row checked against ``index``; see the module docstring."""
-    rows, stale, skipped = [], [], []
+    rows: list[dict[str, Any]] = []
+    stale: list[NotExported] = []
+    skipped: list[NotExported] = []
     for fb in entries:
         out = feedback_to_gold(fb, index)
         if isinstance(out, NotExported):

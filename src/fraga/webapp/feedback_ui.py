@@ -164,7 +164,7 @@ class FeedbackHandlers:
              comment: str | None) -> str:
         """Store the judgment; returns the message to show. Raises FragaError for a bad choice."""
         turn = _turn(turns, which)
-        if turn is None:
+        if turn is None or turn.answer is None:
             raise FragaError("Välj vilket svar omdömet gäller.")
         if verdict not in (GOOD, WRONG):
             raise FragaError("Välj Bra svar eller Fel svar.")
