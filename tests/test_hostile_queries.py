@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from fraga.answer.answerer import Answerer
-from fraga.cli.main import answer_json, main
+from fraga.cli.main import main
 from fraga.errors import EmptyQueryError, QueryTooLongError
 from fraga.index.generation import load_index
 from fraga.search.retrieve import MAX_QUERY_CHARS, MODES, Retriever
@@ -120,7 +120,7 @@ def test_answer_is_an_answer_an_abstention_or_a_clear_error(answerer, index, que
     for citation in answer.citations:
         assert citation.quote  # quotes come from the documents, never from the question
         assert "<script>" not in citation.quote and "javascript:" not in citation.quote
-    _utf8_json(answer_json(answer, index))
+    _utf8_json(answer.to_dict())
 
 
 def test_100000_characters_are_refused_before_any_work(answerer):
