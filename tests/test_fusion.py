@@ -57,3 +57,14 @@ def test_convex_hand_computed():
     assert fused["d3"] == pytest.approx(0.3 * 0.0 + 0.7 * 1.0)
     with pytest.raises(ValueError, match="one weight per run"):
         convex([RUN_A], weights=[0.5, 0.5])
+
+
+def test_length_weight_hand_computed():
+    from fraga.search.fusion import length_weight
+
+    assert length_weight(14) == 0.5
+    assert length_weight(7) == pytest.approx(7 / 21)
+    assert length_weight(0) == 0.0
+    assert length_weight(42, half=6) == pytest.approx(42 / 48)
+    with pytest.raises(ValueError):
+        length_weight(3, half=0)

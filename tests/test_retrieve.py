@@ -75,3 +75,20 @@ def test_real_encoder_finds_skarpnack_answer(real_index_dir):
     for mode in ("bm25", "dense", "hybrid"):
         hits = retriever.search("vem polisanmäler i Skarpnäck?", k=5, mode=mode).hits
         assert any("polisanmälan alltid görs av chef" in h.chunk.text for h in hits), mode
+
+
+def test_hybrid_fusion_weights_follow_the_query_length(retriever):
+    from fraga.search.fusion import convex
+
+    short, long_ = "hot mot personal", " ".join(["hot mot personal och chefer"] * 6)
+    assert retriever.fusion_weights(short) == pytest.approx((3 / 17, 14 / 17))
+    assert retriever.fusion_weights(long_) == pytest.approx((30 / 44, 14 / 44))
+    result = retriever.search(long_, k=5)
+    expected = convex([result.bm25_scores, result.dense_scores], weights=(30 / 44, 14 / 44))
+    assert [h.chunk.chunk_id for h in result.hits] == [cid for cid, _ in
+                                                        sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+
+
+def test_fixed_fusion_weights_are_kept(retriever):
+    fixed = Retriever(retriever.index, weights=(0.3, 0.7))
+    assert fixed.fusion_weights("hot mot personal") == (0.3, 0.7)

@@ -73,6 +73,22 @@ def convex(runs: Sequence[Run], *, weights: Sequence[float]) -> dict[str, float]
     return fused
 
 
+def length_weight(n_words: int, *, half: float = 14.0) -> float:
+    """BM25's share of a hybrid fusion for a query of ``n_words`` words: ``n / (n + half)``.
+
+    A long question (an interpellation's, a pasted paragraph) repeats the words of the text it
+    is about, and BM25 finds that text better than the encoder; a short one is more often put
+    in other words, where the encoder does better. ``half`` is the length at which both count
+    the same. It was chosen by leave-one-collection-out over three collections (fraga's gold dev
+    split, SweFAQ dev, 1,000 Riksdag interpellations): fitted on two, scored on the third
+    (see search/README or the closing note of issue 14).
+    """
+    if half <= 0:
+        raise ValueError(f"half must be positive, got {half}")
+    n = max(int(n_words), 0)
+    return n / (n + half)
+
+
 def top(run: Run, n: int) -> list[tuple[str, float]]:
     """The ``n`` best (doc_id, score) pairs of a run, ties broken by id."""
     return sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))[:max(n, 0)]

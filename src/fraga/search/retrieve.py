@@ -13,7 +13,7 @@ import numpy as np
 from fraga.index import dense as dense_mod
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
-from fraga.search.fusion import convex, rrf, top
+from fraga.search.fusion import convex, length_weight, rrf, top
 from fraga.index.generation import Index
 from fraga.index.lexical import top_rows
 from fraga.records import Hit
@@ -83,12 +83,13 @@ class Retriever:
         index: The loaded index.
         fusion: "convex" (weighted sum of min-max normalised scores) or "rrf"
             (weighted reciprocal rank fusion). Defaults to "convex".
-        weights: (bm25, dense) weights for hybrid fusion. Defaults to (0.3, 0.7).
+        weights: Fixed (bm25, dense) weights for hybrid fusion. Defaults to None: weights that
+            follow the query's length (``fusion.length_weight``; BM25 counts more for long questions).
         rrf_k: RRF constant, for fusion="rrf". Defaults to 60.
         candidates: How many passages each retriever contributes to fusion. Defaults to 50.
     """
 
-    def __init__(self, index: Index, *, fusion: str = "convex", weights: tuple[float, float] = (0.3, 0.7),
+    def __init__(self, index: Index, *, fusion: str = "convex", weights: tuple[float, float] | None = None,
                  rrf_k: int = 60, candidates: int = 50) -> None:
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r}; use 'convex' or 'rrf'")
@@ -213,15 +214,23 @@ class Retriever:
         elif mode == "dense":
             fused = dense_run
         elif self.fusion == "rrf":
-            fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.weights)
+            fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.fusion_weights(query))
         else:
-            fused = convex([bm25_run, dense_run], weights=self.weights)
+            fused = convex([bm25_run, dense_run], weights=self.fusion_weights(query))
         rows = self.index.row_of
         hits = tuple(
             Hit(self.index.chunks[rows[cid]], float(score), rank, mode)
             for rank, (cid, score) in enumerate(top(fused, k), start=1)
         )
         return SearchResult(query, mode, hits, present, missing, filters, bm25_run, dense_run)
+
+    def fusion_weights(self, query: str) -> tuple[float, float]:
+        """The (bm25, dense) weights of a hybrid search for ``query``: the fixed ``weights`` when
+        given, else by the query's length in words."""
+        if self.weights is not None:
+            return self.weights
+        bm25 = length_weight(len(words(query)))
+        return bm25, 1.0 - bm25
 
     def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
         scores = self.index.bm25.scores(query)
