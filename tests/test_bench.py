@@ -17,7 +17,7 @@ import pytest
 from fraga.index.append import add_document
 from fraga.bench import synth
 from fraga.bench.report import build_breakdown
-from fraga.bench.runner import main_bench
+from fraga.cli.bench import main_bench
 from fraga.index.bulk import EncoderInfo, write_index
 from fraga.index.generation import load_index
 from fraga.search.retrieve import Retriever

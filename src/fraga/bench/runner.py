@@ -8,7 +8,6 @@ FAISS index against exact search, and the time to add one document. The baseline
 """
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import logging
@@ -259,46 +258,36 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     return res
 
 
-def main_bench(args: argparse.Namespace) -> int:
-    """Run the benchmark for ``args.sizes`` and write bench.json and table.md to ``args.out``."""
-    from fraga.errors import FragaError
-    from fraga.index.build import embed_text
-
-    try:
-        sizes = [int(s.replace("_", "")) for s in str(args.sizes).split(",") if s.strip()]
-    except ValueError as exc:
-        raise FragaError(f"--sizes {args.sizes!r} is not a comma-separated list of passage counts") from exc
-    if not sizes or min(sizes) < 100:
-        raise FragaError(f"--sizes {args.sizes!r}: give passage counts of at least 100, e.g. 10000,100000")
-    real_encoder = getattr(args, "real_encoder", True)
-    out = Path(args.out or f"eval/reports/bench-{time.strftime('%Y%m%d-%H%M%S')}")
+def run_bench(sizes: list[int], out: Path, *, corpus: str, queries: int, real_encoder: bool = True) -> dict[str, Any]:
+    """Run the benchmark for ``sizes`` (passage counts); writes bench.json and table.md to ``out``
+    after each step and returns the result."""
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
     work.mkdir(exist_ok=True)
-    sentences = synth.source_sentences(args.corpus)
-    questions = _questions(args.corpus, sentences)
+    sentences = synth.source_sentences(corpus)
+    questions = _questions(corpus, sentences)
     result: dict[str, Any] = {"machine": measure.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              "settings": {"sizes": sizes, "queries": args.queries, "real_encoder": real_encoder,
+                              "settings": {"sizes": sizes, "queries": queries, "real_encoder": real_encoder,
                                            "questions": len(questions)}, "sizes": []}
     passages_per_s = None
     if real_encoder:
+        from fraga.index.build import embed_text
+
         sample = synth.make_collection(THROUGHPUT_PASSAGES, sentences, seed=1)
         docs = {d.doc_id: d for d in sample.documents}
         result["encoders"] = encoder_throughput([embed_text(docs[c.doc_id], c) for c in sample.chunks])
         encoders = result["encoders"]
         passages_per_s = encoders.get(encoders["bulk"], {}).get("passages_per_s")
-        result["bundled"] = bundled_ask(args.corpus, work, questions, args.queries)
+        result["bundled"] = bundled_ask(corpus, work, questions, queries)
         _save(out, result)
     for n in sizes:
         logger.info("benchmarking %d passages", n)
-        result["sizes"].append(bench_size(n, sentences, questions, work, queries=args.queries,
+        result["sizes"].append(bench_size(n, sentences, questions, work, queries=queries,
                                           real_encoder=real_encoder, passages_per_s=passages_per_s))
         result["machine_after"] = measure.machine()
         _save(out, result)
     shutil.rmtree(work, ignore_errors=True)
-    print(report.format_table(result))
-    print(f"\nWrote {out / 'bench.json'} and {out / 'table.md'}")
-    return 0
+    return result
 
 
 def _save(out: Path, result: dict[str, Any]) -> None:

@@ -145,7 +145,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from fraga.evaluation.runner import main_eval
+    from fraga.cli.evaluate import main_eval
 
     return main_eval(args)
 
@@ -156,7 +156,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("rank_bm25") is None:
         raise FragaError('fraga bench jämför med rank-bm25, som inte är installerat; installera det med: '
                          'pip install -e ".[bench]"')
-    from fraga.bench.runner import main_bench
+    from fraga.cli.bench import main_bench
 
     return main_bench(args)
 
