@@ -23,13 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "benchmarks" / "riksdagen-interpellations"
 
 
-def convert(data: Path, out: Path, *, limit: int = 0, seed: int = 0) -> tuple[Path, Path, int, int]:
-    """Write ``out/corpus/`` and ``out/gold.jsonl``. Returns (corpus, gold, documents, questions)."""
+def convert(data: Path, out: Path, *, limit: int = 0, seed: int = 0,
+            everything: bool = False) -> tuple[Path, Path, int, int]:
+    """Write ``out/corpus/`` and ``out/gold.jsonl``. Returns (corpus, gold, documents, questions).
+
+    ``everything`` keeps all interpellations in the corpus (the scale test of 15,668 documents),
+    not only those whose questions are kept apart; the questions are the same.
+    """
     docs = {}
     with open(data / "documents.jsonl", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            if row.get("has_separate_questions"):
+            if everything or row.get("has_separate_questions"):
                 docs[row["id"]] = row
     questions = [json.loads(line) for line in (data / "dev.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
@@ -72,14 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="a random sample of this many interpellations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", default="bm25,dense,hybrid")
+    parser.add_argument("--all", action="store_true",
+                        help="index all 15,668 interpellations, not only the 4,168 with separate questions")
+    parser.add_argument("--convert-only", action="store_true", help="write the corpus and gold file, index nothing")
     args = parser.parse_args(argv)
     if not (args.data / "documents.jsonl").is_file():
         print(f"fel: hittar inte {args.data / 'documents.jsonl'}", file=sys.stderr)
         return 2
     from fraga.cli.main import main as fraga_main
 
-    corpus, gold, n_docs, n_questions = convert(args.data, args.work, limit=args.limit, seed=args.seed)
+    corpus, gold, n_docs, n_questions = convert(args.data, args.work, limit=args.limit, seed=args.seed,
+                                                everything=args.all)
     print(f"{n_docs} interpellationer, {n_questions} frågor")
+    if args.convert_only:
+        return 0
     index_dir = args.work / "index"
     code = fraga_main(["index", str(corpus), "--index-dir", str(index_dir)])
     if code:
