@@ -151,3 +151,24 @@ def test_status_of_a_complete_index(tmp_path, corpus_copy):
     lines = format_status(status)
     assert "  Passager: 53, varav 53 med vektorer (100 %)" in lines
     assert "Inget bygge pågår." in lines
+
+
+def test_cli_status_and_progress_lines(tmp_path, corpus_copy, capsys):
+    from fraga.cli.main import _Progress, main
+
+    idx = str(tmp_path / "idx")
+    assert main(["index", "--status", "--index-dir", idx]) == 0
+    assert "Inget publicerat index ännu." in capsys.readouterr().out
+    assert main(["index", str(corpus_copy), "--index-dir", idx, "--encoder", "fake"]) == 0
+    out, err = capsys.readouterr()
+    assert "passager: [" in err and "53/53" in err  # the end of each stage, also when stderr is not a terminal
+    assert main(["index", "--status", "--index-dir", idx]) == 0
+    out = capsys.readouterr().out
+    assert "Passager: 53, varav 53 med vektorer (100 %)" in out and "Dokument: 4" in out
+
+    clock = iter([100.0, 110.0])
+    bar = _Progress()
+    bar._clock = lambda: next(clock)
+    bar.line("embed", 0, 1000)
+    line = bar.line("embed", 50, 1000)  # 50 in 10 s: 5 per second, 950 left: 3 min 10 s
+    assert line.endswith("50/1000 · 5.0/s · kvar ca 3 min 10 s"), line
