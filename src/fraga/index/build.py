@@ -22,6 +22,7 @@ from fraga.index.columns import section_list
 from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
 from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.index.progressive import publish_bm25_first, wants_bm25_first
 from fraga.index.sentences import embed_sentences
 from fraga.index.status import ProgressTracker
 from fraga.ingest.corpus import Skipped, TextRepair, load_corpus
@@ -51,6 +52,7 @@ class BuildReport:
     engine: str = ""  # what computed this build's new vectors ("" when none were, or the encoder has one engine)
     resumed: int = 0  # passages whose vectors came from the checkpoints of an interrupted build
     resumed_sentences: int = 0  # sentences and headings whose vectors came from those checkpoints
+    bm25_first: str = ""  # the generation published with BM25 before encoding ("" when none was)
 
 
 def embed_text(doc: Document, chunk: Chunk) -> str:
@@ -84,11 +86,15 @@ def _previous_doc_ids(index_path: Path) -> list[str]:
 
 def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
                 encoder: Encoder | str | None = None, repair_ocr: bool = True,
-                progress: Progress | None = None) -> BuildReport:
+                progress: Progress | None = None, bm25_first: bool | None = None) -> BuildReport:
     """Build or update the index of ``corpus_dir`` in ``index_dir``.
 
     Unchanged passages and sentences reuse their vectors; removed documents disappear.
-    The new index becomes current only when it is complete.
+    Encoded vectors are checkpointed (``fraga.index.checkpoint``), so a killed build,
+    started again, encodes only what it had not finished. The new index becomes current
+    only when it is complete, except that with ``bm25_first`` (None: when at least
+    ``progressive.BM25_FIRST_MIN`` passages need encoding) a generation with BM25 and the
+    known vectors is published before encoding (``fraga.index.progressive``).
     """
     t0 = time.perf_counter()
     index_path = Path(index_dir or default_index_dir())
@@ -101,7 +107,10 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     corpus = load_corpus(corpus_dir, repair=repair)
     t_load = time.perf_counter()
     old = _previous_index(index_path, enc)
-    previous = {h: i for i, h in enumerate(old.columns.hash_hex())} if old is not None else {}
+    previous: dict[str, int] = {}
+    if old is not None:  # passages of a BM25-first generation that have no vector yet are not reused
+        missing = old.dense_missing
+        previous = {h: i for i, h in enumerate(old.columns.hash_hex()) if missing is None or not missing[i]}
     old_docs = _previous_doc_ids(index_path)
 
     chunks: list[Chunk] = []
@@ -132,7 +141,16 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     resumed = len(new_rows) - len(todo)
     tracker = ProgressTracker(progress, checkpoint, documents=len(docs), passages_total=len(chunks),
                               passages_ready=len(chunks) - len(todo))
+    analyzer = Analyzer(AnalyzerSettings())
+    bm25: Bm25Index | None = None
+    published_early = ""
+    old_engine = old.manifest.get("encoder", {}).get("engine", "") if old is not None else ""
+    old_sentences = (old.sentences, old.columns.sections) if old is not None else None
     try:
+        if wants_bm25_first(bm25_first, len(todo)):
+            bm25 = Bm25Index.build(texts, analyzer)
+            published_early = publish_bm25_first(index_path, corpus, docs, chunks, hashes, vectors, todo, bm25, enc,
+                                                 checkpoint, old_sentences, engine=old_engine).name
         bulk = bulk_encoder(enc, len(todo)) if todo else enc
         engine = str(getattr(bulk, "engine", "")) if todo else ""
         if hint := install_hint(len(todo), engine):
@@ -149,20 +167,19 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         sentence_encoder = saving if todo else CheckpointingEncoder(bulk_encoder(enc, len(chunks)), checkpoint)
         resumed_before = sentence_encoder.resumed
         sentences = embed_sentences(list(docs.values()), section_list(chunks), sentence_encoder, progress=tracker,
-                                    previous=(old.sentences, old.columns.sections) if old is not None else None)
+                                    previous=old_sentences)
         t_sentences = time.perf_counter()
 
-        analyzer = Analyzer(AnalyzerSettings())
-        bm25 = Bm25Index.build(texts, analyzer)
+        if bm25 is None:
+            bm25 = Bm25Index.build(texts, analyzer)
         faiss_index = dense_mod.build_faiss(vectors)
         t_index = time.perf_counter()
 
-        old_engine = old.manifest.get("encoder", {}).get("engine", "") if old is not None else ""
         write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences,
                          engine=engine or old_engine)
     except BaseException:
         try:  # keep what was finished for the next build
-            checkpoint.flush()
+            checkpoint.flush(stopped=True)
         except Exception as exc:
             logger.warning("could not write the last checkpoint (%s)", exc)
         raise
@@ -177,5 +194,5 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
                  "sentences": t_sentences - t_embed, "index": t_index - t_sentences,
                  "write": t_write - t_index, "total": t_write - t0},
         sentences=len(sentences.table), sentences_embedded=sentences.encoded - resumed_sentences,
-        engine=engine, resumed=resumed, resumed_sentences=resumed_sentences,
+        engine=engine, resumed=resumed, resumed_sentences=resumed_sentences, bm25_first=published_early,
     )

@@ -112,8 +112,8 @@ class Checkpoint:
         if len(self._keys) >= self.every_texts or time.monotonic() - self._last_flush >= self.every_seconds:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the gathered vectors as a part (and the progress file)."""
+    def flush(self, *, stopped: bool = False) -> None:
+        """Write the gathered vectors as a part (and the progress file; ``stopped``: the build failed)."""
         self._last_flush = time.monotonic()
         if self._keys:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -127,6 +127,8 @@ class Checkpoint:
                 self._where[k] = (p, row)
             self._next_part += 1
             self._keys, self._vectors = [], []
+        if stopped and self.progress:
+            self.progress["stopped"] = True
         self.write_progress()
 
     def note(self, stage: str, done: int, total: int, rate: float | None, **extra: Any) -> None:

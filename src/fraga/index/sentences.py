@@ -141,8 +141,9 @@ def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[l
     for i, h in enumerate(raw):
         if column is not None and h in known:
             out[i] = column.read(known[h], known[h] + 1)[0]
-        else:
-            todo.setdefault(h, []).append(i)
+            if float(out[i] @ out[i]) > 0.25:  # not the zero placeholder of a BM25-first generation
+                continue
+        todo.setdefault(h, []).append(i)
     keys = list(todo)
     for lo in range(0, len(keys), ENCODE_BATCH):
         batch = keys[lo:lo + ENCODE_BATCH]

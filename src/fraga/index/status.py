@@ -106,7 +106,8 @@ def index_status(index_path: Path) -> dict[str, Any]:
             }
     progress = read_progress(index_path)
     if progress is not None:
-        running = _alive(progress.get("pid")) and time.time() - float(progress.get("updated", 0)) < STALE_SECONDS
+        running = not progress.get("stopped") and _alive(progress.get("pid")) \
+            and time.time() - float(progress.get("updated", 0)) < STALE_SECONDS
         out["build"] = {**progress, "running": running, "checkpointed": checkpointed_vectors(index_path)}
     return out
 
