@@ -109,3 +109,61 @@ def test_bm25_first_is_automatic_for_large_builds_only():
     assert not wants_bm25_first(None, 10) and wants_bm25_first(None, 5000)
     assert wants_bm25_first(True, 10) and not wants_bm25_first(False, 5000)
     assert not wants_bm25_first(True, 0)
+
+
+def _partial_index(tmp_path, corpus_copy):
+    """A BM25-first generation left published by a build that died after 32 passages."""
+    idx = tmp_path / "idx"
+    with pytest.raises(RuntimeError):
+        build_index(corpus_copy, idx, encoder=Watching(idx, fail_after=40), repair_ocr=False, bm25_first=True)
+    return idx
+
+
+def test_adding_and_replacing_documents_keep_the_index_incomplete(tmp_path, corpus_copy):
+    from dataclasses import replace
+
+    from fraga.index.append import add_document
+    from fraga.index.replace import replace_document
+    from fraga.ingest.corpus import load_document
+
+    idx = _partial_index(tmp_path, corpus_copy)
+    index = load_index(idx)
+    path = corpus_copy / "skarpnack-2024-09-24-starkt-skydd.txt"
+    doc = load_document(path, corpus_copy)
+    new = replace(doc, doc_id="ny", path="ny.txt")
+    add_document(index, new, encoder=FakeEncoder())
+    added = len(index.chunks.of_document("ny"))
+    assert index.dense_coverage() == (added, 53 + added)
+    reloaded = load_index(idx)
+    assert reloaded.manifest["dense"] == {"complete": False, "passages_with_vectors": added}
+    assert reloaded.dense_coverage() == (added, 53 + added)
+
+    changed = corpus_copy / "changed.txt"
+    changed.write_text(path.read_text(encoding="utf-8") + "\n\nEtt nytt stycke om arbetsmiljö.", encoding="utf-8")
+    edited = replace(load_document(changed, corpus_copy), doc_id=doc.doc_id)
+    replace_document(reloaded, edited, changed)
+    after = load_index(idx)
+    assert not after.dense_complete
+    with_vectors, total = after.dense_coverage()
+    assert added <= with_vectors < total
+
+
+def test_web_status_and_cli_say_how_complete_the_dense_index_is(tmp_path, corpus_copy, capsys):
+    from fraga.cli.main import main
+    from fraga.webapp import pages
+    from fraga.webapp.service import Service
+
+    idx = _partial_index(tmp_path, corpus_copy)
+    status = Service(load_index(idx)).status()
+    assert status.passages_with_vectors == 0
+    html = pages.status_page(status)
+    assert "0 av 53 avsnitt (0 %)" in html and "söks med BM25" in html
+    assert main(["search", "polisanmälan", "--index-dir", str(idx)]) == 0
+    assert "det täta indexet är ofullständigt (0 av 53 passager har vektorer, 0 %)" in capsys.readouterr().out
+    assert main(["ask", "Vem polisanmäler hot?", "--index-dir", str(idx), "--mode", "dense"]) == 0
+    assert "den täta sökningen når bara passager med vektorer" in capsys.readouterr().out
+
+    build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False)
+    assert "alla avsnitt (komplett)" in pages.status_page(Service(load_index(idx)).status())
+    assert main(["search", "polisanmälan", "--index-dir", str(idx)]) == 0
+    assert "ofullständigt" not in capsys.readouterr().out

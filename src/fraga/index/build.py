@@ -86,7 +86,8 @@ def _previous_doc_ids(index_path: Path) -> list[str]:
 
 def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
                 encoder: Encoder | str | None = None, repair_ocr: bool = True,
-                progress: Progress | None = None, bm25_first: bool | None = None) -> BuildReport:
+                progress: Progress | None = None, bm25_first: bool | None = None,
+                on_publish: Callable[[str], None] | None = None) -> BuildReport:
     """Build or update the index of ``corpus_dir`` in ``index_dir``.
 
     Unchanged passages and sentences reuse their vectors; removed documents disappear.
@@ -94,7 +95,8 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     started again, encodes only what it had not finished. The new index becomes current
     only when it is complete, except that with ``bm25_first`` (None: when at least
     ``progressive.BM25_FIRST_MIN`` passages need encoding) a generation with BM25 and the
-    known vectors is published before encoding (``fraga.index.progressive``).
+    known vectors is published before encoding (``fraga.index.progressive``); ``on_publish``
+    is then called with its name.
     """
     t0 = time.perf_counter()
     index_path = Path(index_dir or default_index_dir())
@@ -151,6 +153,8 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
             bm25 = Bm25Index.build(texts, analyzer)
             published_early = publish_bm25_first(index_path, corpus, docs, chunks, hashes, vectors, todo, bm25, enc,
                                                  checkpoint, old_sentences, engine=old_engine).name
+            if on_publish is not None:
+                on_publish(published_early)
         bulk = bulk_encoder(enc, len(todo)) if todo else enc
         engine = str(getattr(bulk, "engine", "")) if todo else ""
         if hint := install_hint(len(todo), engine):

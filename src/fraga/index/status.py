@@ -63,6 +63,18 @@ class ProgressTracker:
         self._facts.update(facts)
 
 
+def coverage_note(with_vectors: int, passages: int, mode: str = "hybrid") -> str:
+    """A Swedish note on an incomplete dense index ("" when every passage has its vector)."""
+    if with_vectors >= passages:
+        return ""
+    share = 100.0 * with_vectors / passages if passages else 100.0
+    head = (f"Obs: det täta indexet är ofullständigt ({with_vectors} av {passages} passager har vektorer, "
+            f"{share:.0f} %); ")
+    if mode == "dense":
+        return head + "den täta sökningen når bara passager med vektorer. Se förloppet med: fraga index --status"
+    return head + "passager utan vektor söks med BM25. Se förloppet med: fraga index --status"
+
+
 def format_duration(seconds: float) -> str:
     """``3 h 05 min``, ``4 min 10 s``, ``12 s`` (Swedish units)."""
     s = int(round(seconds))
