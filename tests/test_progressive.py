@@ -167,3 +167,20 @@ def test_web_status_and_cli_say_how_complete_the_dense_index_is(tmp_path, corpus
     assert "alla avsnitt (komplett)" in pages.status_page(Service(load_index(idx)).status())
     assert main(["search", "polisanmälan", "--index-dir", str(idx)]) == 0
     assert "ofullständigt" not in capsys.readouterr().out
+
+
+def test_the_app_follows_a_bm25_first_build_to_its_complete_generation(tmp_path, corpus_copy):
+    from fraga.webapp.live import LiveService
+    from fraga.webapp.service import Service
+    from fraga.webapp.ui import Handlers
+
+    idx = _partial_index(tmp_path, corpus_copy)
+    live = LiveService(Service(load_index(idx)), idx, check_seconds=0, background=False, open_service=Service)
+    handlers = Handlers(live)
+    assert "0 av 53 avsnitt" in handlers.status_page()
+    assert "passager utan vektor söks med BM25." in handlers.search("polisanmälan", None, None, "", "", "hybrid", 5)
+    assert "det täta indexet är ofullständigt" in handlers.ask("Vem polisanmäler hot?", (), "hybrid", 5)[0]
+    build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False)  # the build completes
+    assert "alla avsnitt (komplett)" in handlers.status_page()
+    assert "ofullständigt" not in handlers.search("polisanmälan", None, None, "", "", "hybrid", 5)
+    assert live.index.dense_complete

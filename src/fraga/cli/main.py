@@ -173,7 +173,8 @@ def _coverage_note(engine, mode: str) -> None:
     """Say so when the dense index is incomplete (a BM25-first build is still encoding)."""
     from fraga.index.status import coverage_note
 
-    if note := coverage_note(*engine.index.dense_coverage(), mode):
+    with_vectors, passages = engine.index.dense_coverage()
+    if note := coverage_note(with_vectors, passages, mode):
         print(note)
 
 

@@ -63,16 +63,17 @@ class ProgressTracker:
         self._facts.update(facts)
 
 
-def coverage_note(with_vectors: int, passages: int, mode: str = "hybrid") -> str:
-    """A Swedish note on an incomplete dense index ("" when every passage has its vector)."""
+def coverage_note(with_vectors: int, passages: int, mode: str = "hybrid", *, hint: bool = True) -> str:
+    """A Swedish note on an incomplete dense index ("" when every passage has its vector);
+    ``hint`` adds the command that shows the build's progress."""
     if with_vectors >= passages:
         return ""
     share = 100.0 * with_vectors / passages if passages else 100.0
-    head = (f"Obs: det täta indexet är ofullständigt ({with_vectors} av {passages} passager har vektorer, "
+    note = (f"Obs: det täta indexet är ofullständigt ({with_vectors} av {passages} passager har vektorer, "
             f"{share:.0f} %); ")
-    if mode == "dense":
-        return head + "den täta sökningen når bara passager med vektorer. Se förloppet med: fraga index --status"
-    return head + "passager utan vektor söks med BM25. Se förloppet med: fraga index --status"
+    note += ("den täta sökningen når bara passager med vektorer." if mode == "dense" else
+             "passager utan vektor söks med BM25.")
+    return note + (" Se förloppet med: fraga index --status" if hint else "")
 
 
 def format_duration(seconds: float) -> str:
