@@ -122,7 +122,7 @@ class Checkpoint:
             _atomic_npy(self.folder / f"{name}.npy", vectors)
             _atomic_text(self.folder / f"{name}.json", json.dumps({"keys": [k.hex() for k in self._keys]}))
             p = len(self._parts)
-            self._parts.append(vectors)
+            self._parts.append(np.load(self.folder / f"{name}.npy", mmap_mode="r"))  # on disk, not in memory
             for row, k in enumerate(self._keys):
                 self._where[k] = (p, row)
             self._next_part += 1
