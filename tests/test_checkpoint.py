@@ -172,3 +172,14 @@ def test_cli_status_and_progress_lines(tmp_path, corpus_copy, capsys):
     bar.line("embed", 0, 1000)
     line = bar.line("embed", 50, 1000)  # 50 in 10 s: 5 per second, 950 left: 3 min 10 s
     assert line.endswith("50/1000 · 5.0/s · kvar ca 3 min 10 s"), line
+
+
+def test_progress_starts_each_stage_at_zero_so_the_first_rate_is_known(tmp_path, corpus_copy):
+    calls = []
+    build_index(corpus_copy, tmp_path / "idx", encoder="fake", repair_ocr=False,
+                progress=lambda stage, done, total: calls.append((stage, done, total)))
+    firsts = {}
+    for stage, done, total in calls:
+        firsts.setdefault(stage, (done, total))
+    assert firsts["embed"] == (0, 53) and firsts["sentences"][0] == 0
+    assert calls[-1][1] == calls[-1][2]

@@ -161,6 +161,8 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
             logger.warning(hint)
         saving = CheckpointingEncoder(bulk, checkpoint)
         batch = 32
+        if todo:
+            tracker("embed", 0, len(todo))  # the stage's clock starts now: rates and times left count from here
         for start in range(0, len(todo), batch):
             rows = todo[start:start + batch]
             vectors[rows] = saving.encode_passages([texts[i] for i in rows])

@@ -148,6 +148,8 @@ def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[l
                 continue
         todo.setdefault(h, []).append(i)
     keys = list(todo)
+    if progress and keys:
+        progress(label, 0, len(keys))
     for lo in range(0, len(keys), ENCODE_BATCH):
         batch = keys[lo:lo + ENCODE_BATCH]
         vecs = encode([texts[todo[h][0]] for h in batch])
