@@ -184,3 +184,46 @@ def test_the_app_follows_a_bm25_first_build_to_its_complete_generation(tmp_path,
     assert "alla avsnitt (komplett)" in handlers.status_page()
     assert "ofullständigt" not in handlers.search("polisanmälan", None, None, "", "", "hybrid", 5)
     assert live.index.dense_complete
+
+
+def test_a_bm25_first_build_publishes_its_progress_while_it_encodes(tmp_path, corpus_copy, monkeypatch):
+    import fraga.index.progressive as progressive
+
+    monkeypatch.setattr(progressive, "REPUBLISH_SECONDS", 0.0)  # after every batch
+    idx = tmp_path / "idx"
+    seen = []
+
+    def look(name):
+        index = load_index(idx)
+        assert index.folder.name == name and not index.dense_complete
+        seen.append((index.dense_coverage()[0], int(np.count_nonzero(
+            np.linalg.norm(index.sentences.vectors.read(0, len(index.sentences)), axis=1) > 0.5))))
+
+    report = build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False, bm25_first=True, on_publish=look)
+    passages = [p for p, _ in seen]
+    assert passages[:3] == [0, 32, 53] and all(p == 53 for p in passages[2:])
+    with_sentences = [s for _, s in seen]
+    assert with_sentences == sorted(with_sentences) and with_sentences[-1] > with_sentences[2]
+    final = load_index(idx)
+    assert final.dense_complete and final.folder.name not in {report.bm25_first}
+    assert [p.name for p in idx.iterdir() if p.name.startswith("gen-")] == [final.folder.name]
+
+
+def test_republishing_keeps_the_previous_index_readable_for_reuse(tmp_path, corpus_copy, monkeypatch):
+    import fraga.index.progressive as progressive
+
+    monkeypatch.setattr(progressive, "REPUBLISH_SECONDS", 0.0)
+    idx = tmp_path / "idx"
+    build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False)
+    (corpus_copy / "ny.txt").write_text("Ett nytt dokument om arbetsmiljö.\n\nHot mot chefer anmäls av chefen.",
+                                        encoding="utf-8")
+    published = []
+    enc = Watching(idx)
+    report = build_index(corpus_copy, idx, encoder=enc, repair_ocr=False, bm25_first=True,
+                         on_publish=published.append)
+    assert len(published) >= 2 and report.reused == 53 and report.embedded == report.chunks - 53
+    assert len(enc.texts) == report.embedded + report.sentences_embedded
+    index = load_index(idx)
+    assert index.dense_complete and len(index.sentences) == report.sentences
+    vectors = index.sentences.vectors.read(0, len(index.sentences))
+    assert np.all(np.linalg.norm(vectors, axis=1) > 0.9)  # no placeholder left behind

@@ -77,9 +77,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         print("\n".join(format_status(index_status(Path(args.index_dir or default_index_dir())))))
         return 0
-    def early(gen: str) -> None:
-        print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.",
-              flush=True)
+    published: list[str] = []
+
+    def early(gen: str) -> None:  # the first BM25-first generation; later ones are logged
+        if not published:
+            print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.",
+                  flush=True)
+        published.append(gen)
 
     report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
                          progress=_Progress(), bm25_first=args.bm25_first, on_publish=early)

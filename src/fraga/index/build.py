@@ -22,7 +22,7 @@ from fraga.index.columns import section_list
 from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
 from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
-from fraga.index.progressive import publish_bm25_first, wants_bm25_first
+from fraga.index.progressive import Republisher, publish_bm25_first, wants_bm25_first
 from fraga.index.sentences import embed_sentences
 from fraga.index.status import ProgressTracker
 from fraga.ingest.corpus import Skipped, TextRepair, load_corpus
@@ -95,8 +95,9 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     started again, encodes only what it had not finished. The new index becomes current
     only when it is complete, except that with ``bm25_first`` (None: when at least
     ``progressive.BM25_FIRST_MIN`` passages need encoding) a generation with BM25 and the
-    known vectors is published before encoding (``fraga.index.progressive``); ``on_publish``
-    is then called with its name.
+    known vectors is published before encoding, and again every
+    ``progressive.REPUBLISH_SECONDS`` while encoding (``fraga.index.progressive``);
+    ``on_publish`` is called with the name of each.
     """
     t0 = time.perf_counter()
     index_path = Path(index_dir or default_index_dir())
@@ -148,13 +149,21 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     published_early = ""
     old_engine = old.manifest.get("encoder", {}).get("engine", "") if old is not None else ""
     old_sentences = (old.sentences, old.columns.sections) if old is not None else None
+    republisher: Republisher | None = None
     try:
         if wants_bm25_first(bm25_first, len(todo)):
             bm25 = Bm25Index.build(texts, analyzer)
-            published_early = publish_bm25_first(index_path, corpus, docs, chunks, hashes, vectors, todo, bm25, enc,
-                                                 checkpoint, old_sentences, engine=old_engine).name
+            built = bm25
+            keep = (old.folder.name,) if old is not None else ()  # its sentence vectors are still read
+
+            def publish(remaining: list[int]) -> str:
+                return publish_bm25_first(index_path, corpus, docs, chunks, hashes, vectors, remaining, built, enc,
+                                          checkpoint, old_sentences, engine=old_engine, keep=keep).name
+
+            published_early = publish(todo)
             if on_publish is not None:
                 on_publish(published_early)
+            republisher = Republisher(publish, checkpoint, on_publish)
         t_early = time.perf_counter()
         bulk = bulk_encoder(enc, len(todo)) if todo else enc
         engine = str(getattr(bulk, "engine", "")) if todo else ""
@@ -170,10 +179,18 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
             done = min(start + batch, len(todo))
             tracker.set(passages_ready=len(chunks) - len(todo) + done)
             tracker("embed", done, len(todo))
+            if republisher is not None:
+                republisher.maybe(todo[done:])
         t_embed = time.perf_counter()
         sentence_encoder = saving if todo else CheckpointingEncoder(bulk_encoder(enc, len(chunks)), checkpoint)
         resumed_before = sentence_encoder.resumed
-        sentences = embed_sentences(list(docs.values()), section_list(chunks), sentence_encoder, progress=tracker,
+
+        def step(stage: str, done: int, total: int) -> None:
+            tracker(stage, done, total)
+            if republisher is not None:
+                republisher.maybe(())
+
+        sentences = embed_sentences(list(docs.values()), section_list(chunks), sentence_encoder, progress=step,
                                     previous=old_sentences)
         t_sentences = time.perf_counter()
 

@@ -63,7 +63,7 @@ def current_generation(index_dir: Path) -> Path | None:
 def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder,
                      sentences: SentenceVectors, *, engine: str = "", dense: dict[str, Any] | None = None,
-                     keep_old: bool = False) -> Path:
+                     keep: tuple[str, ...] = ()) -> Path:
     """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
     ``sentences`` holds the sentence vectors of ``docs`` and one heading vector per
@@ -71,8 +71,8 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
     encoder's model (``enc.name``, what queries are encoded with) and, when known, the
     engine that computed the vectors (``engine``, else ``enc.engine``). ``dense``, when given,
     is the manifest's ``dense`` entry of a generation whose dense vectors are incomplete
-    (``fraga.index.progressive``); ``keep_old`` leaves the previous generations on disk
-    (the build still reads them).
+    (``fraga.index.progressive``); ``keep`` names older generations to leave on disk (the
+    build still reads them).
     """
     if len(sentences.headings) != len(section_list(chunks)):
         raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
@@ -115,8 +115,7 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if not keep_old:
-        remove_old_generations(index_path, keep=gen.name)
+    remove_old_generations(index_path, keep=gen.name, also=keep)
     return gen
 
 
@@ -176,9 +175,10 @@ def _next_generation_name(index_path: Path) -> str:
     return f"gen-{max(numbers, default=0) + 1:06d}"
 
 
-def remove_old_generations(index_path: Path, keep: str) -> None:
+def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = ()) -> None:
     for p in index_path.iterdir():
-        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep:
+        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep \
+                and p.name not in also:
             shutil.rmtree(p, ignore_errors=True)
 
 

@@ -4,8 +4,9 @@ Encoding runs at a few passages per second on two cores, so a large archive woul
 hours for its first search. A BM25-first build (``build_index(bm25_first=True)``, or
 automatically when at least ``BM25_FIRST_MIN`` passages need encoding) publishes a
 generation with the texts, BM25 and whatever vectors are already known (from the previous
-index and the checkpoints of an interrupted build) before it encodes the rest, then
-publishes the complete generation.
+index and the checkpoints of an interrupted build) before it encodes the rest, publishes
+again what it has every ``REPUBLISH_SECONDS`` while it encodes, and finally publishes the
+complete generation.
 
 In such a generation a passage without a vector has the zero vector in an exact
 (flat) FAISS index, and the manifest says ``"dense": {"complete": false,
@@ -18,6 +19,8 @@ reads as "no similarity".
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from fraga.records import Chunk, Document
 logger = logging.getLogger(__name__)
 
 BM25_FIRST_MIN = 2000  # passages to encode (about ten minutes on two cores) from which a build publishes BM25 first
+REPUBLISH_SECONDS = 1800.0  # while it encodes, a BM25-first build publishes what it has at most this often
 MISSING_NORM = 0.5  # vectors are L2-normalised: a stored norm below this is the placeholder zero vector
 
 
@@ -52,9 +56,10 @@ def missing_rows(faiss_index) -> np.ndarray:
     return np.linalg.norm(vectors, axis=1) < MISSING_NORM
 
 
-def dense_entry(with_vectors: int, passages: int) -> dict[str, Any]:
-    """The manifest's ``dense`` entry."""
-    return {"complete": with_vectors >= passages, "passages_with_vectors": int(with_vectors)}
+def dense_entry(with_vectors: int, passages: int, *, complete: bool | None = None) -> dict[str, Any]:
+    """The manifest's ``dense`` entry (``complete`` defaults to: every passage has its vector)."""
+    return {"complete": with_vectors >= passages if complete is None else complete,
+            "passages_with_vectors": int(with_vectors)}
 
 
 class KnownOnly:
@@ -77,12 +82,13 @@ class KnownOnly:
 
 def publish_bm25_first(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
                        hashes: list[str], vectors: np.ndarray, todo: list[int], bm25: Bm25Index, enc,
-                       checkpoint: Checkpoint, previous=None, *, engine: str = "") -> Path:
+                       checkpoint: Checkpoint, previous=None, *, engine: str = "", keep: tuple[str, ...] = ()) -> Path:
     """Publish a generation of ``docs`` whose passages in ``todo`` have no vector yet.
 
     Args:
         vectors: (len(chunks), dim): the known vectors; rows in ``todo`` are ignored (written as zeros).
         previous: ``(sentence store, sections)`` of the index being rebuilt, for its sentence vectors.
+        keep: Generations to leave on disk (the one ``previous`` reads). Others are removed.
     """
     placeholder = np.array(vectors, dtype=np.float32, copy=True)
     placeholder[todo] = 0.0
@@ -90,6 +96,33 @@ def publish_bm25_first(index_path: Path, corpus: Corpus, docs: dict[str, Documen
                                 previous=previous)
     faiss_index = dense_mod.build_faiss(placeholder, kind="flat")
     gen = write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences,
-                           engine=engine, dense=dense_entry(len(chunks) - len(todo), len(chunks)), keep_old=True)
+                           engine=engine, dense=dense_entry(len(chunks) - len(todo), len(chunks), complete=False), keep=keep)
     logger.info("published %s with BM25 and %d of %d passage vectors", gen.name, len(chunks) - len(todo), len(chunks))
     return gen
+
+
+class Republisher:
+    """Publishes a BM25-first build's finished vectors again, at most every ``REPUBLISH_SECONDS``.
+
+    Args:
+        publish: Publishes a generation whose passages in the given rows have no vector yet;
+            returns its name.
+        checkpoint: The build's checkpoint (written first, so the generation has every
+            finished sentence vector).
+        on_publish: Called with each new generation's name. Defaults to None.
+    """
+
+    def __init__(self, publish: Callable[[list[int]], str], checkpoint: Checkpoint,
+                 on_publish: Callable[[str], None] | None = None) -> None:
+        self._publish, self._checkpoint, self._on_publish = publish, checkpoint, on_publish
+        self._last = time.monotonic()
+
+    def maybe(self, remaining: Sequence[int]) -> None:
+        """Publish when it is time; ``remaining``: the passage rows still without a vector."""
+        if time.monotonic() - self._last < REPUBLISH_SECONDS:
+            return
+        self._checkpoint.flush()
+        name = self._publish(list(remaining))
+        self._last = time.monotonic()
+        if self._on_publish is not None:
+            self._on_publish(name)
