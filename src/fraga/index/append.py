@@ -151,6 +151,9 @@ def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored:
                         num_sentences=len(index.sentences) + len(sentences.table),
                         files=file_table(tmp, (old, old_files)), faiss={"kind": dense_mod.kind_of(index.faiss)})
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
+        if "dense" in manifest:  # a BM25-first generation: the new passages have their vectors
+            dense = manifest["dense"]
+            manifest["dense"] = {**dense, "passages_with_vectors": int(dense.get("passages_with_vectors", 0)) + len(chunks)}
         gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

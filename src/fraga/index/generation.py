@@ -62,13 +62,17 @@ def current_generation(index_dir: Path) -> Path | None:
 
 def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
                      hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder,
-                     sentences: SentenceVectors, *, engine: str = "") -> Path:
+                     sentences: SentenceVectors, *, engine: str = "", dense: dict[str, Any] | None = None,
+                     keep: tuple[str, ...] = ()) -> Path:
     """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
     ``sentences`` holds the sentence vectors of ``docs`` and one heading vector per
     section path (``columns.section_list(chunks)`` order). The manifest names the
     encoder's model (``enc.name``, what queries are encoded with) and, when known, the
-    engine that computed the vectors (``engine``, else ``enc.engine``).
+    engine that computed the vectors (``engine``, else ``enc.engine``). ``dense``, when given,
+    is the manifest's ``dense`` entry of a generation whose dense vectors are incomplete
+    (``fraga.index.progressive``); ``keep`` names older generations to leave on disk (the
+    build still reads them).
     """
     if len(sentences.headings) != len(section_list(chunks)):
         raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
@@ -103,6 +107,7 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
             "faiss": {"kind": dense_mod.kind_of(faiss_index)},
             "num_chunks": len(chunks),
             "num_sentences": len(sentences.table),
+            **({"dense": dense} if dense is not None else {}),
             "documents": {d.doc_id: {"path": d.path, "hash": d.hash} for d in docs.values()},
             "files": file_table(tmp),
         }
@@ -110,7 +115,7 @@ def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    remove_old_generations(index_path, keep=gen.name)
+    remove_old_generations(index_path, keep=gen.name, also=keep)
     return gen
 
 
@@ -170,9 +175,10 @@ def _next_generation_name(index_path: Path) -> str:
     return f"gen-{max(numbers, default=0) + 1:06d}"
 
 
-def remove_old_generations(index_path: Path, keep: str) -> None:
+def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = ()) -> None:
     for p in index_path.iterdir():
-        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep:
+        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep \
+                and p.name not in also:
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -194,6 +200,7 @@ class Index:
         self.faiss = faiss_index
         self.report = report
         self._encoder: Encoder | None = None
+        self._missing: tuple[tuple[int, int], np.ndarray] | None = None
         self.attach(store)
 
     def attach(self, store: Store) -> None:
@@ -212,6 +219,29 @@ class Index:
     def chunk_doc_rows(self) -> np.ndarray:
         """(n,) int32: the document row of each passage (memory-mapped)."""
         return self.columns.doc
+
+    @property
+    def dense_complete(self) -> bool:
+        """False for a BM25-first generation whose passages do not all have dense vectors yet."""
+        return bool((self.manifest.get("dense") or {}).get("complete", True))
+
+    @property
+    def dense_missing(self) -> np.ndarray | None:
+        """(n,) bool: passages without a dense vector yet, or None when every passage has one."""
+        if self.dense_complete:
+            return None
+        key = (id(self.faiss), int(self.faiss.ntotal))
+        if self._missing is None or self._missing[0] != key:
+            from fraga.index.progressive import missing_rows
+
+            self._missing = (key, missing_rows(self.faiss))
+        return self._missing[1]
+
+    def dense_coverage(self) -> tuple[int, int]:
+        """(passages with a dense vector, passages)."""
+        missing = self.dense_missing
+        n = len(self.columns)
+        return (n, n) if missing is None else (n - int(np.count_nonzero(missing)), n)
 
     @property
     def dim(self) -> int:

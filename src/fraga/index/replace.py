@@ -25,6 +25,7 @@ from fraga.index.build import embed_text
 from fraga.index.columns import section_list
 from fraga.index.embed import bulk_encoder
 from fraga.index.generation import Index, load_index, write_generation
+from fraga.index.progressive import MISSING_NORM, dense_entry
 from fraga.index.lexical import Bm25Index
 from fraga.index.sentences import embed_sentences
 from fraga.ingest.corpus import Corpus, Skipped
@@ -94,8 +95,9 @@ def replace_document(index: Index, doc: Document, source: str | os.PathLike[str]
     encoder = bulk_encoder(index.encoder, max(len(todo), 1))
     if todo:
         vectors[todo] = encoder.encode_passages([texts[i] for i in todo])
+    incomplete = index.dense_missing is not None  # a BM25-first generation: its placeholders stay for the build
     sentences = embed_sentences(list(docs.values()), section_list(chunks), encoder,
-                                previous=(index.sentences, index.columns.sections))
+                                previous=(index.sentences, index.columns.sections), keep_placeholders=incomplete)
     t_embed = time.perf_counter()
     bm25 = Bm25Index.build(texts, index.bm25.analyzer)
     faiss_index = dense_mod.build_faiss(vectors, kind=dense_mod.kind_of(index.faiss))
@@ -108,8 +110,12 @@ def replace_document(index: Index, doc: Document, source: str | os.PathLike[str]
         _link_sources(index, docs, doc, Path(source), links)
         corpus = Corpus(str(links), tuple(docs.values()), skipped, duplicates)
         engine = str(index.manifest.get("encoder", {}).get("engine", ""))
+        dense = None
+        if incomplete:
+            with_vectors = int(np.count_nonzero(np.linalg.norm(vectors, axis=1) >= MISSING_NORM))
+            dense = dense_entry(with_vectors, len(chunks)) if with_vectors < len(chunks) else None
         gen = write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, index.encoder,
-                               sentences, engine=engine)
+                               sentences, engine=engine, dense=dense)
     finally:
         shutil.rmtree(links, ignore_errors=True)
     _keep_corpus_folder(gen, str(index.manifest.get("corpus", "")))

@@ -131,9 +131,12 @@ class SentenceStore:
 
 def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[list[str]], np.ndarray], dim: int,
                    previous: tuple[dict[bytes, int], VectorColumn] | None = None, *,
-                   progress: Progress | None = None, label: str = "sentences") -> tuple[np.ndarray, int]:
+                   progress: Progress | None = None, label: str = "sentences",
+                   keep_placeholders: bool = False) -> tuple[np.ndarray, int]:
     """Vectors of ``texts``: copied from ``previous`` where the hash is known, encoded otherwise
-    (each distinct text once). Returns ``(vectors, encoded)``."""
+    (each distinct text once). A zero vector in ``previous`` (the placeholder of a BM25-first
+    generation, ``fraga.index.progressive``) is encoded again unless ``keep_placeholders``.
+    Returns ``(vectors, encoded)``."""
     out = np.zeros((len(texts), dim), dtype=np.float32)
     raw = [bytes(h) for h in np.asarray(hashes, dtype=np.uint8)]
     known, column = previous if previous is not None else ({}, None)
@@ -141,9 +144,12 @@ def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[l
     for i, h in enumerate(raw):
         if column is not None and h in known:
             out[i] = column.read(known[h], known[h] + 1)[0]
-        else:
-            todo.setdefault(h, []).append(i)
+            if keep_placeholders or float(out[i] @ out[i]) > 0.25:
+                continue
+        todo.setdefault(h, []).append(i)
     keys = list(todo)
+    if progress and keys:
+        progress(label, 0, len(keys))
     for lo in range(0, len(keys), ENCODE_BATCH):
         batch = keys[lo:lo + ENCODE_BATCH]
         vecs = encode([texts[todo[h][0]] for h in batch])
@@ -170,7 +176,7 @@ class SentenceVectors:
 
 def embed_sentences(documents: Sequence[Document], new_sections: Sequence[str], encoder, *,
                     previous: tuple[SentenceStore, Sequence[str]] | None = None,
-                    progress: Progress | None = None) -> SentenceVectors:
+                    progress: Progress | None = None, keep_placeholders: bool = False) -> SentenceVectors:
     """Encode the sentences of ``documents`` and the headings of ``new_sections``.
 
     Args:
@@ -180,11 +186,13 @@ def embed_sentences(documents: Sequence[Document], new_sections: Sequence[str], 
         previous: ``(store, sections)`` of the index being rebuilt, with the same
             encoder: vectors of unchanged sentences and headings are copied from it.
         progress: Called with ("sentences", done, total).
+        keep_placeholders: Copy the zero vectors of an incomplete ``previous`` as they are
+            (a build completes them later) instead of encoding them.
     """
     table = sentence_table(documents)
     known = (previous[0].hash_rows(), previous[0].vectors) if previous is not None else None
     vectors, n_sent = encode_reusing(table.texts, table.hashes, encoder.encode_passages, encoder.dim, known,
-                                     progress=progress)
+                                     progress=progress, keep_placeholders=keep_placeholders)
     texts = [heading_text(s) for s in new_sections]
     heading_hashes = np.frombuffer(b"".join(sentence_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
     known_headings = None
@@ -192,7 +200,7 @@ def embed_sentences(documents: Sequence[Document], new_sections: Sequence[str], 
         known_headings = ({sentence_hash(heading_text(s)): i for i, s in enumerate(previous[1])},
                           previous[0].headings)
     headings, n_head = encode_reusing(texts, heading_hashes, encoder.encode_passages, encoder.dim, known_headings,
-                                      label="headings")
+                                      label="headings", keep_placeholders=keep_placeholders)
     return SentenceVectors(table, vectors, headings, n_sent + n_head)
 
 

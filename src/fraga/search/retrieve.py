@@ -56,11 +56,17 @@ class SearchResult:
     filters: Filters = field(default_factory=Filters)
     bm25_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> raw BM25 score
     dense_scores: dict[str, float] = field(default_factory=dict)  # chunk_id -> cosine similarity
+    dense_coverage: float = 1.0  # share of passages with a dense vector (below 1 while a BM25-first build encodes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The query, how it was read and the hits (``Hit.to_dict``), as JSON-ready values."""
-        return {"query": self.query, "mode": self.mode, "districts_in_query": list(self.districts_in_query),
-                "missing_districts": list(self.missing_districts), "hits": [h.to_dict() for h in self.hits]}
+        """The query, how it was read and the hits (``Hit.to_dict``), as JSON-ready values
+        (with ``dense_coverage`` when the dense index is incomplete)."""
+        out: dict[str, Any] = {
+            "query": self.query, "mode": self.mode, "districts_in_query": list(self.districts_in_query),
+            "missing_districts": list(self.missing_districts), "hits": [h.to_dict() for h in self.hits]}
+        if self.dense_coverage < 1.0:
+            out["dense_coverage"] = round(self.dense_coverage, 4)
+        return out
 
 
 def check_query(query: str) -> str:
@@ -217,12 +223,31 @@ class Retriever:
             fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.fusion_weights(query))
         else:
             fused = convex([bm25_run, dense_run], weights=self.fusion_weights(query))
+        no_vector = self.index.dense_missing
+        if mode == "hybrid" and no_vector is not None:
+            fused = self._bm25_alone(fused, bm25_run, no_vector, self.fusion_weights(query)[0])
         rows = self.index.row_of
         hits = tuple(
             Hit(self.index.chunks[rows[cid]], float(score), rank, mode)
             for rank, (cid, score) in enumerate(top(fused, k), start=1)
         )
-        return SearchResult(query, mode, hits, present, missing, filters, bm25_run, dense_run)
+        with_vectors, total = self.index.dense_coverage()
+        return SearchResult(query, mode, hits, present, missing, filters, bm25_run, dense_run,
+                            with_vectors / total if total else 1.0)
+
+    def _bm25_alone(self, fused: dict[str, float], bm25_run: dict[str, float], no_vector: np.ndarray,
+                    bm25_weight: float) -> dict[str, float]:
+        """``fused`` with the passages that have no dense vector yet scored by BM25 alone: their
+        BM25 part of the fusion divided by BM25's weight (both fusions are linear in it)."""
+        if bm25_weight <= 0:
+            return fused
+        rows = self.index.row_of
+        out = dict(fused)
+        for cid in bm25_run:
+            row = rows[cid]
+            if row < len(no_vector) and no_vector[row]:
+                out[cid] = fused[cid] / bm25_weight
+        return out
 
     def fusion_weights(self, query: str) -> tuple[float, float]:
         """The (bm25, dense) weights of a hybrid search for ``query``: the fixed ``weights`` when
@@ -274,6 +299,8 @@ class Retriever:
         else:
             allowed = np.zeros(len(self.index.chunks), dtype=bool)
             allowed[rows] = True
+            if (no_vector := self.index.dense_missing) is not None:
+                allowed &= ~no_vector[:len(allowed)]
             values, found = dense_mod.search(self.index.faiss, self.query_vector(result.query), len(rows), allowed)
             chunks = self.index.chunks
             dense = {chunks[int(r)].chunk_id: float(v) for v, r in zip(values, found) if r >= 0}
@@ -285,6 +312,9 @@ class Retriever:
         return self._cached_vector("\x00passage\x00" + query, lambda: self.index.encoder.encode_passages([query])[0])
 
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
+        no_vector = self.index.dense_missing
+        if no_vector is not None:  # passages without a vector yet are not dense results
+            allowed = ~no_vector if allowed is None else allowed & ~no_vector[:len(allowed)]
         vector = self.query_vector(query)
         scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
         chunks = self.index.chunks

@@ -152,6 +152,14 @@ def source_placeholder() -> str:
             "eller välj ett dokument i listan ovan.</p></div>")
 
 
+def _dense_line(status: IndexStatus) -> str:
+    k, n = status.passages_with_vectors, status.passages
+    if k < 0 or k >= n:
+        return "alla avsnitt (komplett)"
+    return (f"{k} av {n} avsnitt ({100.0 * k / n:.0f} %): indexet byggs fortfarande, och avsnitt utan vektor "
+            "söks med BM25 tills de har fått sin vektor")
+
+
 def status_page(status: IndexStatus) -> str:
     """Which documents are indexed, and which files could not be read and why."""
     span = (f"{status.first_date} – {status.last_date}" if status.first_date else "inga daterade dokument")
@@ -163,6 +171,7 @@ def status_page(status: IndexStatus) -> str:
             f"<dt>Datum</dt><dd>{esc(span + undated)}</dd>"
             f"<dt>Byggt</dt><dd>{esc(status.created.replace('T', ' ')[:16] or 'okänt')}</dd>"
             f"<dt>Språkmodell</dt><dd>{esc(status.encoder or 'okänd')}</dd>"
+            f"<dt>Täta vektorer</dt><dd>{esc(_dense_line(status))}</dd>"
             f"<dt>Indexmapp</dt><dd>{esc(status.folder)}</dd></dl>")
     rows = "".join(
         f"<tr><td>{esc(d.metadata.district or 'okänd')}</td>"

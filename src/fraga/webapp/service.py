@@ -81,6 +81,7 @@ class IndexStatus:
     undated: int
     skipped: tuple[tuple[str, str], ...]  # (path, reason)
     duplicates: tuple[tuple[str, str], ...]  # (kept, duplicate)
+    passages_with_vectors: int = -1  # passages with a dense vector (-1: all; fewer while a BM25-first build encodes)
 
 
 class Service:
@@ -296,6 +297,7 @@ class Service:
             skipped=tuple((str(s.get("path", "")), str(s.get("reason", ""))) for s in report.get("skipped", [])),
             duplicates=tuple((str(x.get("kept", "")), str(x.get("duplicate", "")))
                              for x in report.get("duplicates", [])),
+            passages_with_vectors=self.index.dense_coverage()[0],
         )
 
     def doc_types(self) -> list[str]:

@@ -65,7 +65,7 @@ class Handlers:
             turn = Turn(question, None, error=str(exc))
             keep = question  # let the user shorten or fix it
         turns = (turns + (turn,))[-MAX_TURNS:]
-        return self.chat_html(turns), turns, keep
+        return self._coverage(mode) + self.chat_html(turns), turns, keep
 
     def clear(self) -> tuple[str, tuple, str]:
         return self.chat_html(()), (), ""
@@ -78,7 +78,16 @@ class Handlers:
             result = self.service.search(query or "", filters=filters, mode=mode, k=int(k))
         except FragaError as exc:
             return render.notice(str(exc), kind="error")
-        return pages.search_results(result, self.documents, self.service.matcher(query), filters)
+        return self._coverage(mode) + pages.search_results(result, self.documents, self.service.matcher(query),
+                                                           filters)
+
+    def _coverage(self, mode: str) -> str:
+        """A notice while the dense index is incomplete (a BM25-first build still encodes), else ""."""
+        from fraga.index.status import coverage_note
+
+        with_vectors, passages = self.service.index.dense_coverage()
+        note = coverage_note(with_vectors, passages, mode, hint=False)
+        return render.notice(note) if note else ""
 
     # Jämför
     def compare(self, question: str, doc_types: list[str] | None, mode: str) -> str:
@@ -109,6 +118,10 @@ class Handlers:
         shown = self.show_source(str(getattr(evt, "doc", "") or ""), str(getattr(evt, "chunk", "") or ""),
                                  getattr(evt, "start", None), getattr(evt, "end", None))
         return (*shown, gr.Tabs(selected="kalla"))
+
+    def status_page(self) -> str:
+        """The "Om indexet" page of the index that serves now."""
+        return pages.status_page(self.service.status())
 
     def pick_document(self, doc_id: str | None):
         import gradio as gr
@@ -183,8 +196,10 @@ def build_ui(service: Service) -> gr.Blocks:
                     download = gr.DownloadButton("Ladda ner originalfilen", visible=False, scale=0, min_width=230,
                                                  size="md", elem_id="fraga-download")
                 source = gr.HTML(pages.source_placeholder(), js_on_load=SCROLL_JS, elem_id="fraga-source")
-            with gr.Tab("Om indexet", id="om"):
+            with gr.Tab("Om indexet", id="om") as about_tab:
                 status_html = gr.HTML(pages.status_page(status), js_on_load=CLICK_JS, elem_id="fraga-status")
+            # read again on each visit: a new generation (e.g. more dense vectors) may serve by now
+            about_tab.select(h.status_page, outputs=status_html, show_progress="hidden", api_visibility="private")
             with gr.Tab(feedback_ui.TAB_LABEL, id=feedback_ui.TAB_ID) as feedback_tab:
                 feedback.build_tab()
         with gr.Accordion("Inställningar", open=False, elem_id="fraga-settings"):
