@@ -106,7 +106,7 @@ def test_compare_districts(page):
     page.get_by_role("tab", name="Jämför stadsdelar").click()
     page.locator("#fraga-compare-question textarea").fill("Polisanmäls varje hot mot medarbetare?")
     page.get_by_role("button", name="Jämför", exact=True).click()
-    columns = page.locator("#fraga-compared .fraga-col h3")
+    columns = page.locator("#fraga-compared .fraga-col h2")
     expect(columns.first).to_be_visible()
     assert columns.all_inner_texts() == ["Hägersten-Älvsjö", "Kungsholmen", "Norra innerstaden", "Skarpnäck"]
     shot(page, "06-jamfor-stadsdelar.png", full_page=True)

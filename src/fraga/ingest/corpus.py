@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fraga.errors import CorpusError, IngestError
 from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
-from fraga.ingest.metadata import extract_metadata
+from fraga.ingest.metadata import derive_date, extract_metadata
 from fraga.records import Document, Metadata, Page, content_hash
 from fraga.text import clean_invisible
 
@@ -188,12 +188,14 @@ TextRepair = Callable[[str, list[str]], "tuple[str, int] | None"]
 
 def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None) -> Metadata:
     """Metadata extracted from ``text``, marked as OCR-repaired, then overridden by the sidecar."""
-    metadata = extract_metadata(text)
+    metadata = derive_date(extract_metadata(text), text, path.stem)
     if ocr_changes is not None:
         metadata = replace(metadata, ocr_repaired=True, ocr_changes=ocr_changes)
     overrides = read_sidecar(path)
     if overrides:
         merged = metadata.to_dict()
+        if "date" in overrides and "date_source" not in overrides:
+            merged["date_source"] = ""  # the sidecar states the date
         merged.update(overrides)
         metadata = Metadata.from_dict(merged)
     return metadata

@@ -8,8 +8,77 @@ try {
   Object.defineProperty(navigator, "language", {get: () => "sv-SE"});
   Object.defineProperty(navigator, "languages", {get: () => ["sv-SE", "sv"]});
 } catch (e) {}
-document.documentElement.lang = "sv";
 </script>"""
+# (The page itself is served as <html lang="sv">: see lang.py.)
+
+# Theme colours with enough contrast (WCAG AA, 4.5:1) for small text: Gradio's defaults give
+# subdued text #bbbbc2 on white (1.9:1) and white on blue-500 buttons (3.7:1).
+THEME_COLORS = {
+    "body_text_color_subdued": "*neutral_600",
+    "body_text_color_subdued_dark": "*neutral_300",
+    "color_accent": "*primary_700",
+    "color_accent_soft": "*primary_50",
+    "button_primary_background_fill": "*primary_700",
+    "button_primary_background_fill_hover": "*primary_800",
+    "button_primary_background_fill_dark": "*primary_700",
+    "button_primary_background_fill_hover_dark": "*primary_800",
+    "input_placeholder_color": "*neutral_500",
+}
+
+# For the page: arrow keys, Home and End move between tabs (the WAI-ARIA tabs pattern).
+TABS_JS = r"""
+() => {
+  document.addEventListener("keydown", (event) => {
+    const tab = event.target.closest && event.target.closest('[role="tab"]');
+    if (!tab || !["ArrowRight", "ArrowLeft", "Home", "End"].includes(event.key)) return;
+    const list = tab.closest('[role="tablist"]');
+    if (!list) return;
+    const tabs = [...list.querySelectorAll('[role="tab"]')].filter((t) => !t.disabled && t.offsetParent !== null);
+    const i = tabs.indexOf(tab);
+    if (i < 0 || !tabs.length) return;
+    const next = event.key === "Home" ? 0 : event.key === "End" ? tabs.length - 1
+      : (i + (event.key === "ArrowRight" ? 1 : -1) + tabs.length) % tabs.length;
+    event.preventDefault();
+    event.stopPropagation();
+    tabs[next].click();
+    tabs[next].focus();
+  }, true);
+}
+"""
+
+# For the chat: a polite live region announces each new reply to screen readers.
+LIVE_JS = r"""
+let live = document.getElementById("fraga-live");
+if (!live) {
+  live = document.createElement("div");
+  live.id = "fraga-live";
+  live.className = "fraga-sr-only";
+  live.setAttribute("role", "status");
+  live.setAttribute("aria-live", "polite");
+  live.setAttribute("aria-atomic", "true");
+  document.body.appendChild(live);
+}
+const announce = () => {
+  const turns = element.querySelectorAll(".fraga-turn");
+  const reply = turns.length ? turns[turns.length - 1].querySelector(".fraga-a") : null;
+  const body = reply ? (reply.querySelector(".fraga-answer") || reply.querySelector("p")) : null;
+  const text = body ? body.textContent.replace(/\s+/g, " ").trim() : "";
+  live.textContent = "";
+  if (text) setTimeout(() => { live.textContent = "Svar från fraga: " + text; }, 100);
+};
+watch("value", () => setTimeout(announce, 50));
+"""
+
+# After an answer: focus goes back to the question box unless the user has moved it elsewhere
+# (the box was disabled while the answer was pending, which drops focus to the page).
+FOCUS_QUESTION_JS = r"""
+() => {
+  const active = document.activeElement;
+  if (active && active !== document.body && !active.disabled) return;
+  const box = document.querySelector("#fraga-question textarea");
+  if (box) box.focus();
+}
+"""
 
 # For HTML components with source links and copy buttons: a click on an element with
 # data-doc opens the document (Python receives the data); "Kopiera" copies the plain text.
@@ -26,15 +95,19 @@ element.addEventListener("click", async (event) => {
   const copy = event.target.closest(".fraga-copy");
   if (copy && element.contains(copy)) {
     const box = copy.closest(".fraga-a").querySelector(".fraga-copy-text");
+    if (!copy.dataset.label) copy.dataset.label = copy.textContent;
     const ok = await copyText(box ? box.value : "");
     copy.textContent = ok ? "Kopierat!" : "Kunde inte kopiera; markera texten och kopiera själv";
     copy.classList.add("fraga-done");
-    setTimeout(() => { copy.textContent = "Kopiera svar med källor"; copy.classList.remove("fraga-done"); }, 2500);
+    setTimeout(() => { copy.textContent = copy.dataset.label; copy.classList.remove("fraga-done"); }, 2500);
     return;
   }
   const link = event.target.closest("[data-doc]");
   if (link && element.contains(link)) {
     event.preventDefault();
+    // Remembered so that the source view can offer a way back to this very link.
+    const tab = document.querySelector('[role="tab"][aria-selected="true"]');
+    window.fragaReturnTo = {link, tab, label: tab ? tab.textContent.trim() : ""};
     trigger("click", {doc: link.dataset.doc || "", chunk: link.dataset.chunk || "",
                       start: link.dataset.start || "", end: link.dataset.end || ""});
   }
@@ -51,8 +124,31 @@ const go = () => {
   box.scrollTop += (t.top - b.top) - Math.max(0, (box.clientHeight - t.height) / 2);
   box.scrollIntoView({block: "nearest"});
 };
-setTimeout(go, 150);
-watch("value", () => { setTimeout(go, 100); setTimeout(go, 500); });
+// Opened from a link: focus moves to the cited place, and "Tillbaka" returns it to the link.
+const focusCited = () => {
+  const target = element.querySelector("#fraga-cited") || element.querySelector(".fraga-cited-passage");
+  const from = window.fragaReturnTo;
+  const head = element.querySelector(".fraga-source");
+  if (head && from && from.tab && from.link && !element.querySelector(".fraga-back")) {
+    const back = document.createElement("button");
+    back.type = "button";
+    back.className = "fraga-back";
+    back.textContent = "← Tillbaka till " + (from.label || "föregående flik");
+    back.addEventListener("click", () => {
+      from.tab.click();
+      setTimeout(() => { if (from.link.isConnected) { from.link.focus(); from.link.scrollIntoView({block: "center"}); } }, 150);
+    });
+    head.prepend(back);
+  }
+  if (target) {
+    target.setAttribute("tabindex", "-1");
+    target.focus({preventScroll: true});
+  }
+};
+// The component mounts when its tab is first shown (then the value is already there), and
+// later documents arrive as new values.
+setTimeout(() => { go(); focusCited(); }, 150);
+watch("value", () => { setTimeout(go, 100); setTimeout(() => { go(); focusCited(); }, 500); });
 """
 
 CSS = r"""
@@ -113,7 +209,8 @@ details.fraga-hit > summary { cursor: pointer; display: flex; gap: 0.6rem; align
 .fraga-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(250px, 1fr)); gap: 0.8rem; }
 .fraga-col { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.5rem 0.7rem;
   background: var(--background-fill-secondary); }
-.fraga-col h3 { margin: 0.1rem 0 0.3rem 0; font-size: 1.1rem; }
+.fraga-col h2 { margin: 0.1rem 0 0.3rem 0; font-size: 1.1rem; }
+.fraga-status h2.fraga-h { font-size: 1.15rem; margin: 1rem 0 0.4rem 0; }
 .fraga-col .fraga-card { margin: 0; }
 .fraga-weak { font-size: 0.88rem; color: #92400e; margin: 0.2rem 0; }
 .fraga-source h2 { margin: 0.2rem 0 0.5rem 0; font-size: 1.3rem; }
@@ -136,6 +233,12 @@ table.fraga-table { border-collapse: collapse; width: 100%; font-size: 0.92rem; 
 .prose table.fraga-table th { font-size: 0.9rem; }
 .prose table.fraga-table { border: none; }
 .prose table.fraga-table td:nth-child(4) { white-space: nowrap; }
+.fraga-qbadge { display: inline-block; font-size: 0.75rem; font-weight: 600; border-radius: 999px; padding: 0 0.5rem;
+  margin-right: 0.3rem; background: #ede9fe; color: #4c1d95; border: 1px solid #c4b5fd; }
+.fraga-sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
+button.fraga-back { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0.2rem 0.7rem;
+  background: var(--background-fill-primary); cursor: pointer; font-size: 0.9rem; margin-bottom: 0.4rem; }
 #fraga-examples { align-items: center; justify-content: flex-start; flex-wrap: wrap; gap: 0.5rem; }
 #fraga-examples > * { flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }
 #fraga-examples button { font-size: 0.88rem; white-space: nowrap; }
