@@ -43,6 +43,11 @@ TABS_JS = r"""
     tabs[next].click();
     tabs[next].focus();
   }, true);
+  // Gradio's own button for the tabs that do not fit (on phones) is labelled in English.
+  const relabel = () => document.querySelectorAll('button[aria-label="More tabs"]').forEach(
+    (b) => b.setAttribute("aria-label", "Fler flikar"));
+  relabel();
+  new MutationObserver(relabel).observe(document.body, {childList: true, subtree: true});
 }
 """
 
@@ -67,6 +72,21 @@ const announce = () => {
   if (text) setTimeout(() => { live.textContent = "Svar från fraga: " + text; }, 100);
 };
 watch("value", () => setTimeout(announce, 50));
+"""
+
+# The instant a question is sent, its box, "Fråga" and the examples are disabled in the page
+# itself (the server's matching update follows a round trip later): text typed or a key
+# pressed in between could otherwise replace the question being sent, or be sent empty.
+LOCK_JS = r"""
+(...inputs) => {
+  const question = inputs.length ? inputs[0] : "x";
+  if (typeof question === "string" && question.trim()) {
+    for (const el of document.querySelectorAll("#fraga-question textarea, #fraga-ask, #fraga-examples button")) {
+      el.disabled = true;
+    }
+  }
+  return inputs;
+}
 """
 
 # After an answer: focus goes back to the question box unless the user has moved it elsewhere
@@ -242,4 +262,19 @@ button.fraga-back { border: 1px solid var(--border-color-primary); border-radius
 #fraga-examples { align-items: center; justify-content: flex-start; flex-wrap: wrap; gap: 0.5rem; }
 #fraga-examples > * { flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }
 #fraga-examples button { font-size: 0.88rem; white-space: nowrap; }
+
+/* Phones: a compact header, example buttons that wrap, and the "Förbered svar" table scrolled
+   sideways with a minimum column width (the question column stays in view). */
+@media (max-width: 700px) {
+  .gradio-container { padding-left: 0.5rem !important; padding-right: 0.5rem !important; }
+  #fraga-header h1 { font-size: 1.05rem; line-height: 1.3; margin: 0; }
+  #fraga-header p { font-size: 0.8rem; line-height: 1.3; margin: 0.1rem 0 0.2rem 0; }
+  #fraga-examples button { white-space: normal; text-align: left; }
+  .fraga-dwrap { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+  #fraga-draft-table .prose table.fraga-dtable { table-layout: auto; width: max-content; max-width: none; }
+  #fraga-draft-table .prose table.fraga-dtable th, #fraga-draft-table .prose table.fraga-dtable td { min-width: 13rem;
+    max-width: 16rem; width: 15rem; }
+  #fraga-draft-table .prose table.fraga-dtable th.fraga-dq { min-width: 9rem; max-width: 10rem; width: 10rem; position: sticky; left: 0;
+    z-index: 1; }
+}
 """

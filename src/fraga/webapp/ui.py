@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
 from fraga.webapp import drafting_tab, feedback_ui, pages, render
-from fraga.webapp.assets import CLICK_JS, CSS, FOCUS_QUESTION_JS, HEAD, LIVE_JS, SCROLL_JS, TABS_JS, THEME_COLORS
+from fraga.webapp.assets import (CLICK_JS, CSS, FOCUS_QUESTION_JS, HEAD, LIVE_JS, LOCK_JS, SCROLL_JS, TABS_JS,
+                                 THEME_COLORS)
 from fraga.webapp.lang import SwedishPage
 from fraga.webapp.service import MAX_TURNS, Service, Turn
 
@@ -213,7 +214,7 @@ def build_ui(service: Service) -> gr.Blocks:
             return tuple(gr.update(interactive=True) for _ in askers)
 
         def ask_chain(event, fn, inputs, **api):
-            (event(lock, inputs=inputs[:1] if fn is h.ask else None, outputs=askers, queue=False,
+            (event(lock, inputs=inputs[:1] if fn is h.ask else None, outputs=askers, queue=False, js=LOCK_JS,
                    show_progress="hidden", api_visibility="private")
              .then(fn, inputs=inputs, outputs=[chat, turns, question], show_progress="minimal",
                    concurrency_id="ask", **api)
