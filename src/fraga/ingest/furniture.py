@@ -1,6 +1,7 @@
 """Remove page furniture: running headers and footers, page numbers, lone e-mail lines."""
 from __future__ import annotations
 
+import functools
 import re
 
 from fraga.text import fold, normalize_space
@@ -106,15 +107,20 @@ def _zone(marker: int, lines: list[str]) -> range:
 _SIGNATURE_TAIL_CHARS = 400  # a block longer than this after the names is not a signature
 
 
+@functools.cache
+def _titles_re() -> re.Pattern[str]:
+    from fraga.ingest.metadata import TITLES  # metadata.py is the home of the titles
+
+    return re.compile("|".join(re.escape(fold(t)) for t in sorted(TITLES, key=len, reverse=True)))
+
+
 def signature_start(text: str) -> int | None:
     """The offset where a closing signature block starts in ``text``, or None when there is none.
 
     Only a block at the end counts: the names line, a line of titles only, and at most a few
     short lines after it (the organisation), with no sentence among them.
     """
-    from fraga.ingest.metadata import TITLES
-
-    titles = re.compile("|".join(re.escape(fold(t)) for t in sorted(TITLES, key=len, reverse=True)))
+    titles = _titles_re()
     offsets, pos = [], 0
     lines = text.split("\n")
     for line in lines:
