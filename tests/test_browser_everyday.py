@@ -120,6 +120,7 @@ def test_accessibility_checker_finds_nothing_serious(page, browser, app_url):
     problems: dict[str, list[str]] = {}
 
     def check(view: str) -> None:
+        page.wait_for_timeout(600)  # let Gradio's fade-in of new output end
         found = axe_violations(page)
         if found:
             problems[view] = found

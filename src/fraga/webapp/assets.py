@@ -11,7 +11,8 @@ try {
 </script>"""
 # (The page itself is served as <html lang="sv">: see lang.py.)
 
-# Theme colours with enough contrast (WCAG AA, 4.5:1) for small text: Gradio's defaults give
+# Secondary text uses the subdued colour, never opacity (which axe cannot always judge and which
+# fades further on tinted backgrounds). Theme colours with enough contrast (WCAG AA, 4.5:1) for small text: Gradio's defaults give
 # subdued text #bbbbc2 on white (1.9:1) and white on blue-500 buttons (3.7:1).
 THEME_COLORS = {
     "body_text_color_subdued": "*neutral_600",
@@ -174,7 +175,7 @@ watch("value", () => { setTimeout(go, 100); setTimeout(() => { go(); focusCited(
 CSS = r"""
 .gradio-container { max-width: 1180px !important; width: 100% !important; margin: 0 auto !important; }
 #fraga-header h1 { font-size: 1.6rem; margin: 0.2rem 0 0.1rem 0; }
-#fraga-header p { margin: 0 0 0.4rem 0; color: var(--body-text-color); opacity: 0.75; }
+#fraga-header p { margin: 0 0 0.4rem 0; color: var(--body-text-color-subdued); }
 .fraga-welcome { padding: 1rem 1.2rem; border: 1px dashed var(--border-color-primary); border-radius: 10px;
   color: var(--body-text-color-subdued); }
 .fraga-welcome p { margin: 0.3rem 0; }
@@ -190,12 +191,12 @@ CSS = r"""
 .fraga-noanswer .fraga-answer p { font-weight: 600; }
 .fraga-error { border-color: #d97706; background: #fffbeb; color: #78350f; }
 .fraga-error p { margin: 0; }
-.fraga-context { font-size: 0.9rem; color: var(--body-text-color); opacity: 0.8; margin-bottom: 0.3rem; }
+.fraga-context { font-size: 0.9rem; color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
 .fraga-sources-title { font-weight: 600; margin: 0.6rem 0 0.3rem 0; }
 .fraga-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5rem 0.7rem;
   margin: 0.4rem 0; background: var(--background-fill-primary); }
 .fraga-card-head { font-size: 0.98rem; }
-.fraga-meta, .fraga-section { font-size: 0.85rem; color: var(--body-text-color); opacity: 0.72; }
+.fraga-meta, .fraga-section { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .fraga-passage { white-space: pre-line; line-height: 1.5; margin-top: 0.35rem; overflow-wrap: anywhere; }
 .fraga-quote { font-weight: 600; }
 .fraga-card-foot { margin-top: 0.35rem; }
@@ -213,7 +214,7 @@ button.fraga-copy.fraga-done { border-color: #16a34a; color: #166534; }
 .fraga-notice { padding: 0.6rem 0.9rem; border-radius: 8px; margin: 0.3rem 0; }
 .fraga-notice-info { background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
 .fraga-notice-error { background: #fffbeb; border: 1px solid #d97706; color: #78350f; }
-.fraga-note { font-size: 0.9rem; color: var(--body-text-color); opacity: 0.75; margin: 0.2rem 0; }
+.fraga-note { font-size: 0.9rem; color: var(--body-text-color-subdued); margin: 0.2rem 0; }
 .fraga-summary { font-weight: 600; margin: 0.2rem 0 0.5rem 0; }
 details.fraga-doc { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.7rem;
   margin: 0.5rem 0; background: var(--background-fill-primary); }
