@@ -125,6 +125,11 @@ def _date_label(meta) -> str:
     return f"{meta.date} ({derived}, brevhuvudet saknar datum)" if derived else meta.date
 
 
+def _short_date(meta) -> str:
+    derived = DATE_SOURCES.get(meta.date_source, "")
+    return f"{meta.date} ({derived})" if meta.date and derived else (meta.date or "–")
+
+
 def source_page(view: SourceView) -> str:
     """The whole document with its metadata; the cited place is marked and scrolled to."""
     doc, meta = view.doc, view.doc.metadata
@@ -175,7 +180,7 @@ def status_page(status: IndexStatus) -> str:
     rows = "".join(
         f"<tr><td>{esc(d.metadata.district or 'okänd')}</td>"
         f"<td>{source_link(d.doc_id, d.metadata.title or d.doc_id)}</td>"
-        f"<td>{esc(d.metadata.doc_type or '–')}</td><td>{esc(d.metadata.date or '–')}</td>"
+        f"<td>{esc(d.metadata.doc_type or '–')}</td><td>{esc(_short_date(d.metadata))}</td>"
         f"<td>{esc(d.metadata.dnr or '–')}</td><td>{esc(d.path)}</td></tr>" for d in status.documents)
     table = ('<h2 class="fraga-h">Indexerade dokument</h2><table class="fraga-table"><thead><tr><th>Stadsdel</th><th>Titel</th>'
              f"<th>Typ</th><th>Datum</th><th>Dnr</th><th>Fil</th></tr></thead><tbody>{rows}</tbody></table>")
