@@ -166,13 +166,11 @@ def summary_lines(result: BenchmarkResult) -> list[str]:
               for mode in result.modes if mode != best]
     weak = weakest_kinds(result.by_kind, best)
     weak_text = ", ".join(f"{kind_name(k)} {pct('answer_accuracy', v)}" for k, v in weak) or "–"
-    return [
-        f"- **Bästa läge: {best}** (Recall@5 {pct('recall@5', m.get('recall@5'))}, "
-        f"svarstid p50 {fmt('latency_p50_ms', m.get('latency_p50_ms'))} ms).",
-        f"- **Svarsriktighet: {pct('answer_accuracy', m.get('answer_accuracy'))}** av de besvarbara frågorna "
-        f"besvarades rätt med {best}" + (f" (övriga lägen: {', '.join(others)})." if others else "."),
-        f"- **Svagast i {best}:** {weak_text}.",
-    ]
+    first = (f"- **Bästa läge: {best}** (Recall@5 {pct('recall@5', m.get('recall@5'))}, "
+             f"svarstid p50 {fmt('latency_p50_ms', m.get('latency_p50_ms'))} ms).")
+    second = (f"- **Svarsriktighet: {pct('answer_accuracy', m.get('answer_accuracy'))}** av de besvarbara frågorna "
+              f"besvarades rätt med {best}" + (f" (övriga lägen: {', '.join(others)})." if others else "."))
+    return [first, second, f"- **Svagast i {best}:** {weak_text}."]
 
 
 def _kind_explanations(kinds: Sequence[str]) -> str:
@@ -229,16 +227,16 @@ def render_markdown(result: BenchmarkResult) -> str:
         _markdown(*_table_rows(result.metrics, show=pct)), "",
         "![Jämförelse av lägena](chart.png)", "",
         "## Per frågetyp", "",
-        "R@1, R@5 och Svar (svarsriktighet) per läge, i procent. För obesvarbara frågor visar Svar andelen "
-        "där fraga avstod.",
+        ("R@1, R@5 och Svar (svarsriktighet) per läge, i procent. För obesvarbara frågor visar Svar andelen "
+         "där fraga avstod."),
         "", _markdown(*_kind_rows(result.by_kind, result.modes, show=pct, name=kind_name)), "",
         "### Frågetyperna", "", _kind_explanations(list(result.by_kind)), "",
         "## Definitioner", "", DEFINITIONS, "",
-        "Per fråga: `per_question.jsonl` (hämtade passager med träff/miss, svaret och citaten). "
-        "Siffrorna som data: `metrics.json`.", "",
+        ("Per fråga: `per_question.jsonl` (hämtade passager med träff/miss, svaret och citaten). "
+         "Siffrorna som data: `metrics.json`."), "",
         "## Bilaga: missar", "",
-        "Besvarbara frågor där ingen relevant passage fanns bland de fem första eller svaret inte var helt rätt, "
-        "och obesvarbara frågor som fraga ändå svarade på.", "",
+        ("Besvarbara frågor där ingen relevant passage fanns bland de fem första eller svaret inte var helt rätt, "
+         "och obesvarbara frågor som fraga ändå svarade på."), "",
     ]
     for mode in result.modes:
         rows = _misses([q for q in result.questions if q.mode == mode])

@@ -6,8 +6,19 @@ from collections.abc import Mapping, Sequence
 from fraga.records import Document, Hit
 from fraga.search.retrieve import Filters, SearchResult
 from fraga.text import WORD_RE
-from fraga.webapp.render import (DATE_SOURCES, Match, doc_heading, esc, hit_card, is_question_doc, mark_words, meta_line,
-                                question_badge, shown_passage, source_link)
+from fraga.webapp.render import (
+    DATE_SOURCES,
+    Match,
+    doc_heading,
+    esc,
+    hit_card,
+    is_question_doc,
+    mark_words,
+    meta_line,
+    question_badge,
+    shown_passage,
+    source_link,
+)
 from fraga.webapp.service import IndexStatus, SourceView
 
 SNIPPET_CHARS = 220

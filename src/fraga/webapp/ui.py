@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
 from fraga.webapp import drafting_tab, feedback_ui, pages, render
-from fraga.webapp.assets import (CLICK_JS, CSS, FOCUS_QUESTION_JS, HEAD, LIVE_JS, LOCK_JS, SCROLL_JS, TABS_JS,
-                                 THEME_COLORS)
+from fraga.webapp.assets import (
+    CLICK_JS,
+    CSS,
+    FOCUS_QUESTION_JS,
+    HEAD,
+    LIVE_JS,
+    LOCK_JS,
+    SCROLL_JS,
+    TABS_JS,
+    THEME_COLORS,
+)
 from fraga.webapp.lang import SwedishPage
 from fraga.webapp.service import MAX_TURNS, Service, Turn
 
