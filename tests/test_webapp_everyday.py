@@ -140,14 +140,25 @@ def test_signature_blocks_are_found_at_the_end_only():
     assert signature_start(middle) is None  # a sentence follows: no closing signature
 
 
-def test_no_passage_holds_a_signature_or_the_approval_list():
+def test_cards_show_no_closing_signature():
+    """Passages keep the signature block (fraga answers "who signed?" from it), cards do not show it."""
+    shown = 0
     for path in sorted(CORPUS.glob("*.txt")):
         doc = load_document(path, CORPUS)
         for chunk in chunk_document(doc):
-            for furniture in ("Karin Bülow", "Jesper Ackinger", "Stadsdelsdirektör", "Stadsdelsdirektor",
-                              "godkänts digitalt"):
-                assert furniture not in chunk.text, (chunk.chunk_id, furniture)
-            assert chunk.section != "Attesterat av"
+            if chunk.section == "Attesterat av":  # the approval list is a section of its own
+                continue
+            text = render.shown_passage(chunk.text)
+            for furniture in ("Karin Bülow", "Jesper Ackinger", "Stadsdelsdirektör", "Stadsdelsdirektor"):
+                assert furniture not in text, (chunk.chunk_id, furniture)
+            shown += len(text) < len(chunk.text.rstrip())
+    assert shown == 3  # Skarpnäck's, Kungsholmen's and Norra innerstaden's last passages lose their signatures
+
+
+def test_a_cited_signature_stays_in_its_card():
+    text = "Förvaltningen svarar.\n\nKarin Bülow  Hanna Jakhammer\nStadsdelsdirektör  Avdelningschef"
+    assert render.passage_end(text) == len("Förvaltningen svarar.")
+    assert render.passage_end(text, keep=text.index("Hanna") + 5) == len(text)
 
 
 def test_reflow_joins_a_blank_line_inside_a_sentence_only():
@@ -176,7 +187,7 @@ def test_skrivelse_passages_are_marked_as_questions():
 
 
 def test_no_answer_reply_has_a_copy_button(service):
-    turn = service.ask("Finns det en handlingsplan mot drakar på månen?")
+    turn = service.ask("Hur många förskoleplatser finns det?")
     assert turn.answer is not None and not turn.answer.answered
     html = render.turn_html(turn, service.index.documents, None, lambda cid: None)
     assert 'class="fraga-copy"' in html and "Kopiera beskedet" in html

@@ -6,7 +6,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from fraga.ingest.furniture import signature_start
 from fraga.records import Chunk, Document
 from fraga.text import fold, normalize_space, split_sentences
 
@@ -34,8 +33,6 @@ HEADINGS = (
     "Särskilt uttalande",
 )
 _HEADING_KEYS = {fold(h): h for h in HEADINGS}
-# Sections that are document furniture, not content: no passages are made of them.
-FURNITURE_SECTIONS = frozenset({"Attesterat av"})
 _QUESTION_START_RE = re.compile(r"^\s*(?:(\d{1,2})\s*[.)]\s*)?([A-ZÅÄÖ])")
 _LETTERHEAD_LINE_RE = re.compile(
     r"^(handläggare|handlaggare|telefon|tel\b|till$|tjänsteutlåtande$|tjanstutlatande$|dnr\b|e-post|"
@@ -210,11 +207,7 @@ def section_sentences(doc: Document, *, max_chars: int = MAX_CHARS) -> list[tupl
     """
     out = []
     for section in split_sections(doc):
-        if section.path[0] in FURNITURE_SECTIONS:
-            continue
         body = doc.text[section.start:section.end]
-        cut = signature_start(body)  # a closing signature block is no passage
-        body = body if cut is None else body[:cut]
         spans = [(section.start + s, section.start + e) for s, e in split_sentences(body)]
         out.append((section, _cut_long(doc.text, spans, max_chars)))
     return out
