@@ -94,10 +94,6 @@ LOCK_JS = r"""
 # (the box was disabled while the answer was pending, which drops focus to the page).
 FOCUS_QUESTION_JS = r"""
 () => {
-  // Enabled again in the page too, in case LOCK_JS disabled what the server never locked.
-  for (const el of document.querySelectorAll("#fraga-question textarea, #fraga-ask, #fraga-examples button")) {
-    el.disabled = false;
-  }
   const active = document.activeElement;
   if (active && active !== document.body && !active.disabled) return;
   const box = document.querySelector("#fraga-question textarea");

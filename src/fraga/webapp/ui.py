@@ -47,6 +47,11 @@ QUEUE_CONCURRENCY = 4  # questions answered at once; the rest wait in the queue
 QUEUE_SIZE = 256
 
 
+# The characters JavaScript's String.trim() removes (ECMAScript WhiteSpace and LineTerminator).
+JS_SPACE = " \t\n\v\f\r\u00a0\ufeff\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B))
+
+
 class Handlers:
     """The functions the page's events call; each returns what the components show."""
 
@@ -215,7 +220,9 @@ def build_ui(service: Service) -> gr.Blocks:
         askers = [question, ask, *example_buttons]
 
         def lock(q: str = "x"):
-            if not (q or "").strip():
+            # Empty as LOCK_JS judges it (JavaScript's trim), so that the page and the server agree
+            # on which submits lock the controls; unlock then always has a change to undo.
+            if not (q or "").strip(JS_SPACE):
                 return tuple(gr.skip() for _ in askers)
             return tuple(gr.update(interactive=False) for _ in askers)
 
