@@ -194,8 +194,8 @@ def test_rapid_submits_lose_nothing_and_add_no_empty_bubbles(page):
     for _ in range(5):  # and clicks on an empty box once it is enabled again
         page.locator("#fraga-ask").click()
     # Three questions typed and sent one right after the other: none is lost.
-    follow = ["Har Norra innerstaden en säkerhetssamordnare på heltid?", "Hur arbetar Kungsholmen mot tystnadskultur?",
-              "Vilka stadsdelar har en nolltoleranspolicy?"]
+    follow = ["Har Norra innerstaden en säkerhetssamordnare på heltid?",
+              "Hur arbetar Kungsholmen mot tystnadskultur?", "Vilka stadsdelar har en nolltoleranspolicy?"]
     for q in follow:
         box.fill(q)  # waits until the box takes input again
         box.press("Enter", no_wait_after=True)

@@ -12,8 +12,9 @@ try {
 # (The page itself is served as <html lang="sv">: see lang.py.)
 
 # Secondary text uses the subdued colour, never opacity (which axe cannot always judge and which
-# fades further on tinted backgrounds). Theme colours with enough contrast (WCAG AA, 4.5:1) for small text: Gradio's defaults give
-# subdued text #bbbbc2 on white (1.9:1) and white on blue-500 buttons (3.7:1).
+# fades further on tinted backgrounds). Theme colours with enough contrast (WCAG AA, 4.5:1) for
+# small text: Gradio's defaults give subdued text #bbbbc2 on white (1.9:1) and white on
+# blue-500 buttons (3.7:1).
 THEME_COLORS = {
     "body_text_color_subdued": "*neutral_600",
     "body_text_color_subdued_dark": "*neutral_300",
@@ -157,7 +158,9 @@ const focusCited = () => {
     back.textContent = "← Tillbaka till " + (from.label || "föregående flik");
     back.addEventListener("click", () => {
       from.tab.click();
-      setTimeout(() => { if (from.link.isConnected) { from.link.focus(); from.link.scrollIntoView({block: "center"}); } }, 150);
+      setTimeout(() => {
+        if (from.link.isConnected) { from.link.focus(); from.link.scrollIntoView({block: "center"}); }
+      }, 150);
     });
     head.prepend(back);
   }
@@ -275,7 +278,7 @@ button.fraga-back { border: 1px solid var(--border-color-primary); border-radius
   #fraga-draft-table .prose table.fraga-dtable { table-layout: auto; width: max-content; max-width: none; }
   #fraga-draft-table .prose table.fraga-dtable th, #fraga-draft-table .prose table.fraga-dtable td { min-width: 13rem;
     max-width: 16rem; width: 15rem; }
-  #fraga-draft-table .prose table.fraga-dtable th.fraga-dq { min-width: 9rem; max-width: 10rem; width: 10rem; position: sticky; left: 0;
-    z-index: 1; }
+  #fraga-draft-table .prose table.fraga-dtable th.fraga-dq { min-width: 9rem; max-width: 10rem; width: 10rem;
+    position: sticky; left: 0; z-index: 1; }
 }
 """

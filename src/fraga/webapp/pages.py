@@ -176,6 +176,10 @@ def source_placeholder() -> str:
             "eller välj ett dokument i listan ovan.</p></div>")
 
 
+def _h2(text: str) -> str:
+    return f'<h2 class="fraga-h">{esc(text)}</h2>'
+
+
 def status_page(status: IndexStatus) -> str:
     """Which documents are indexed, and which files could not be read and why."""
     span = (f"{status.first_date} – {status.last_date}" if status.first_date else "inga daterade dokument")
@@ -193,18 +197,18 @@ def status_page(status: IndexStatus) -> str:
         f"<td>{source_link(d.doc_id, d.metadata.title or d.doc_id)}</td>"
         f"<td>{esc(d.metadata.doc_type or '–')}</td><td>{esc(_short_date(d.metadata))}</td>"
         f"<td>{esc(d.metadata.dnr or '–')}</td><td>{esc(d.path)}</td></tr>" for d in status.documents)
-    table = ('<h2 class="fraga-h">Indexerade dokument</h2><table class="fraga-table"><thead><tr><th>Stadsdel</th><th>Titel</th>'
+    table = (f'{_h2("Indexerade dokument")}<table class="fraga-table"><thead><tr><th>Stadsdel</th><th>Titel</th>'
              f"<th>Typ</th><th>Datum</th><th>Dnr</th><th>Fil</th></tr></thead><tbody>{rows}</tbody></table>")
     if status.skipped:
         items = "".join(f"<li><code>{esc(p)}</code>: {esc(r)}</li>" for p, r in status.skipped)
-        skipped = f'<h2 class="fraga-h">Filer som inte kunde läsas ({len(status.skipped)})</h2><ul class="fraga-skipped">{items}</ul>'
+        skipped = f'{_h2(f"Filer som inte kunde läsas ({len(status.skipped)})")}<ul class="fraga-skipped">{items}</ul>'
     else:
-        skipped = "<h2 class=\"fraga-h\">Filer som inte kunde läsas</h2><p>Inga: alla filer i korpusen kunde läsas.</p>"
+        skipped = _h2("Filer som inte kunde läsas") + "<p>Inga: alla filer i korpusen kunde läsas.</p>"
     dups = ""
     if status.duplicates:
         items = "".join(f"<li><code>{esc(b)}</code> har samma text som <code>{esc(a)}</code></li>"
                         for a, b in status.duplicates)
-        dups = f"<h2 class=\"fraga-h\">Dubbletter (indexerade en gång)</h2><ul>{items}</ul>"
+        dups = f"{_h2('Dubbletter (indexerade en gång)')}<ul>{items}</ul>"
     return f'<div class="fraga-status">{head}{table}{skipped}{dups}</div>'
 
 

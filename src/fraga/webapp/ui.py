@@ -154,9 +154,11 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.HTML(HEADER, js_on_load=None)
         with gr.Tabs(selected="fraga") as tabs:
             with gr.Tab("Fråga", id="fraga"):
-                chat = gr.HTML(h.chat_html(()), js_on_load=CLICK_JS + LIVE_JS, elem_id="fraga-chat", min_height=120)
+                chat = gr.HTML(h.chat_html(()), js_on_load=CLICK_JS + LIVE_JS, elem_id="fraga-chat",
+                               min_height=120)
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(label="Fråga", show_label=False, scale=6, lines=1, max_lines=6, autofocus=True,
+                    question = gr.Textbox(label="Fråga", show_label=False, scale=6, lines=1, max_lines=6,
+                                          autofocus=True,
                                           placeholder="Skriv din fråga här och tryck Enter, t.ex. "
                                                       "Vem gör polisanmälan vid hot i Skarpnäck?",
                                           elem_id="fraga-question")
@@ -284,10 +286,11 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
     # (default 10,000, ~200 KB each): a lower cap keeps a long-running server's memory flat.
     from starlette.middleware import Middleware
 
-    demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS + feedback_ui.CSS, head=HEAD, js=TABS_JS,
-                footer_links=[], quiet=True, app_kwargs={"middleware": [Middleware(SwedishPage)]},
-                theme=gr.themes.Default(primary_hue="blue").set(**THEME_COLORS), show_error=False, prevent_thread_lock=True,
-                state_session_capacity=SESSION_CAPACITY)
+    # SwedishPage serves the page as <html lang="sv"> (Gradio's template says "en").
+    demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS + feedback_ui.CSS, head=HEAD,
+                js=TABS_JS, footer_links=[], quiet=True, app_kwargs={"middleware": [Middleware(SwedishPage)]},
+                theme=gr.themes.Default(primary_hue="blue").set(**THEME_COLORS), show_error=False,
+                prevent_thread_lock=True, state_session_capacity=SESSION_CAPACITY)
     url = demo.local_url or f"http://{host}:{port}/"
     try:
         from gradio_client import Client
