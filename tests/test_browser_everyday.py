@@ -103,8 +103,11 @@ def test_focus_goes_to_the_source_and_back(page):
 def test_arrow_keys_move_between_tabs(page):
     from playwright.sync_api import expect
 
+    page.wait_for_function("document.documentElement.dataset.fragaReady === '1'")
+    expect(page.locator("#fraga-question textarea")).to_be_focused()  # Gradio's autofocus is done
     first = page.get_by_role("tab", name="Fråga")
     first.focus()
+    expect(first).to_be_focused()
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("tab", name="Sök")).to_be_focused()
     expect(page.get_by_role("tab", name="Sök")).to_have_attribute("aria-selected", "true")

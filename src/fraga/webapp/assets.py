@@ -27,9 +27,29 @@ THEME_COLORS = {
     "input_placeholder_color": "*neutral_500",
 }
 
-# For the page: arrow keys, Home and End move between tabs (the WAI-ARIA tabs pattern).
-TABS_JS = r"""
+# For the page, run once when it loads: arrow keys, Home and End move between tabs (the WAI-ARIA
+# tabs pattern); Enter in the question box makes it read-only at once (see LOCK_JS); Gradio's
+# "More tabs" button gets a Swedish name.
+PAGE_JS = r"""
 () => {
+  // Enter sends the question; until the box is disabled for the pending answer (a moment later,
+  // once Gradio has run LOCK_JS) nothing typed may replace the question being sent.
+  let sent = 0;
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || !box.matches
+        || !box.matches("#fraga-question textarea") || !box.value.trim()) return;
+    box.readOnly = true;
+    const mine = ++sent;
+    setTimeout(() => { if (mine === sent && !box.disabled) box.readOnly = false; }, 3000);  // never locked
+  }, true);
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      const box = change.target;
+      if (box.matches("#fraga-question textarea") && !box.disabled) box.readOnly = false;
+    }
+  }).observe(document.body, {attributes: true, attributeFilter: ["disabled"], subtree: true});
+
   document.addEventListener("keydown", (event) => {
     const tab = event.target.closest && event.target.closest('[role="tab"]');
     if (!tab || !["ArrowRight", "ArrowLeft", "Home", "End"].includes(event.key)) return;
@@ -50,6 +70,7 @@ TABS_JS = r"""
     (b) => b.setAttribute("aria-label", "Fler flikar"));
   relabel();
   new MutationObserver(relabel).observe(document.body, {childList: true, subtree: true});
+  document.documentElement.dataset.fragaReady = "1";
 }
 """
 

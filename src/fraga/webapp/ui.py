@@ -19,8 +19,8 @@ from fraga.webapp.assets import (
     HEAD,
     LIVE_JS,
     LOCK_JS,
+    PAGE_JS,
     SCROLL_JS,
-    TABS_JS,
     THEME_COLORS,
 )
 from fraga.webapp.lang import SwedishPage
@@ -288,7 +288,7 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
 
     # SwedishPage serves the page as <html lang="sv"> (Gradio's template says "en").
     demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS + feedback_ui.CSS, head=HEAD,
-                js=TABS_JS, footer_links=[], quiet=True, app_kwargs={"middleware": [Middleware(SwedishPage)]},
+                js=PAGE_JS, footer_links=[], quiet=True, app_kwargs={"middleware": [Middleware(SwedishPage)]},
                 theme=gr.themes.Default(primary_hue="blue").set(**THEME_COLORS), show_error=False,
                 prevent_thread_lock=True, state_session_capacity=SESSION_CAPACITY)
     url = demo.local_url or f"http://{host}:{port}/"
