@@ -4,13 +4,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fraga.cli.main import main
 from fraga.drafting import NOT_FOUND, NoQuestionsError, Question, find_questions, prepare
-from fraga.drafting.export import to_docx, to_markdown, write
+from fraga.drafting.export import citation_line, to_docx, to_markdown, write
 from fraga.drafting.match import NONE, RELATED, SAME, unwrap
 from fraga.drafting.reader import read_skrivelse, read_upload
 from fraga.drafting.similarity import QuestionSimilarity
@@ -231,6 +232,21 @@ def test_docx_export(prep, tmp_path):
     stream = io.BytesIO()
     to_docx(prep, stream)
     assert stream.getvalue()[:2] == b"PK"
+
+
+def test_docx_export_says_when_dnr_or_date_is_missing(prep, tmp_path):
+    import docx
+
+    norra = next(c for c in prep.citations if c.district == "Norra innerstaden")
+    assert not norra.dnr  # Norra innerstaden's reply has no diarienummer in its text
+    path = tmp_path / "underlag.docx"
+    to_docx(prep, path)
+    texts = [p.text for p in docx.Document(str(path)).paragraphs]
+    line = next(t for t in texts if t.startswith(f"[{norra.n}] Norra innerstaden"))
+    assert ", diarienummer saknas, 2024-06-13, avsnitt: " in line  # the date derived from the file name
+    undated = replace(norra, dnr="", date="")
+    assert citation_line(undated) == (f"[{norra.n}] Norra innerstaden, {norra.title}, diarienummer saknas, "
+                                      f"datum saknas, avsnitt: {norra.section}")
 
 
 def test_markdown_export(prep, tmp_path):

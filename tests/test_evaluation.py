@@ -257,6 +257,32 @@ def test_write_report_folder(fake_run, tmp_path):
     assert "## Per frågetyp" in (folder / "report.md").read_text(encoding="utf-8")
 
 
+def test_report_md_opens_with_a_summary_and_keeps_misses_for_the_appendix(fake_run):
+    from fraga.evaluation.report import KINDS, best_mode, render_markdown, weakest_kinds
+
+    md = render_markdown(fake_run)
+    lines = md.splitlines()
+    best = best_mode(fake_run.metrics)
+    assert fake_run.metrics[best]["answer_accuracy"] == max(m["answer_accuracy"] for m in fake_run.metrics.values())
+    summary = lines[2:5]  # right under the title
+    assert summary[0].startswith(f"- **Bästa läge: {best}**")
+    accuracy = round(fake_run.metrics[best]["answer_accuracy"] * 100)
+    assert summary[1].startswith(f"- **Svarsriktighet: {accuracy} %**")
+    weak = weakest_kinds(fake_run.by_kind, best)
+    assert len(weak) == 3 and [v for _, v in weak] == sorted(v for _, v in weak)
+    assert all(f"{KINDS[k][0]} ({k})" in summary[2] for k, _ in weak)
+    # Percentages, every kind explained in Swedish, and the misses last, after the definitions.
+    results = md[md.index("## Resultat"):md.index("## Per frågetyp")]
+    recall = round(fake_run.metrics[best]["recall@5"] * 100)
+    assert f"{recall} %" in results and "0." not in results.split("| MRR@10")[0]
+    explained = md[md.index("### Frågetyperna"):md.index("## Definitioner")]
+    assert all(f"(`{kind}`)" in explained for kind in fake_run.by_kind)
+    assert "**Obesvarbar** (`unanswerable`): rimliga frågor som dokumenten inte besvarar" in explained
+    order = [md.index(h) for h in ("## Resultat", "## Per frågetyp", "## Definitioner", "## Bilaga: missar")]
+    assert order == sorted(order)
+    assert "### Missar (bm25" in md[order[-1]:] and "### Missar" not in md[:order[-1]]
+
+
 def test_cli_eval_and_compare(fake_index_dir, tmp_path, capsys):
     gold = tmp_path / "gold.jsonl"
     lines = GOLD.read_text(encoding="utf-8").splitlines()

@@ -19,6 +19,7 @@ class Metadata:
     doc_type: str = ""  # "tjänsteutlåtande" | "skrivelse" | ""
     title: str = ""
     date: str = ""  # ISO date of the document (YYYY-MM-DD) or ""
+    date_source: str = ""  # "" = the letterhead's (or a sidecar's) date; "filnamn" / "text" = derived from there
     dates: tuple[str, ...] = ()  # every ISO date found in the text
     dnr: str = ""
     handlaggare: str = ""

@@ -20,14 +20,18 @@ DRAFT_LABEL = "Utkast till svar:"
 SOURCES = "Källor"
 
 
+MISSING_DNR = "diarienummer saknas"
+MISSING_DATE = "datum saknas"
+
+
 def citation_line(c: Citation, *, numbered: bool = True) -> str:
-    """"[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, avsnitt: …" (unknown fields left out)."""
-    parts = [c.district or "okänd stadsdel", c.title or c.doc_id]
-    if c.dnr:
-        parts.append(f"Dnr {c.dnr}")
-    if c.date:
-        parts.append(c.date)
-    parts.append(f"avsnitt: {c.section}")
+    """"[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, avsnitt: …".
+
+    A missing diarienummer or date is said ("diarienummer saknas"), not left out, so whoever
+    uses the draft knows to look it up.
+    """
+    parts = [c.district or "okänd stadsdel", c.title or c.doc_id,
+             f"Dnr {c.dnr}" if c.dnr else MISSING_DNR, c.date or MISSING_DATE, f"avsnitt: {c.section}"]
     text = ", ".join(parts)
     return f"[{c.n}] {text}" if numbered else text
 

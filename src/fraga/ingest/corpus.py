@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fraga.errors import CorpusError, IngestError
 from fraga.ingest.furniture import remove_furniture, remove_repeated_page_lines
-from fraga.ingest.metadata import extract_metadata, file_properties, with_file_properties
+from fraga.ingest.metadata import derive_date, extract_metadata, file_properties, with_file_properties
 from fraga.ingest.odt import read_odt
 from fraga.ingest.scanned import OCR_ENCODING, read_pdf_text, remap_pages
 from fraga.ingest.word import read_docx
@@ -185,12 +185,14 @@ def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None,
                       properties: dict[str, str] | None = None) -> Metadata:
     """Metadata extracted from ``text``, completed from the file's ``properties`` (marked as derived),
     marked as OCR-repaired, then overridden by the sidecar."""
-    metadata = with_file_properties(extract_metadata(text), properties or {})
+    metadata = derive_date(with_file_properties(extract_metadata(text), properties or {}), text, path.stem)
     if ocr_changes is not None:
         metadata = replace(metadata, ocr_repaired=True, ocr_changes=ocr_changes)
     overrides = read_sidecar(path)
     if overrides:
         merged = metadata.to_dict()
+        if "date" in overrides and "date_source" not in overrides:
+            merged["date_source"] = ""  # the sidecar states the date
         merged.update(overrides)
         merged["derived"] = [k for k in metadata.derived if k not in overrides]
         metadata = Metadata.from_dict(merged)

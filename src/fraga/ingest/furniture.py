@@ -1,9 +1,10 @@
 """Remove page furniture: running headers and footers, page numbers, lone e-mail lines."""
 from __future__ import annotations
 
+import functools
 import re
 
-from fraga.text import normalize_space
+from fraga.text import fold, normalize_space
 
 PAGE_MARKER_RE = re.compile(
     r"^\s*(?:sida\s+\d+\s*(?:\(\s*\d+\s*\)|av\s+\d+)?|\d+\s*\(\s*\d+\s*\)|-\s*\d+\s*-|\d{1,3}|page\s+\d+(?:\s+of\s+\d+)?)\s*$",
@@ -99,3 +100,44 @@ def _is_page_marker(line: str, lines: list[str], i: int) -> bool:
 
 def _zone(marker: int, lines: list[str]) -> range:
     return range(max(0, marker - _ZONE), min(len(lines), marker + _ZONE + 1))
+
+
+# A signature block: a line of names, then a line of nothing but titles ("Stadsdelsdirektör
+# Avdelningschef"), then perhaps the organisation. Cards and passages shown to users stop before it.
+_SIGNATURE_TAIL_CHARS = 400  # a block longer than this after the names is not a signature
+
+
+@functools.cache
+def _titles_re() -> re.Pattern[str]:
+    from fraga.ingest.metadata import TITLES  # metadata.py is the home of the titles
+
+    return re.compile("|".join(re.escape(fold(t)) for t in sorted(TITLES, key=len, reverse=True)))
+
+
+def signature_start(text: str) -> int | None:
+    """The offset where a closing signature block starts in ``text``, or None when there is none.
+
+    Only a block at the end counts: the names line, a line of titles only, and at most a few
+    short lines after it (the organisation), with no sentence among them.
+    """
+    titles = _titles_re()
+    offsets, pos = [], 0
+    lines = text.split("\n")
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line) + 1
+    for i, line in enumerate(lines):
+        folded = fold(line).strip()
+        if not folded or not titles.search(folded) or titles.sub("", folded).strip(" ,\t"):
+            continue
+        names = next((j for j in range(i - 1, -1, -1) if lines[j].strip()), None)
+        if names is None or names == 0:
+            continue
+        name_line = lines[names].strip()
+        if len(name_line) > 80 or name_line.endswith((".", ":", "?")) or not name_line[:1].isupper():
+            continue
+        tail = text[offsets[names]:]
+        if len(tail) > _SIGNATURE_TAIL_CHARS or re.search(r"[.?!](\s|$)", tail):
+            continue
+        return offsets[names]
+    return None

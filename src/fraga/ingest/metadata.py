@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
+from datetime import date as _date
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.ingest.sections import match_heading
@@ -244,3 +246,29 @@ def with_file_properties(metadata: Metadata, properties: dict[str, str]) -> Meta
 def file_properties(metadata: Metadata) -> dict[str, str]:
     """The fields of ``metadata`` that came from the file's properties (see ``with_file_properties``)."""
     return {k: getattr(metadata, k) for k in metadata.derived if k in PROPERTY_FIELDS}
+
+
+def _valid(iso: str) -> bool:
+    try:
+        _date.fromisoformat(iso)
+    except ValueError:
+        return False
+    return True
+
+
+def derive_date(metadata: Metadata, text: str, filename: str = "") -> Metadata:
+    """``metadata`` with a date derived when the letterhead gave none, marked in ``date_source``.
+
+    The file name's ISO date comes first ("norra-innerstaden-2024-06-13-....txt": archives name
+    files by the decision date), then the first full date in the text ("13 juni 2024").
+    A document that has a date keeps it, and one with no date anywhere stays undated.
+    """
+    if metadata.date:
+        return metadata
+    for _, iso in iso_dates(filename.replace("_", "-")):
+        if _valid(iso):
+            return replace(metadata, date=iso, date_source="filnamn")
+    for _, iso in iso_dates(text):
+        if _valid(iso):
+            return replace(metadata, date=iso, date_source="text")
+    return metadata

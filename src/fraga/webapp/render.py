@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from fraga.ingest.furniture import signature_start
 from fraga.records import Citation, Document, Hit
 from fraga.text import WORD_RE
 
@@ -22,6 +23,12 @@ NEAREST_SHOWN = 3  # passages shown when fraga has no answer
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 # A line break inside a paragraph (PDF wrapping), not before a bullet, dash or number.
 _WRAP_RE = re.compile(r"([^\n])([ \t]*)\n(?=[ \t]*[^\s•·\-–\d])")
+# A blank line after a word or comma and before a lower-case word or a number that is not a list
+# item: a page or column break inside a sentence, not a new paragraph.
+_SENTENCE_BREAK_RE = re.compile(r"([a-zåäöéü,])([ \t]*\n[ \t]*\n[ \t]*)(?=[a-zåäöéü]|\d+(?![.)\d]))")
+SKRIVELSE = "skrivelse"
+QUESTION_BADGE = "Fråga från skrivelse"
+DATE_SOURCES = {"text": "datum ur texten", "filnamn": "datum ur filnamnet"}
 
 
 def esc(text: object) -> str:
@@ -34,8 +41,26 @@ def _never(_: str) -> bool:
 
 
 def reflow(text: str) -> str:
-    """Join wrapped lines of a paragraph; keeps the length, so offsets stay valid."""
+    """Join wrapped lines of a paragraph, and a blank line that cuts a sentence in two
+    ("… sammanträde den\n\n13 juni 2024 inkom …"); keeps the length, so offsets stay valid."""
+    text = _SENTENCE_BREAK_RE.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
     return _WRAP_RE.sub(lambda m: m.group(1) + m.group(2) + " ", text)
+
+
+def passage_end(text: str, keep: int = 0) -> int:
+    """Where a passage shown to users ends: before a closing signature block, never before ``keep``."""
+    cut = signature_start(text)
+    return len(text) if cut is None or cut < keep else len(text[:cut].rstrip())
+
+
+def shown_passage(text: str) -> str:
+    """A passage as a card shows it: without the signature block, wrapped lines joined."""
+    return reflow(text[:passage_end(text)])
+
+
+def is_question_doc(doc: Document | None) -> bool:
+    """A politicians' skrivelse: its passages are questions, not the administration's answers."""
+    return bool(doc and doc.metadata.doc_type == SKRIVELSE)
 
 
 def mark_words(text: str, is_match: Match | None = None) -> str:
@@ -80,8 +105,11 @@ def source_link(doc_id: str, label: str, *, chunk_id: str = "", start: int | Non
 def meta_line(doc: Document | None, *, page: int | None = None, section: str = "") -> str:
     """"Dnr … · datum · dokumenttyp · s. N", with unknown fields said plainly."""
     meta = doc.metadata if doc else None
-    parts = [f"Dnr {esc(meta.dnr)}" if meta and meta.dnr else "diarienummer saknas",
-             esc(meta.date) if meta and meta.date else "datum saknas"]
+    date = "datum saknas"
+    if meta and meta.date:
+        derived = DATE_SOURCES.get(meta.date_source, "")
+        date = esc(meta.date) + (f" ({derived})" if derived else "")
+    parts = [f"Dnr {esc(meta.dnr)}" if meta and meta.dnr else "diarienummer saknas", date]
     if meta and meta.doc_type:
         parts.append(esc(meta.doc_type))
     if page:
@@ -97,7 +125,14 @@ def doc_heading(doc: Document | None, fallback: str = "") -> str:
     meta = doc.metadata if doc else None
     district = meta.district if meta and meta.district else "okänd stadsdel"
     title = (meta.title if meta and meta.title else "") or fallback or (doc.doc_id if doc else "")
-    return f"<b>{esc(district)}</b> · {esc(title)}"
+    badge = question_badge() if is_question_doc(doc) else ""
+    return f"{badge}<b>{esc(district)}</b> · {esc(title)}"
+
+
+def question_badge() -> str:
+    """The mark of a passage from a skrivelse: the politicians' question, not an answer."""
+    return (f'<span class="fraga-qbadge" title="Avsnittet kommer från politikernas skrivelse, '
+            f'inte från förvaltningens svar">{esc(QUESTION_BADGE)}</span> ')
 
 
 # Passages -----------------------------------------------------------------------
@@ -111,7 +146,8 @@ def citation_card(cites: Sequence[Citation], documents: Mapping[str, Document], 
     doc = documents.get(c.doc_id)
     inside = passage is not None and all(passage[0] <= x.start and x.end <= passage[1] for x in cites)
     if doc is not None and passage is not None and inside:
-        text = reflow(doc.text[passage[0]:passage[1]])
+        raw = doc.text[passage[0]:passage[1]]
+        text = reflow(raw[:passage_end(raw, keep=max(x.end for x in cites) - passage[0])])
         body = highlight(text, is_match, emphasis=[(x.start - passage[0], x.end - passage[0]) for x in cites])
     else:
         body = " ".join('<strong class="fraga-quote">' + mark_words(x.quote, is_match) + "</strong>" for x in cites)
@@ -133,7 +169,7 @@ def hit_card(hit: Hit, documents: Mapping[str, Document], is_match: Match | None
     lead = f'<span class="fraga-rank">{esc(label)}</span> ' if label else ""
     return (f'<div class="fraga-card"><div class="fraga-card-head">{lead}{doc_heading(doc)}</div>'
             f"{meta_line(doc, page=chunk.page, section=chunk.section)}"
-            f'<div class="fraga-passage">{mark_words(reflow(chunk.text), is_match)}</div>'
+            f'<div class="fraga-passage">{mark_words(shown_passage(chunk.text), is_match)}</div>'
             f'<div class="fraga-card-foot">{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}'
             f"</div></div>")
 
@@ -163,9 +199,11 @@ def answer_text(text: str, citations: Sequence[Citation]) -> str:
     return "".join(lines)
 
 
-def _copy_block(plain: str) -> str:
+def _copy_block(plain: str, *, answered: bool = True) -> str:
+    # Staff paste "no earlier answer found" into drafts too, so a no-answer reply has the button.
+    title = "Kopiera svaret och källorna som vanlig text" if answered else "Kopiera beskedet som vanlig text"
     return ('<div class="fraga-actions"><button type="button" class="fraga-copy" '
-            'title="Kopiera svaret och källorna som vanlig text">Kopiera svar med källor</button></div>'
+            f'title="{esc(title)}">{"Kopiera svar med källor" if answered else "Kopiera beskedet"}</button></div>'
             f'<textarea class="fraga-copy-text" hidden readonly>{esc(plain)}</textarea>')
 
 
@@ -217,8 +255,7 @@ def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
         parts.append('<div class="fraga-sources-title">Närmaste avsnitt</div>')
         for hit in answer.hits[:NEAREST_SHOWN]:
             parts.append(hit_card(hit, documents, is_match))
-    if answer.answered:
-        parts.append(_copy_block(turn.plain_text))
+    parts.append(_copy_block(turn.plain_text, answered=answer.answered))
     parts.append("</div></div>")
     return "".join(parts)
 

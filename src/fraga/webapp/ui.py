@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
 from fraga.webapp import drafting_tab, feedback_ui, pages, render
-from fraga.webapp.assets import CLICK_JS, CSS, HEAD, SCROLL_JS
+from fraga.webapp.assets import (
+    CLICK_JS,
+    CSS,
+    FOCUS_QUESTION_JS,
+    HEAD,
+    LIVE_JS,
+    LOCK_JS,
+    PAGE_JS,
+    SCROLL_JS,
+    THEME_COLORS,
+)
+from fraga.webapp.lang import SwedishPage
 from fraga.webapp.service import MAX_TURNS, Service, Turn
 
 if TYPE_CHECKING:
@@ -36,6 +47,11 @@ QUEUE_CONCURRENCY = 4  # questions answered at once; the rest wait in the queue
 QUEUE_SIZE = 256
 
 
+# The characters JavaScript's String.trim() removes (ECMAScript WhiteSpace and LineTerminator).
+JS_SPACE = " \t\n\v\f\r\u00a0\ufeff\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B))
+
+
 class Handlers:
     """The functions the page's events call; each returns what the components show."""
 
@@ -55,9 +71,13 @@ class Handlers:
         return render.transcript(turns, self.documents, self.service.matcher, self._passage_of)
 
     # Fråga
-    def ask(self, question: str, turns: Sequence[Turn] | None, mode: str, k: float) -> tuple[str, tuple, Any]:
+    def ask(self, question: str, turns: Sequence[Turn] | None, mode: str, k: float) -> tuple[Any, Any, Any]:
         turns = tuple(turns or ())
         question = question or ""
+        if not question.strip():  # an empty submit (a stray Enter or click) changes nothing
+            import gradio as gr
+
+            return gr.skip(), gr.skip(), gr.skip()
         try:
             turn = self.service.ask(question, turns, mode=mode, k=int(k))
             keep = ""
@@ -139,6 +159,10 @@ def build_ui(service: Service) -> gr.Blocks:
     status = service.status()
     districts = service.index.districts()
     doc_types = service.doc_types()
+    # Sök and Jämför show the administrations' replies by default; skrivelser (questions) on request.
+    replies = [t for t in doc_types if t != render.SKRIVELSE] or None
+    types_info = ("Förvalt: förvaltningarnas svar. Kryssa i skrivelse för att se politikernas frågor också."
+                  if replies and len(replies) < len(doc_types) else "Inget valt = alla typer")
     doc_choices = [(f"{d.metadata.district or 'okänd'} · {d.metadata.title or d.doc_id}"
                     + (f" ({d.metadata.date})" if d.metadata.date else ""), d.doc_id) for d in status.documents]
 
@@ -147,9 +171,11 @@ def build_ui(service: Service) -> gr.Blocks:
         gr.HTML(HEADER, js_on_load=None)
         with gr.Tabs(selected="fraga") as tabs:
             with gr.Tab("Fråga", id="fraga"):
-                chat = gr.HTML(h.chat_html(()), js_on_load=CLICK_JS, elem_id="fraga-chat", min_height=120)
+                chat = gr.HTML(h.chat_html(()), js_on_load=CLICK_JS + LIVE_JS, elem_id="fraga-chat",
+                               min_height=120)
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(show_label=False, scale=6, lines=1, max_lines=6, autofocus=True,
+                    question = gr.Textbox(label="Fråga", show_label=False, scale=6, lines=1, max_lines=6,
+                                          autofocus=True,
                                           placeholder="Skriv din fråga här och tryck Enter, t.ex. "
                                                       "Vem gör polisanmälan vid hot i Skarpnäck?",
                                           elem_id="fraga-question")
@@ -172,7 +198,7 @@ def build_ui(service: Service) -> gr.Blocks:
                 with gr.Row():
                     f_districts = gr.Dropdown(districts, multiselect=True, label="Stadsdel",
                                               info="Tomt = alla stadsdelar", elem_id="fraga-filter-district")
-                    f_types = gr.CheckboxGroup(doc_types, label="Dokumenttyp", info="Inget valt = alla typer",
+                    f_types = gr.CheckboxGroup(doc_types, value=replies, label="Dokumenttyp", info=types_info,
                                                elem_id="fraga-filter-type")
                     f_from = gr.Textbox(label="Från datum", placeholder="ÅÅÅÅ-MM-DD", elem_id="fraga-filter-from")
                     f_to = gr.Textbox(label="Till datum", placeholder="ÅÅÅÅ-MM-DD", elem_id="fraga-filter-to")
@@ -184,7 +210,8 @@ def build_ui(service: Service) -> gr.Blocks:
                     c_question = gr.Textbox(label="Fråga", scale=6, elem_id="fraga-compare-question",
                                             placeholder="t.ex. Polisanmäls varje hot mot medarbetare?")
                     compare = gr.Button("Jämför", variant="primary", scale=1, min_width=110, elem_id="fraga-compare")
-                c_types = gr.CheckboxGroup(doc_types, label="Dokumenttyp", info="Inget valt = alla typer")
+                c_types = gr.CheckboxGroup(doc_types, value=replies, label="Dokumenttyp", info=types_info,
+                                          elem_id="fraga-compare-type")
                 compared = gr.HTML("", js_on_load=CLICK_JS, elem_id="fraga-compared")
             with gr.Tab(drafting_tab.TAB_LABEL, id=drafting_tab.TAB_ID):
                 drafting = drafting_tab.build(service, click_js=CLICK_JS)
@@ -209,14 +236,33 @@ def build_ui(service: Service) -> gr.Blocks:
             k_search = gr.Slider(5, 50, value=20, step=5, label="Träffar i Sök", buttons=[],
                                  info="Hur många avsnitt sökningen visar.")
 
-        ask_io = dict(fn=h.ask, inputs=[question, turns, mode, k], outputs=[chat, turns, question],
-                      show_progress="minimal", concurrency_id="ask")
-        ask.click(**ask_io, api_name="fraga")
-        question.submit(**ask_io, api_visibility="undocumented")
+        # While a question is being answered, the box, "Fråga" and the examples are disabled:
+        # a second Enter or click can neither be lost nor ask the (emptied) box again.
+        askers = [question, ask, *example_buttons]
+
+        def lock(q: str = "x"):
+            # Empty as LOCK_JS judges it (JavaScript's trim), so that the page and the server agree
+            # on which submits lock the controls; unlock then always has a change to undo.
+            if not (q or "").strip(JS_SPACE):
+                return tuple(gr.skip() for _ in askers)
+            return tuple(gr.update(interactive=False) for _ in askers)
+
+        def unlock():
+            return tuple(gr.update(interactive=True) for _ in askers)
+
+        def ask_chain(event, fn, inputs, **api):
+            (event(lock, inputs=inputs[:1] if fn is h.ask else None, outputs=askers, queue=False, js=LOCK_JS,
+                   show_progress="hidden", api_visibility="private")
+             .then(fn, inputs=inputs, outputs=[chat, turns, question], show_progress="minimal",
+                   concurrency_id="ask", **api)
+             .then(unlock, outputs=askers, queue=False, show_progress="hidden", api_visibility="private")
+             .then(None, js=FOCUS_QUESTION_JS, api_visibility="private"))
+
+        ask_chain(ask.click, h.ask, [question, turns, mode, k], api_name="fraga")
+        ask_chain(question.submit, h.ask, [question, turns, mode, k], api_visibility="undocumented")
         for button, text in zip(example_buttons, EXAMPLES, strict=True):
-            button.click(lambda t, m, kk, q=text: h.ask(q, t, m, kk), inputs=[turns, mode, k],
-                         outputs=[chat, turns, question], show_progress="minimal", concurrency_id="ask",
-                         api_visibility="private")
+            ask_chain(button.click, lambda t, m, kk, q=text: h.ask(q, t, m, kk), [turns, mode, k],
+                      api_visibility="private")
         new_chat.click(h.clear, outputs=[chat, turns, question], queue=False, api_visibility="private")
 
         search_io = dict(fn=h.search, inputs=[query, f_districts, f_types, f_from, f_to, mode, k_search],
@@ -257,10 +303,13 @@ def launch(demo: gr.Blocks, *, host: str, port: int | None, on_ready: Callable[[
 
     # Gradio keeps every conversation's state in memory until this many sessions exist
     # (default 10,000, ~200 KB each): a lower cap keeps a long-running server's memory flat.
+    from starlette.middleware import Middleware
+
+    # SwedishPage serves the page as <html lang="sv"> (Gradio's template says "en").
     demo.launch(server_name=host, server_port=port, css=CSS + drafting_tab.CSS + feedback_ui.CSS, head=HEAD,
-                footer_links=[], quiet=True,
-                theme=gr.themes.Default(primary_hue="blue"), show_error=False, prevent_thread_lock=True,
-                state_session_capacity=SESSION_CAPACITY)
+                js=PAGE_JS, footer_links=[], quiet=True, app_kwargs={"middleware": [Middleware(SwedishPage)]},
+                theme=gr.themes.Default(primary_hue="blue").set(**THEME_COLORS), show_error=False,
+                prevent_thread_lock=True, state_session_capacity=SESSION_CAPACITY)
     url = demo.local_url or f"http://{host}:{port}/"
     try:
         from gradio_client import Client
