@@ -50,9 +50,9 @@ class SwedishPage:
                 await send(message)
                 return
             if message["type"] == "http.response.start":
-                headers = {k.lower(): v for k, v in message.get("headers", [])}
-                html = headers.get(b"content-type", b"").startswith(b"text/html")
-                if not html or headers.get(b"content-encoding"):
+                kinds = {k.lower(): v for k, v in message.get("headers", [])}
+                html = kinds.get(b"content-type", b"").startswith(b"text/html")
+                if not html or kinds.get(b"content-encoding"):
                     passing = True
                     await send(message)
                     return

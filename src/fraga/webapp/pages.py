@@ -184,10 +184,16 @@ def source_placeholder() -> str:
             "eller välj ett dokument i listan ovan.</p></div>")
 
 
-            ("Datum", meta.date + DERIVED_NOTE if "date" in meta.derived else _date_label(meta)),
-            ("Diarienummer", meta.dnr or "saknas")]
-    if "title" in meta.derived:
-        rows.append(("Titel", meta.title + DERIVED_NOTE))
+def _dense_line(status: IndexStatus) -> str:
+    k, n = status.passages_with_vectors, status.passages
+    if k < 0 or k >= n:
+        return "alla avsnitt (komplett)"
+    return (f"{k} av {n} avsnitt ({100.0 * k / n:.0f} %): indexet byggs fortfarande, och avsnitt utan vektor "
+            "söks med BM25 tills de har fått sin vektor")
+
+
+def _h2(text: str) -> str:
+    return f'<h2 class="fraga-h">{esc(text)}</h2>'
 
 
 def status_page(status: IndexStatus) -> str:
