@@ -86,3 +86,18 @@ def test_threshold_makes_the_most_questions_come_out_right():
     answerable = {"a": True, "b": True, "c": False, "d": False}
     # cut at 0.45: a answered right, b answered wrong, c and d declined -> 3 right
     assert choose_threshold(best, answerable) == pytest.approx(0.45)
+
+
+def test_fuzzy_district_matching_skips_words_that_cannot_be_a_name(monkeypatch):
+    # Ingesting 15,000 interpellations spent most of its time comparing every word of every
+    # text with every district name; a word that neither equals a name part nor shares its
+    # first four letters is ruled out without the comparison.
+    from fraga import districts
+
+    calls = []
+    real = districts._close
+    monkeypatch.setattr(districts, "_close", lambda w, p: calls.append(w) or real(w, p))
+    matcher = districts.DistrictMatcher()
+    text = " ".join(["regeringen föreslår att myndigheten utreder frågan vidare"] * 500)
+    assert matcher.names(text + " och i skarpnak") == ["Skarpnäck"]
+    assert set(calls) <= {"skarpnak"}

@@ -107,6 +107,11 @@ class DistrictMatcher:
                     if len(part) >= 6:
                         owners.setdefault(part, []).append(name)
         self._single = {part: names[0] for part, names in owners.items() if len(names) == 1}
+        # A word can only start a (fuzzy) match when it equals a name part or shares its first
+        # four letters (``_close`` requires that): most words of a long text are ruled out at once.
+        parts_all = {p for _, parts in self._parts for p in parts} | set(self._single)
+        self._exact = frozenset(parts_all)
+        self._prefixes = frozenset(p[:4] for p in parts_all if len(p) >= 5)
 
     def _fuzzy(self, folded: str, taken: bytearray) -> list[DistrictMention]:
         tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[0-9a-z]+", folded)
@@ -114,6 +119,10 @@ class DistrictMatcher:
         found = []
         i = 0
         while i < len(tokens):
+            first = tokens[i][0]
+            if first not in self._exact and first[:4] not in self._prefixes:
+                i += 1
+                continue
             hit = None
             for name, parts in self._parts:
                 window = tokens[i:i + len(parts)]
