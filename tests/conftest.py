@@ -1,5 +1,6 @@
 """Shared fixtures: a deterministic fake encoder, indexes built from the bundled corpus, and the
 web app in headless chromium for the browser tests (test_browser*.py)."""
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,14 @@ def service(fake_index_dir: Path):
 
 # Browser tests: the app in a subprocess, driven by Playwright ==========================
 CHROMIUM = os.environ.get("FRAGA_CHROMIUM", "/usr/bin/chromium")  # Debian's chromium
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 START_TIMEOUT = 240  # seconds: building the index with the real encoder, then loading Gradio
 STEP_TIMEOUT = 60_000  # milliseconds for one step in the browser (generous: CI machines can be busy)
 

@@ -1,4 +1,5 @@
 """Extractive answers with citations."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,7 +20,7 @@ def test_answer_quotes_the_document_and_cites_it(answerer):
     for c in answer.citations:
         assert f"[{c.n}]" in answer.text
         # the quote is the document's own text (white space aside)
-        assert " ".join(doc.text[c.start:c.end].split()) == c.quote
+        assert " ".join(doc.text[c.start : c.end].split()) == c.quote
         assert c.quote in answer.text
 
 
@@ -71,10 +72,13 @@ def test_real_encoder_skarpnack_police_report(real_index_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question, quote", [
-    ("Hur många säkerhetssamordnare har Skarpnäck?", "finns en säkerhetssamordnare anställd på heltid"),
-    ("Hur många säkerhetssamordnare har Norra innerstaden?", "fyra heltidsanställda"),
-])
+@pytest.mark.parametrize(
+    "question, quote",
+    [
+        ("Hur många säkerhetssamordnare har Skarpnäck?", "finns en säkerhetssamordnare anställd på heltid"),
+        ("Hur många säkerhetssamordnare har Norra innerstaden?", "fyra heltidsanställda"),
+    ],
+)
 def test_real_encoder_how_many_is_answered_with_the_number(real_index_dir, question, quote):
     answer = Answerer(Retriever(load_index(real_index_dir))).answer(question)
     assert answer.answered and quote in answer.text

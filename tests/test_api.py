@@ -1,4 +1,5 @@
 """The Python API (``fraga.open``, ``Fraga``), the records' ``to_dict`` and building a missing index."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def engine(fake_index_dir: Path) -> fraga.Fraga:
 
 
 def test_import_fraga_is_light_and_exports_the_api():
-    code = ("import sys, fraga; light = 'numpy' not in sys.modules and 'faiss' not in sys.modules; "
-            "print(light, fraga.open.__module__, fraga.Fraga.__name__, fraga.Filters.__name__)")
+    code = (
+        "import sys, fraga; light = 'numpy' not in sys.modules and 'faiss' not in sys.modules; "
+        "print(light, fraga.open.__module__, fraga.Fraga.__name__, fraga.Filters.__name__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "fraga.api", "Fraga", "Filters"]
     assert {"open", "Fraga", "Filters", "Answer", "Hit", "Citation", "SearchResult"} <= set(dir(fraga))
@@ -112,8 +115,11 @@ def test_add_replaces_a_changed_document_reusing_the_other_vectors(tmp_path):
     before = {d: engine.index.documents[d].text for d in engine.index.documents}
     chunks_before = len(engine.index.chunks)
     changed = tmp_path / Path(target.path).name
-    changed.write_text((CORPUS / target.path).read_text(encoding="utf-8")
-                       + "\n\nTillägg. Förvaltningen inför zebrakorsningar vid varje skola.\n", encoding="utf-8")
+    changed.write_text(
+        (CORPUS / target.path).read_text(encoding="utf-8")
+        + "\n\nTillägg. Förvaltningen inför zebrakorsningar vid varje skola.\n",
+        encoding="utf-8",
+    )
     report = engine.add(changed)
     assert report is not None and report.doc_id == target.doc_id
     for current in (engine, fraga.open(index_dir)):

@@ -1,4 +1,5 @@
 """A retriever and an answerer built before ``add_document`` go on working, and see the new document."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -32,9 +33,16 @@ def live(tmp_path, sentences, fake_encoder):
         "idf": answerer.matcher.idf(WORD),
     }
     text = f"{WORD} {WORD} ansvarar för arbetet.\n\n" + base.text
-    new = replace(base, doc_id="ny", path="ny.txt", text=text, original_text=text,
-                  metadata=Metadata(district="Nyköpings stadsdel", doc_type="tjänsteutlåtande", title="Ny",
-                                    date="2026-01-02", dates=("2026-01-02",)))
+    new = replace(
+        base,
+        doc_id="ny",
+        path="ny.txt",
+        text=text,
+        original_text=text,
+        metadata=Metadata(
+            district="Nyköpings stadsdel", doc_type="tjänsteutlåtande", title="Ny", date="2026-01-02", dates=("2026-01-02",)
+        ),
+    )
     add_document(index, new, encoder=fake_encoder)
     return index, retriever, answerer, before
 
@@ -64,6 +72,7 @@ def test_the_answerers_idf_follows_an_append(live):
     assert df >= 1 and before["idf"] > answerer.matcher.idf(WORD)
     assert answerer.matcher.idf(WORD) == pytest.approx(index.bm25.idf(token))
     import math
+
     assert answerer.matcher.idf(WORD) == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
     answer = answerer.answer(f"Vem är {WORD}?", mode="bm25")  # and answering goes on
     assert answer.citations and answer.citations[0].doc_id == "ny"

@@ -3,6 +3,7 @@
 No timing assertions: the figures depend on the machine. The real encoder is left out
 (``real_encoder=False``), so these tests need no model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ def test_synthetic_collection_has_realistic_passages(sentences):
     assert min(lengths) >= synth.MIN_WORDS and max(lengths) <= synth.MAX_WORDS
     docs = {d.doc_id: d for d in coll.documents}
     for c in coll.chunks[:50]:
-        assert docs[c.doc_id].text[c.start:c.end] == c.text
+        assert docs[c.doc_id].text[c.start : c.end] == c.text
     assert all(d.metadata.district and d.metadata.date for d in coll.documents)
 
 
@@ -84,8 +85,14 @@ def test_bulk_index_loads_and_accepts_an_added_document(tmp_path, sentences, fak
 def test_write_index_rejects_mismatched_vectors(tmp_path, sentences):
     coll = synth.make_collection(20, sentences)
     with pytest.raises(ValueError, match="expected"):
-        write_index(tmp_path / "idx", coll.documents, coll.chunks, np.zeros((19, 8), np.float32),
-                    encoder=EncoderInfo("fake", 8), sentences=embed_sentences(coll.documents, [], FakeEncoder()))
+        write_index(
+            tmp_path / "idx",
+            coll.documents,
+            coll.chunks,
+            np.zeros((19, 8), np.float32),
+            encoder=EncoderInfo("fake", 8),
+            sentences=embed_sentences(coll.documents, [], FakeEncoder()),
+        )
 
 
 def test_ivf_index_searches_and_filters():

@@ -1,4 +1,5 @@
 """The converters of the outside benchmarks (eval/interpellations.py)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,20 +23,32 @@ def _write(path: Path, rows: list[dict]) -> None:
 def test_interpellations_become_documents_and_document_level_gold(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    doc = {"title": "skolan", "text": "Bakgrund om skolan.", "has_separate_questions": True, "sent": ["2001-01-01"],
-           "heading": "2000/01:1 av A (s) till B", "author": "A (s)"}
-    _write(data / "documents.jsonl", [
-        {**doc, "id": "ipq-1"},
-        {**doc, "id": "ipq-2"},  # the same text as ipq-1
-        {**doc, "id": "ipq-3", "text": "Om vården."},
-        {**doc, "id": "ipq-4", "text": "Utan egna frågor.", "has_separate_questions": False},
-    ])
-    _write(data / "dev.jsonl", [
-        {"id": "q-1", "question": "Vad gör ministern åt skolan?", "doc_id": "ipq-1"},
-        {"id": "q-2", "question": "Och åt skolan igen?", "doc_id": "ipq-2"},
-        {"id": "q-3", "question": "Hur blir vården bättre?", "doc_id": "ipq-3"},
-        {"id": "q-4", "question": "Frågan i texten?", "doc_id": "ipq-4"},
-    ])
+    doc = {
+        "title": "skolan",
+        "text": "Bakgrund om skolan.",
+        "has_separate_questions": True,
+        "sent": ["2001-01-01"],
+        "heading": "2000/01:1 av A (s) till B",
+        "author": "A (s)",
+    }
+    _write(
+        data / "documents.jsonl",
+        [
+            {**doc, "id": "ipq-1"},
+            {**doc, "id": "ipq-2"},  # the same text as ipq-1
+            {**doc, "id": "ipq-3", "text": "Om vården."},
+            {**doc, "id": "ipq-4", "text": "Utan egna frågor.", "has_separate_questions": False},
+        ],
+    )
+    _write(
+        data / "dev.jsonl",
+        [
+            {"id": "q-1", "question": "Vad gör ministern åt skolan?", "doc_id": "ipq-1"},
+            {"id": "q-2", "question": "Och åt skolan igen?", "doc_id": "ipq-2"},
+            {"id": "q-3", "question": "Hur blir vården bättre?", "doc_id": "ipq-3"},
+            {"id": "q-4", "question": "Frågan i texten?", "doc_id": "ipq-4"},
+        ],
+    )
     corpus, gold, n_docs, n_questions = _module("interpellations").convert(data, tmp_path / "out")
     assert (n_docs, n_questions) == (2, 3)
     assert sorted(p.name for p in corpus.glob("*.txt")) == ["ipq-1.txt", "ipq-3.txt"]

@@ -9,6 +9,7 @@ skipped, except when $CI is set: then they fail, so a CI machine cannot pass the
 The fixtures ``app_url``, ``browser`` and ``page`` are in conftest.py, shared with
 test_browser_drafting.py (one app for the whole session).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

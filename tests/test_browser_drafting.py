@@ -4,6 +4,7 @@ Uses the app, browser and page fixtures of conftest.py (the app is started once 
 session over a fresh index built with the default encoder). Screenshots go to
 test-artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ checker axe-core (bundled by the axe-playwright-python package) runs over each v
 the ``page`` / ``browser`` / ``app_url`` fixtures of conftest.py; screenshots go to
 test-artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,11 @@ def axe_violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     found = Axe().run(page).response["violations"]
-    return [f"{v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-            for v in found if v["impact"] in BLOCKING]
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in found
+        if v["impact"] in BLOCKING
+    ]
 
 
 def search(page, query: str) -> None:
@@ -174,8 +178,7 @@ def test_follow_up_naming_only_a_district_keeps_the_topic(page):
     ask(page, "Hur många säkerhetssamordnare har Skarpnäck?")
     ask(page, "och i Norra innerstaden?")
     reply = page.locator("#fraga-chat .fraga-a").last
-    expect(reply.locator(".fraga-context")).to_have_text(
-        "Tolkat som: Hur många säkerhetssamordnare har Norra innerstaden?")
+    expect(reply.locator(".fraga-context")).to_have_text("Tolkat som: Hur många säkerhetssamordnare har Norra innerstaden?")
     heads = reply.locator(".fraga-card-head").all_inner_texts()
     assert heads and all("Norra innerstaden" in h for h in heads), heads
     passages = " ".join(reply.locator(".fraga-passage").all_inner_texts()).lower()
@@ -197,8 +200,11 @@ def test_rapid_submits_lose_nothing_and_add_no_empty_bubbles(page):
     for _ in range(5):  # and clicks on an empty box once it is enabled again
         page.locator("#fraga-ask").click()
     # Three questions typed and sent one right after the other: none is lost.
-    follow = ["Har Norra innerstaden en säkerhetssamordnare på heltid?",
-              "Hur arbetar Kungsholmen mot tystnadskultur?", "Vilka stadsdelar har en nolltoleranspolicy?"]
+    follow = [
+        "Har Norra innerstaden en säkerhetssamordnare på heltid?",
+        "Hur arbetar Kungsholmen mot tystnadskultur?",
+        "Vilka stadsdelar har en nolltoleranspolicy?",
+    ]
     for q in follow:
         box.fill(q)  # waits until the box takes input again
         box.press("Enter", no_wait_after=True)
@@ -266,8 +272,9 @@ def test_cards_leave_out_signatures_and_keep_sentences_whole(page):
     search(page, "polisanmäls varje hot nolltoleranspolicy sammanträde 13 juni 2024 inkom skrivelse")
     results = page.locator("#fraga-results")
     results.locator("details.fraga-doc").first.wait_for()
-    hits = [h for h in results.locator("details.fraga-hit").all()
-            if "Attesterat av" not in h.locator(".fraga-section").inner_text()]  # the approval list itself
+    hits = [
+        h for h in results.locator("details.fraga-hit").all() if "Attesterat av" not in h.locator(".fraga-section").inner_text()
+    ]  # the approval list itself
     for hit in hits:
         hit.locator("summary").click()
     passages = [h.locator(".fraga-passage").inner_text() for h in hits]
@@ -301,8 +308,7 @@ def test_norra_innerstaden_has_a_derived_date_and_passes_a_2024_filter(page):
 def test_prepare_answers_fits_a_phone(browser, app_url):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="sv-SE", is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="sv-SE", is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)

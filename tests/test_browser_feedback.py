@@ -5,6 +5,7 @@ The app runs as ``python app.py`` over a copy of the fake-encoder index (no mode
 the restart is a new app process on the same index folder. Screenshots go to
 test-artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,7 @@ def ask(page, question: str, turns_before: int) -> None:
     page.wait_for_function(f"document.querySelectorAll('#fraga-chat .fraga-turn').length > {turns_before}")
 
 
-def judge(page, verdict: str, *, passage: str | None = None, passage_index: int | None = None,
-          comment: str = "") -> None:
+def judge(page, verdict: str, *, passage: str | None = None, passage_index: int | None = None, comment: str = "") -> None:
     """Judge the latest answer (chosen by default) in the feedback panel and send it."""
     from playwright.sync_api import expect
 
@@ -120,13 +120,11 @@ def test_feedback_restart_export_and_eval(browser, index_copy: Path, tmp_path: P
     assert main(["feedback", "export", "--out", str(gold), "--index-dir", str(index_copy)]) == 0
     assert "Skrev 3 frågor" in capsys.readouterr().out
     rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
-    assert [(r["question"], r["answerable"]) for r in rows] == [(GOOD_Q, True), (WRONG_Q, True),
-                                                                 (NOT_ANSWERED_Q, False)]
+    assert [(r["question"], r["answerable"]) for r in rows] == [(GOOD_Q, True), (WRONG_Q, True), (NOT_ANSWERED_Q, False)]
     assert rows[0]["comment"] == "Stämmer med rutinen" and rows[2]["kind"] == "unanswerable"
 
     report = tmp_path / "report"
-    code = main(["eval", "--gold", str(gold), "--index-dir", str(index_copy), "--modes", "bm25",
-                 "--out", str(report)])
+    code = main(["eval", "--gold", str(gold), "--index-dir", str(index_copy), "--modes", "bm25", "--out", str(report)])
     assert code == 0
     scored = [json.loads(line) for line in (report / "per_question.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [q["question"] for q in scored] == [GOOD_Q, WRONG_Q, NOT_ANSWERED_Q]

@@ -10,6 +10,7 @@ literal ``<script>`` text is visible.
 
 Skipped like tests/test_browser.py without chromium or Playwright (failing on CI instead).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,13 @@ Läs mer i rutinen {LINK} om brandskyddsronder.
 Hur ofta övar förskolorna utrymning?
 Förskolorna övar utrymning två gånger per år tillsammans med barnen.
 """
-NASTY_META = {"district": "Farsta", "doc_type": "tjänsteutlåtande", "date": "2024-10-01", "dnr": "FAR 2024/7",
-              "title": "Brandskydd <script>window.__pwned=4</script><img src=y onerror=\"window.__pwned=5\">"}
+NASTY_META = {
+    "district": "Farsta",
+    "doc_type": "tjänsteutlåtande",
+    "date": "2024-10-01",
+    "dnr": "FAR 2024/7",
+    "title": 'Brandskydd <script>window.__pwned=4</script><img src=y onerror="window.__pwned=5">',
+}
 QUESTION = "Vem ansvarar för brandskyddsronderna i Farsta?"
 
 

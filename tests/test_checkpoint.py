@@ -1,5 +1,6 @@
 """Checkpointed encoding: a build that fails or is killed while encoding resumes without
 encoding again what it had finished (fraga.index.checkpoint), and --status reports it."""
+
 from __future__ import annotations
 
 import os
@@ -176,8 +177,13 @@ def test_cli_status_and_progress_lines(tmp_path, corpus_copy, capsys):
 
 def test_progress_starts_each_stage_at_zero_so_the_first_rate_is_known(tmp_path, corpus_copy):
     calls = []
-    build_index(corpus_copy, tmp_path / "idx", encoder="fake", repair_ocr=False,
-                progress=lambda stage, done, total: calls.append((stage, done, total)))
+    build_index(
+        corpus_copy,
+        tmp_path / "idx",
+        encoder="fake",
+        repair_ocr=False,
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
     firsts = {}
     for stage, done, total in calls:
         firsts.setdefault(stage, (done, total))

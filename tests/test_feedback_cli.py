@@ -1,4 +1,5 @@
 """``fraga feedback`` and ``fraga feedback export``, called in-process over the fake-encoder index."""
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ def test_export_writes_gold_and_reports_what_it_left_out(judged_index: Path, tmp
     rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
     assert [r["question"] for r in rows] == [GOOD_Q, WRONG_Q, "Vad kostar larmen?"]
 
-    code, out, _ = run(capsys, "feedback", "--since", "2026-02-01", "export", "--out", str(out_file), "--json",
-                       "--index-dir", str(judged_index))
+    code, out, _ = run(
+        capsys, "feedback", "--since", "2026-02-01", "export", "--out", str(out_file), "--json", "--index-dir", str(judged_index)
+    )
     data = json.loads(out)
     assert code == 0 and data["rows"] == 2 and data["answerable"] == 1 and data["stale"] == []
     assert [s["question"] for s in data["skipped"]] == ["Vem ansvarar?"]
@@ -82,8 +84,18 @@ def test_export_writes_gold_and_reports_what_it_left_out(judged_index: Path, tmp
 def test_export_then_eval(judged_index: Path, tmp_path: Path, capsys):
     gold = tmp_path / "fb.jsonl"
     assert run(capsys, "feedback", "export", "--out", str(gold), "--index-dir", str(judged_index))[0] == 0
-    code, out, _ = run(capsys, "eval", "--gold", str(gold), "--index-dir", str(judged_index), "--modes", "bm25",
-                       "--out", str(tmp_path / "report"))
+    code, out, _ = run(
+        capsys,
+        "eval",
+        "--gold",
+        str(gold),
+        "--index-dir",
+        str(judged_index),
+        "--modes",
+        "bm25",
+        "--out",
+        str(tmp_path / "report"),
+    )
     assert code == 0 and "3 frågor" in out
     scored = [json.loads(line) for line in (tmp_path / "report" / "per_question.jsonl").read_text().splitlines()]
     assert len(scored) == 3 and scored[0]["answer_score"] == 1.0
@@ -93,18 +105,20 @@ def test_export_lists_judgments_whose_passage_is_gone(judged_index: Path, tmp_pa
     store = FeedbackStore.beside(judged_index)
     fb = store.entries()[1]
     store.add(replace(fb, pointed=replace(fb.pointed, chunk_id="gone#1", hash="0" * 32), created=""))
-    code, out, _ = run(capsys, "feedback", "export", "--out", str(tmp_path / "fb.jsonl"), "--index-dir",
-                       str(judged_index))
+    code, out, _ = run(capsys, "feedback", "export", "--out", str(tmp_path / "fb.jsonl"), "--index-dir", str(judged_index))
     assert code == 0 and "Skrev 3 frågor" in out
     assert "1 omdöme(n) gäller avsnitt som inte längre finns i indexet" in out
     assert "#5 " + WRONG_Q in out and "gone#1" in out
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["feedback", "--since", "igår"], "inget datum"),
-    (["feedback", "export", "--out", "/proc/nope/x.jsonl"], "Kan inte skriva"),
-    (["feedback", "export", "--out", "x.jsonl", "--index-dir", "/nonexistent/idx"], "Inget index"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["feedback", "--since", "igår"], "inget datum"),
+        (["feedback", "export", "--out", "/proc/nope/x.jsonl"], "Kan inte skriva"),
+        (["feedback", "export", "--out", "x.jsonl", "--index-dir", "/nonexistent/idx"], "Inget index"),
+    ],
+)
 def test_user_errors_are_one_swedish_line(argv, message, judged_index: Path, capsys, monkeypatch):
     monkeypatch.setenv("FRAGA_INDEX_DIR", str(judged_index))
     code, _, err = run(capsys, *argv)

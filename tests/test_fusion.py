@@ -1,4 +1,5 @@
 """Reciprocal rank fusion, against hand-computed values."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@ control characters, mixed encodings, random folder names and nesting. Nothing cr
 every good file is indexed and every other file is reported by name with a reason.
 (Hand-made cases, huge files and deep folders are in test_ingest_limits.py.)
 """
+
 from __future__ import annotations
 
 import random
@@ -17,26 +18,58 @@ from fraga.testing import make_pdf
 
 # FIXTURES =====================================================================
 
-WORDS = ("förvaltningen", "polisanmälan", "hot", "våld", "medarbetare", "socialtjänsten", "stadsdelsnämnden",
-         "skydd", "stöd", "chef", "rutin", "arbetsmiljö", "säkerhetssamordnare", "Skarpnäck", "Älvsjö",
-         "och", "att", "är", "som", "en", "det", "ska", "görs", "alltid", "ärendet", "åtgärder")
+WORDS = (
+    "förvaltningen",
+    "polisanmälan",
+    "hot",
+    "våld",
+    "medarbetare",
+    "socialtjänsten",
+    "stadsdelsnämnden",
+    "skydd",
+    "stöd",
+    "chef",
+    "rutin",
+    "arbetsmiljö",
+    "säkerhetssamordnare",
+    "Skarpnäck",
+    "Älvsjö",
+    "och",
+    "att",
+    "är",
+    "som",
+    "en",
+    "det",
+    "ska",
+    "görs",
+    "alltid",
+    "ärendet",
+    "åtgärder",
+)
 ASCII_WORDS = ("rutin", "chef", "hot", "skydd", "polis", "enhet", "arbete", "beslut", "och", "att", "det")
 # Invisible characters: zero-width, soft hyphen, bidi controls; then control characters.
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 CONTROLS = "\x00\x01\x02\x07\x08\x0b\x0e\x1b\x1f\x7f"
 C1 = "\x80\x85\x9f"
 SUFFIXES = (".txt", ".md", ".TXT", ".Md")
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                           HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 
 
-GOOD_PDF = make_pdf(["Sammanfattning\nFörvaltningen svarar att polisanmälan alltid görs av chef på enheten.",
-                      "Bakgrund\nAndra sidan handlar om hot och våld mot socialtjänstens medarbetare."])
+GOOD_PDF = make_pdf(
+    [
+        "Sammanfattning\nFörvaltningen svarar att polisanmälan alltid görs av chef på enheten.",
+        "Bakgrund\nAndra sidan handlar om hot och våld mot socialtjänstens medarbetare.",
+    ]
+)
 
 
 def _sentences(words: list[str]) -> str:
-    lines = [" ".join(words[i:i + 9]).capitalize() + "." for i in range(0, len(words), 9)]
+    lines = [" ".join(words[i : i + 9]).capitalize() + "." for i in range(0, len(words), 9)]
     return "\n".join(lines)
 
 
@@ -62,8 +95,9 @@ def good_file(draw) -> tuple[bytes, str, str]:
     text = draw(swedish_text)
     if kind in ("utf8", "utf8-bom", "utf16"):
         raw = draw(noisy(text, INVISIBLE + CONTROLS + C1))
-        data = {"utf8": raw.encode("utf-8"), "utf8-bom": b"\xef\xbb\xbf" + raw.encode("utf-8"),
-                "utf16": raw.encode("utf-16")}[kind]
+        data = {"utf8": raw.encode("utf-8"), "utf8-bom": b"\xef\xbb\xbf" + raw.encode("utf-8"), "utf16": raw.encode("utf-16")}[
+            kind
+        ]
     elif kind == "cp1252":
         data = draw(noisy(text, CONTROLS)).encode("cp1252")
     elif kind == "crlf":
@@ -82,7 +116,7 @@ def good_file(draw) -> tuple[bytes, str, str]:
 def broken_pdf(draw) -> bytes:
     data = bytearray(GOOD_PDF)
     if draw(st.booleans()):
-        data = data[:draw(st.integers(0, len(data) - 1))]
+        data = data[: draw(st.integers(0, len(data) - 1))]
     for _ in range(draw(st.integers(0, 12))):
         if data:
             data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
@@ -96,8 +130,9 @@ any_file = st.one_of(
     st.tuples(st.just(b""), st.sampled_from(SUFFIXES + (".pdf",))),
     st.tuples(ascii_text.flatmap(lambda t: noisy(t, CONTROLS * 20)).map(str.encode), st.sampled_from(SUFFIXES)),
 )
-name_part = st.text(st.characters(codec="utf-8", exclude_characters="/\\\x00", exclude_categories=("Cs",)),
-                    min_size=1, max_size=12).filter(lambda s: not s.startswith(".") and s.strip() == s)
+name_part = st.text(
+    st.characters(codec="utf-8", exclude_characters="/\\\x00", exclude_categories=("Cs",)), min_size=1, max_size=12
+).filter(lambda s: not s.startswith(".") and s.strip() == s)
 
 
 def _write(root: Path, rel: str, data: bytes) -> None:
@@ -128,6 +163,7 @@ def _check_partition(root: Path, files: list[str]) -> tuple[set[str], set[str], 
 
 # TESTS ========================================================================
 
+
 @SETTINGS
 @given(data=st.binary(max_size=4000))
 def test_decode_bytes_never_fails(data):
@@ -150,8 +186,12 @@ def test_good_file_keeps_its_words(tmp_path_factory, good):
 
 
 @SETTINGS
-@given(goods=st.lists(good_file(), min_size=1, max_size=4), bads=st.lists(any_file, max_size=8),
-       names=st.lists(name_part, min_size=12, max_size=12), depth=st.integers(0, 3))
+@given(
+    goods=st.lists(good_file(), min_size=1, max_size=4),
+    bads=st.lists(any_file, max_size=8),
+    names=st.lists(name_part, min_size=12, max_size=12),
+    depth=st.integers(0, 3),
+)
 def test_every_file_is_indexed_or_reported(tmp_path_factory, goods, bads, names, depth):
     root = tmp_path_factory.mktemp("corpus")
     files, good_names = [], []
@@ -161,15 +201,19 @@ def test_every_file_is_indexed_or_reported(tmp_path_factory, goods, bads, names,
         files.append(rel)
         good_names.append(rel)
     for i, (data, suffix) in enumerate(bads):
-        rel = "/".join(names[:i % (depth + 1)] + [f"b{i}-{names[i % len(names)]}{suffix}"])
+        rel = "/".join(names[: i % (depth + 1)] + [f"b{i}-{names[i % len(names)]}{suffix}"])
         _write(root, rel, data)
         files.append(rel)
     docs, _, dups = _check_partition(root, files)
     assert set(good_names) <= docs | dups
 
 
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(goods=st.lists(good_file(), min_size=1, max_size=3), bads=st.lists(any_file, min_size=1, max_size=4))
 def test_build_never_crashes(tmp_path_factory, goods, bads):
     from fraga.answer.answerer import Answerer
@@ -194,8 +238,7 @@ def test_random_folder_names_and_nesting(tmp_path):
     alphabet = "abcåäöÅÄÖ é-_ 😀ّع"
     files = []
     for i in range(40):
-        parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))).strip() or "x"
-                 for _ in range(rng.randint(0, 6))]
+        parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))).strip() or "x" for _ in range(rng.randint(0, 6))]
         rel = "/".join(parts + [f"f{i}.txt"])
         _write(tmp_path, rel, f"Dokument {i}: förvaltningen svarar om polisanmälan och hot mot chef.".encode())
         files.append(rel)

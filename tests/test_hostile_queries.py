@@ -2,6 +2,7 @@
 bytes, lone surrogates. fraga answers, abstains or gives a clear message; it never
 raises anything else and never hangs.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,10 @@ from fraga.search.retrieve import MAX_QUERY_CHARS, MODES, Retriever
 
 # FIXTURES =====================================================================
 
-ALL_DISTRICTS = ("Bromma, Farsta, Skarpnäck, Kungsholmen, Norrmalm, Södermalm, Östermalm, Älvsjö, Rinkeby-Kista, "
-                 "Spånga-Tensta, Skärholmen, Hägersten-Liljeholmen, Hägersten-Älvsjö, Norra innerstaden")
+ALL_DISTRICTS = (
+    "Bromma, Farsta, Skarpnäck, Kungsholmen, Norrmalm, Södermalm, Östermalm, Älvsjö, Rinkeby-Kista, "
+    "Spånga-Tensta, Skärholmen, Hägersten-Liljeholmen, Hägersten-Älvsjö, Norra innerstaden"
+)
 HOSTILE = {
     "100k": "x" * 100_000,
     "100k-words": "polisanmälan " * 8_000,
@@ -67,6 +70,7 @@ def _cases(names=None):
 @contextmanager
 def within(seconds: float):
     """Fail with TimeoutError when the block runs longer than ``seconds`` (a hang guard)."""
+
     def _timeout(signum, frame):
         raise TimeoutError(f"took more than {seconds} s")
 
@@ -92,6 +96,7 @@ def _utf8_json(row) -> str:
 
 
 # TESTS ========================================================================
+
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("question", _cases())
@@ -159,10 +164,27 @@ def test_a_long_single_word_at_the_limit_is_fast_enough(answerer):
 
 
 @pytest.mark.parametrize("command", [["ask"], ["ask", "--json"], ["search"], ["search", "--json"]])
-@pytest.mark.parametrize("name", [
-    "100k", "punctuation", "stop-words", "emoji", "arabic", "bidi-override", "sql", "regex", "script",
-    "markdown-link", "nul", "controls", "long-word", "many-districts-compare", "unknown-district",
-    "surrogate-escape"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "100k",
+        "punctuation",
+        "stop-words",
+        "emoji",
+        "arabic",
+        "bidi-override",
+        "sql",
+        "regex",
+        "script",
+        "markdown-link",
+        "nul",
+        "controls",
+        "long-word",
+        "many-districts-compare",
+        "unknown-district",
+        "surrogate-escape",
+    ],
+)
 def test_cli_prints_a_result_or_one_line_error(capsys, fake_index_dir, command, name):
     question = HOSTILE[name]
     with within(30):
@@ -204,11 +226,14 @@ def test_cli_question_file_in_another_encoding(capsys, fake_index_dir, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question", [
-    "Vem polisanmäler\x00 hot i Skarpnäck?",
-    "\x00",
-    "Vem polisanmäler \ud800 hot i Skarpnäck?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vem polisanmäler\x00 hot i Skarpnäck?",
+        "\x00",
+        "Vem polisanmäler \ud800 hot i Skarpnäck?",
+    ],
+)
 def test_real_encoder_gets_nul_and_surrogates(real_index_dir, question):
     answerer = Answerer(Retriever(load_index(real_index_dir)))
     with within(120):

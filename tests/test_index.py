@@ -1,4 +1,5 @@
 """The index folder: build, incremental update, atomic switch, checksums, mismatches."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def test_reindex_embeds_only_changed_passages(tmp_path, corpus_copy):
 
     kungsholmen = corpus_copy / "kungsholmen-2022-04-20-tystnadskultur.txt"
     text = kungsholmen.read_text(encoding="utf-8")
-    kungsholmen.write_text(text.replace("Alla enheter har ärendedragningar", "Alla enheter har nya ärendedragningar"),
-                           encoding="utf-8")
+    kungsholmen.write_text(
+        text.replace("Alla enheter har ärendedragningar", "Alla enheter har nya ärendedragningar"), encoding="utf-8"
+    )
     (corpus_copy / "hagersten-alvsjo-skrivelse-starkt-skydd.txt").unlink()
     third = build_index(corpus_copy, idx, encoder="fake", repair_ocr=False)
     assert 1 <= third.embedded <= 2  # only the edited passage(s)

@@ -1,4 +1,5 @@
 """Ingestion: encodings, PDFs, broken files, furniture, sidecar metadata."""
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,17 @@ def test_decode_utf8_and_latin1_keep_swedish_letters():
 
 
 def test_latin1_file_is_read_correctly(tmp_path):
-    (tmp_path / "gammal.txt").write_bytes((SWEDISH + "\n") .encode("latin-1"))
+    (tmp_path / "gammal.txt").write_bytes((SWEDISH + "\n").encode("latin-1"))
     doc = load_document(tmp_path / "gammal.txt", tmp_path)
     assert "polisanmälan" in doc.text and "Skärholmen" in doc.text
     assert doc.encoding == "cp1252"
 
 
 def test_pdf_pages_are_kept(tmp_path):
-    _make_pdf(tmp_path / "svar.pdf", ["Sammanfattning\nForsta sidans text om hot och vald.",
-                                      "Bakgrund\nAndra sidans text om polisanmalan."])
+    _make_pdf(
+        tmp_path / "svar.pdf",
+        ["Sammanfattning\nForsta sidans text om hot och vald.", "Bakgrund\nAndra sidans text om polisanmalan."],
+    )
     doc = load_document(tmp_path / "svar.pdf", tmp_path)
     assert [p.number for p in doc.pages] == [1, 2]
     second = doc.text.index("Andra sidans")
@@ -52,12 +55,15 @@ def test_pdf_running_header_removed(tmp_path):
     assert "Text pa sida 3" in doc.text
 
 
-@pytest.mark.parametrize("name,data,reason", [
-    ("tom.txt", b"", "tom"),
-    ("binar.txt", bytes(range(256)) * 4, "binärdata"),
-    ("trasig.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "PDF"),
-    ("bara-siffror.md", b"123 456 789 " * 50, "läsbar text"),
-])
+@pytest.mark.parametrize(
+    "name,data,reason",
+    [
+        ("tom.txt", b"", "tom"),
+        ("binar.txt", bytes(range(256)) * 4, "binärdata"),
+        ("trasig.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "PDF"),
+        ("bara-siffror.md", b"123 456 789 " * 50, "läsbar text"),
+    ],
+)
 def test_broken_files_are_skipped_with_reason(tmp_path, name, data, reason):
     (tmp_path / "bra.txt").write_text(SWEDISH, encoding="utf-8")
     (tmp_path / name).write_bytes(data)

@@ -1,6 +1,7 @@
 """A department's archive: one corpus folder holding .docx, .odt, born-digital PDF, scanned PDF,
 .txt and .md replies is indexed whole (fake encoder), with sections and metadata; the scanned
 page's Swedish text is searchable and cited with its page number."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,13 +34,23 @@ Bromma stadsdelsförvaltning svarar på frågan om lekplatsernas underhåll.
 
 Förvaltningen besiktar varje lekplats två gånger om året och byter trasiga gungor inom en vecka.
 """
-BORN_DIGITAL = [("Farsta stadsdelsforvaltning\n\nSammanfattning\n\nFarsta stadsdelsnamnd har beslutat om nya "
-                 "oppettider for biblioteket i Hokarangen."),
-                "Bakgrund\n\nBiblioteket i Hokarangen har varit stangt pa sondagar sedan 2021."]
-SCANNED = [("Skärholmens stadsdelsförvaltning\nTjänsteutlåtande\n\nSammanfattning\n\nSkrivelsen gäller hot mot "
-            "medarbetare i socialtjänsten."),
-           ("Förvaltningens synpunkter och förslag\n\nSäkerhetssamordnaren gör en polisanmälan\n"
-            "när en socialsekreterare hotas av en klient.")]
+BORN_DIGITAL = [
+    (
+        "Farsta stadsdelsforvaltning\n\nSammanfattning\n\nFarsta stadsdelsnamnd har beslutat om nya "
+        "oppettider for biblioteket i Hokarangen."
+    ),
+    "Bakgrund\n\nBiblioteket i Hokarangen har varit stangt pa sondagar sedan 2021.",
+]
+SCANNED = [
+    (
+        "Skärholmens stadsdelsförvaltning\nTjänsteutlåtande\n\nSammanfattning\n\nSkrivelsen gäller hot mot "
+        "medarbetare i socialtjänsten."
+    ),
+    (
+        "Förvaltningens synpunkter och förslag\n\nSäkerhetssamordnaren gör en polisanmälan\n"
+        "när en socialsekreterare hotas av en klient."
+    ),
+]
 
 
 def _docx() -> bytes:
@@ -85,11 +96,23 @@ def archive(tmp_path_factory):
 def test_every_format_is_indexed(archive):
     report, index, _ = archive
     assert report.skipped == () and report.documents == 6
-    assert sorted(index.documents) == ["2024/hemtjanst", "2024/parker", "bibliotek", "lekplatser",
-                                       "skannad-hot", "tystnadskultur"]
+    assert sorted(index.documents) == [
+        "2024/hemtjanst",
+        "2024/parker",
+        "bibliotek",
+        "lekplatser",
+        "skannad-hot",
+        "tystnadskultur",
+    ]
     encodings = {d: index.documents[d].encoding for d in index.documents}
-    assert encodings == {"2024/hemtjanst": "docx", "2024/parker": "odt", "bibliotek": "pdf",
-                         "lekplatser": "utf-8", "skannad-hot": "pdf+ocr", "tystnadskultur": "utf-8"}
+    assert encodings == {
+        "2024/hemtjanst": "docx",
+        "2024/parker": "odt",
+        "bibliotek": "pdf",
+        "lekplatser": "utf-8",
+        "skannad-hot": "pdf+ocr",
+        "tystnadskultur": "utf-8",
+    }
 
 
 def test_sections_of_every_format(archive):
@@ -118,14 +141,17 @@ def test_metadata_of_every_format(archive):
     assert meta["lekplatser"].title == "Svar om lekplatser i Bromma"
 
 
-@pytest.mark.parametrize("query,doc_id,page", [
-    ("säkerhetssamordnaren polisanmälan socialsekreterare hotas", "skannad-hot", 2),
-    ("timanställda undersköterskor hemtjänsten", "2024/hemtjanst", None),
-    ("biblioteket Hokarangen sondagar", "bibliotek", 2),
-    ("armaturer Vivstavarvsparken", "2024/parker", None),
-    ("besiktar lekplats gungor", "lekplatser", None),
-    ("visselblåsarfunktion", "tystnadskultur", None),
-])
+@pytest.mark.parametrize(
+    "query,doc_id,page",
+    [
+        ("säkerhetssamordnaren polisanmälan socialsekreterare hotas", "skannad-hot", 2),
+        ("timanställda undersköterskor hemtjänsten", "2024/hemtjanst", None),
+        ("biblioteket Hokarangen sondagar", "bibliotek", 2),
+        ("armaturer Vivstavarvsparken", "2024/parker", None),
+        ("besiktar lekplats gungor", "lekplatser", None),
+        ("visselblåsarfunktion", "tystnadskultur", None),
+    ],
+)
 def test_each_document_is_found_with_its_page(archive, query, doc_id, page):
     from fraga.search.retrieve import Retriever
 

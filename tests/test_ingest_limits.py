@@ -3,6 +3,7 @@ reason, duplicates are reported, huge files and decompression bombs are skipped 
 memory, deep and looping folders end, and pathological texts build in linear time.
 (The randomised inputs are in test_fuzz_ingest.py.)
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,12 @@ from fraga.ingest.corpus import MAX_DEPTH, MAX_FILE_BYTES, load_corpus
 from fraga.ingest.sections import MAX_CHARS
 from fraga.testing import PEAK_MB, make_pdf, run_python
 
-GOOD_PDF = make_pdf(["Sammanfattning\nFörvaltningen svarar att polisanmälan alltid görs av chef på enheten.",
-                     "Bakgrund\nAndra sidan handlar om hot och våld mot socialtjänstens medarbetare."])
+GOOD_PDF = make_pdf(
+    [
+        "Sammanfattning\nFörvaltningen svarar att polisanmälan alltid görs av chef på enheten.",
+        "Bakgrund\nAndra sidan handlar om hot och våld mot socialtjänstens medarbetare.",
+    ]
+)
 
 
 def test_every_kind_of_bad_file_has_a_reason(tmp_path):
@@ -97,8 +102,10 @@ def test_same_text_under_two_names_is_indexed_once_and_both_are_reported(tmp_pat
         assert f"Dubblett: {dup} har samma text som original.txt" in out
     gen = (tmp_path / "idx" / "CURRENT").read_text().strip()
     report = json.loads((tmp_path / "idx" / gen / "report.json").read_text(encoding="utf-8"))
-    assert report["duplicates"] == [{"kept": "original.txt", "duplicate": "kopior/kopia.md"},
-                                    {"kept": "original.txt", "duplicate": "kopior/med-bom.txt"}]
+    assert report["duplicates"] == [
+        {"kept": "original.txt", "duplicate": "kopior/kopia.md"},
+        {"kept": "original.txt", "duplicate": "kopior/med-bom.txt"},
+    ]
 
 
 def test_same_name_with_two_suffixes_gets_two_ids(tmp_path):
@@ -107,13 +114,12 @@ def test_same_name_with_two_suffixes_gets_two_ids(tmp_path):
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "svar.md").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
-    (tmp_path / "c" / "svar.txt").write_text("Ett helt annat dokument om budget och ekonomi i Farsta.",
-                                             encoding="utf-8")
+    (tmp_path / "c" / "svar.txt").write_text("Ett helt annat dokument om budget och ekonomi i Farsta.", encoding="utf-8")
     report = build_index(tmp_path / "c", tmp_path / "idx", encoder="fake", repair_ocr=False)
     index = load_index(tmp_path / "idx")
     assert report.documents == 2 and sorted(index.documents) == ["svar", "svar.txt"]
     for chunk in index.chunks:  # every passage points into its own document
-        assert index.documents[chunk.doc_id].text[chunk.start:chunk.end].strip() == chunk.text
+        assert index.documents[chunk.doc_id].text[chunk.start : chunk.end].strip() == chunk.text
 
 
 def test_huge_file_is_skipped_without_reading_it(tmp_path):
@@ -122,7 +128,9 @@ def test_huge_file_is_skipped_without_reading_it(tmp_path):
         with open(tmp_path / name, "wb") as f:
             f.truncate(200 * 1024 * 1024)  # sparse: instant, no disk used
     (tmp_path / "bra.txt").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
-    result = run_python(PEAK_MB + f"""
+    result = run_python(
+        PEAK_MB
+        + f"""
 import json
 from fraga.ingest.corpus import load_corpus
 before = peak_mb()
@@ -130,7 +138,9 @@ corpus = load_corpus({str(tmp_path)!r})
 print(json.dumps({{"docs": [d.path for d in corpus.documents],
                    "skipped": {{s.path: s.reason for s in corpus.skipped}},
                    "growth_mb": peak_mb() - before, "peak_mb": peak_mb()}}))
-""", timeout=120)
+""",
+        timeout=120,
+    )
     assert result["docs"] == ["bra.txt"]
     for name in ("enorm.txt", "enorm.pdf"):
         assert result["skipped"][name] == f"{name}: filen är 200 MB, gränsen är {MAX_FILE_BYTES >> 20} MB; dela upp den"
@@ -141,11 +151,13 @@ def test_pdf_decompression_bomb_is_skipped_with_bounded_memory(tmp_path):
     packer = zlib.compressobj(9)  # 300 MB of content in a 300 kB stream, built without holding 300 MB
     stream = packer.compress(b"BT /F1 12 Tf 72 712 Td (Hej) Tj ET\n")
     stream += b"".join(packer.compress(b" " * (1 << 20)) for _ in range(300)) + packer.flush()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     pdf, offsets = b"%PDF-1.4\n", []
     for n, body in enumerate(objects, 1):
         offsets.append(len(pdf))
@@ -155,12 +167,16 @@ def test_pdf_decompression_bomb_is_skipped_with_bounded_memory(tmp_path):
     pdf += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
     (tmp_path / "bomb.pdf").write_bytes(pdf)
     (tmp_path / "bra.txt").write_text("Förvaltningen svarar att polisanmälan görs av chef.", encoding="utf-8")
-    result = run_python(PEAK_MB + f"""
+    result = run_python(
+        PEAK_MB
+        + f"""
 import json
 from fraga.ingest.corpus import load_corpus
 corpus = load_corpus({str(tmp_path)!r})
 print(json.dumps({{"skipped": [s.reason for s in corpus.skipped], "peak_mb": peak_mb()}}))
-""", timeout=120)
+""",
+        timeout=120,
+    )
     assert len(result["skipped"]) == 1 and result["skipped"][0].startswith("bomb.pdf: trasig eller oläsbar PDF")
     assert result["peak_mb"] < 500, result
 
@@ -239,10 +255,16 @@ def test_hostile_sidecar_is_ignored_not_fatal(tmp_path):
     from fraga.index.generation import load_index
 
     (tmp_path / "c").mkdir()
-    for i, sidecar in enumerate([os.urandom(300), b"[1, 2]", b'{"district": ["Farsta"], "dates": 5}',
-                                 b'{"title": "\\ud800 Titel", "signers": ["A\\u0000B"]}', b"[" * 100000]):
-        (tmp_path / "c" / f"svar{i}.txt").write_text(f"Dokument {i}: förvaltningen svarar om polisanmälan.",
-                                                     encoding="utf-8")
+    for i, sidecar in enumerate(
+        [
+            os.urandom(300),
+            b"[1, 2]",
+            b'{"district": ["Farsta"], "dates": 5}',
+            b'{"title": "\\ud800 Titel", "signers": ["A\\u0000B"]}',
+            b"[" * 100000,
+        ]
+    ):
+        (tmp_path / "c" / f"svar{i}.txt").write_text(f"Dokument {i}: förvaltningen svarar om polisanmälan.", encoding="utf-8")
         (tmp_path / "c" / f"svar{i}.meta.json").write_bytes(sidecar)
     report = build_index(tmp_path / "c", tmp_path / "idx", encoder="fake", repair_ocr=False)
     assert report.documents == 5 and report.skipped == ()
@@ -270,7 +292,8 @@ def test_pathological_texts_build_in_linear_time(tmp_path):
     (tmp_path / "c").mkdir()
     for name, text in cases.items():
         (tmp_path / "c" / name).write_text(text, encoding="utf-8")
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import json, logging
         from fraga.index.build import build_index
         from fraga.index.generation import load_index
@@ -278,7 +301,9 @@ def test_pathological_texts_build_in_linear_time(tmp_path):
         report = build_index({str(tmp_path / "c")!r}, {str(tmp_path / "idx")!r}, encoder="fake")
         longest = max(len(c.text) for c in load_index({str(tmp_path / "idx")!r}).chunks)
         print(json.dumps({{"seconds": report.seconds, "docs": report.documents, "longest": longest}}))
-    """, timeout=300)
+    """,
+        timeout=300,
+    )
     assert result["docs"] == len(cases) and result["longest"] <= MAX_CHARS
     assert result["seconds"]["total"] < 120, result
 
@@ -287,11 +312,14 @@ def test_ocr_repair_of_a_text_with_a_long_word_ends(tmp_path):
     # Candidate generation grew as about n**3.5 in a word's length (640 letters: 208 s).
     text = "Förvaltningen svarar om polisanmälan. " + "förvaltningenx" * 46 + " slut."  # a 644-letter word
     (tmp_path / "lang.txt").write_text(text, encoding="utf-8")
-    docs = run_python(f"""
+    docs = run_python(
+        f"""
         import json
         from fraga.ingest.corpus import load_corpus
         from fraga.ingest.ocr import ingest_repair
         corpus = load_corpus({str(tmp_path)!r}, repair=ingest_repair)
         print(json.dumps([d.text for d in corpus.documents]))
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert len(docs) == 1 and "förvaltningenx" * 46 in docs[0] and docs[0].startswith("Förvaltningen svarar")

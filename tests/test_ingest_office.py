@@ -1,5 +1,6 @@
 """Word (.docx) and OpenDocument (.odt) files: headings become sections, tables text, the file's
 properties fill metadata the text lacks (marked as derived)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,13 @@ ANSWER_1 = "Förvaltningen gör alltid en polisanmälan när en medarbetare uts�
 ANSWER_2 = "Säkerhetssamordnaren på Skärholmen följer upp varje anmälan inom en vecka."
 
 
-def make_docx(*, title: str = "Hot mot medarbetare i hemtjänsten", core_title: str = "",
-              created: dt.datetime | None = None, with_date_in_text: bool = False) -> bytes:
+def make_docx(
+    *,
+    title: str = "Hot mot medarbetare i hemtjänsten",
+    core_title: str = "",
+    created: dt.datetime | None = None,
+    with_date_in_text: bool = False,
+) -> bytes:
     """A reply as staff write it in Word: Title style, Heading 1/2 styles, a numbered list, a table."""
     import docx
 
@@ -41,8 +47,7 @@ def make_docx(*, title: str = "Hot mot medarbetare i hemtjänsten", core_title: 
     document.add_paragraph("Rutinen gäller alla enheter.", style="List Number")
     document.add_paragraph("Chefen ansvarar för anmälan.", style="List Number")
     table = document.add_table(rows=3, cols=2)
-    for row, (unit, count) in zip(table.rows, [("Enhet", "Antal anmälningar"), ("Hemtjänsten", "12"),
-                                                ("Förskolan", "3")]):
+    for row, (unit, count) in zip(table.rows, [("Enhet", "Antal anmälningar"), ("Hemtjänsten", "12"), ("Förskolan", "3")]):
         row.cells[0].text, row.cells[1].text = unit, count
     document.core_properties.title = core_title
     if created is not None:
@@ -56,10 +61,19 @@ def make_docx(*, title: str = "Hot mot medarbetare i hemtjänsten", core_title: 
 # TESTS ========================================================================
 
 
-@pytest.mark.parametrize("name,outline,level", [
-    ("Heading 1", None, 1), ("heading 3", None, 3), ("Rubrik 2", None, 2), ("Title", None, 0),
-    ("Rubrik", None, 0), ("Normal", None, None), ("Egen rubrik", 1, 2), ("Body Text", None, None),
-])
+@pytest.mark.parametrize(
+    "name,outline,level",
+    [
+        ("Heading 1", None, 1),
+        ("heading 3", None, 3),
+        ("Rubrik 2", None, 2),
+        ("Title", None, 0),
+        ("Rubrik", None, 0),
+        ("Normal", None, None),
+        ("Egen rubrik", 1, 2),
+        ("Body Text", None, None),
+    ],
+)
 def test_heading_levels_from_styles(name, outline, level):
     assert heading_level(name, outline) == level
 
@@ -96,8 +110,7 @@ def test_docx_lists_and_tables_are_text(tmp_path):
 
 def test_docx_properties_fill_missing_metadata_marked_derived(tmp_path):
     created = dt.datetime(2024, 3, 14, 10, 0, tzinfo=dt.timezone.utc)
-    (tmp_path / "utan-datum.docx").write_bytes(make_docx(title="Kort", core_title="Svar om hot i hemtjänsten",
-                                                         created=created))
+    (tmp_path / "utan-datum.docx").write_bytes(make_docx(title="Kort", core_title="Svar om hot i hemtjänsten", created=created))
     doc = load_document(tmp_path / "utan-datum.docx", tmp_path)
     assert doc.metadata.date == "2024-03-14"  # created, not modified (2024-04-13)
     assert doc.metadata.title == "Svar om hot i hemtjänsten"
@@ -106,8 +119,7 @@ def test_docx_properties_fill_missing_metadata_marked_derived(tmp_path):
 
 def test_docx_text_wins_over_properties_and_sidecar_wins_over_both(tmp_path):
     created = dt.datetime(2020, 1, 2, tzinfo=dt.timezone.utc)
-    (tmp_path / "med-datum.docx").write_bytes(make_docx(core_title="Dokument1", created=created,
-                                                        with_date_in_text=True))
+    (tmp_path / "med-datum.docx").write_bytes(make_docx(core_title="Dokument1", created=created, with_date_in_text=True))
     doc = load_document(tmp_path / "med-datum.docx", tmp_path)
     assert doc.metadata.date == "2024-05-02" and doc.metadata.dnr == "SKÄ 2024/17"
     assert doc.metadata.derived == ()
@@ -132,11 +144,14 @@ def test_odt_headings_lists_tables_and_properties(tmp_path):
     assert set(doc.metadata.derived) == {"date", "title"}
 
 
-@pytest.mark.parametrize("name,data,reason", [
-    ("trasig.docx", b"PK\x03\x04 inte en riktig zip", "Word-fil"),
-    ("tom.docx", None, "tom"),
-    ("trasig.odt", b"not a zip at all", "ODT-fil"),
-])
+@pytest.mark.parametrize(
+    "name,data,reason",
+    [
+        ("trasig.docx", b"PK\x03\x04 inte en riktig zip", "Word-fil"),
+        ("tom.docx", None, "tom"),
+        ("trasig.odt", b"not a zip at all", "ODT-fil"),
+    ],
+)
 def test_broken_office_files_are_skipped_with_reason(tmp_path, name, data, reason):
     if data is None:
         import docx
@@ -174,7 +189,6 @@ def test_unsupported_suffix_names_the_supported_ones(tmp_path):
     assert ".docx" in corpus.skipped[0].reason and ".odt" in corpus.skipped[0].reason
 
 
-
 def test_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
     from fraga.ingest import word
 
@@ -197,7 +211,7 @@ def damaged(draw, data: bytes) -> bytes:
     """``data`` cut short or with some bytes overwritten."""
     out = bytearray(data)
     if draw(st.booleans()):
-        out = out[:draw(st.integers(0, len(out) - 1))]
+        out = out[: draw(st.integers(0, len(out) - 1))]
     for _ in range(draw(st.integers(0, 20))):
         if out:
             out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
@@ -207,18 +221,26 @@ def damaged(draw, data: bytes) -> bytes:
 DOCX, ODT = make_docx(), make_odt()
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.tuples(damaged(DOCX), st.just(".docx")), st.tuples(damaged(ODT), st.just(".odt")),
-                 st.tuples(st.binary(max_size=2000), st.sampled_from([".docx", ".odt"]))))
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.one_of(
+        st.tuples(damaged(DOCX), st.just(".docx")),
+        st.tuples(damaged(ODT), st.just(".odt")),
+        st.tuples(st.binary(max_size=2000), st.sampled_from([".docx", ".odt"])),
+    )
+)
 def test_damaged_office_files_are_read_or_reported(tmp_path_factory, case):
     data, suffix = case
     root = tmp_path_factory.mktemp("trasig")
     (root / f"svar{suffix}").write_bytes(data)
     (root / "bra.txt").write_text(ANSWER_1, encoding="utf-8")
     corpus = load_corpus(root)
-    names = sorted([d.path for d in corpus.documents] + [s.path for s in corpus.skipped] +
-                   [b for _, b in corpus.duplicates])
+    names = sorted([d.path for d in corpus.documents] + [s.path for s in corpus.skipped] + [b for _, b in corpus.duplicates])
     assert names == ["bra.txt", f"svar{suffix}"]
     for skip in corpus.skipped:
         assert skip.reason.startswith(f"svar{suffix}: ") and "oväntat fel" not in skip.reason

@@ -3,6 +3,7 @@ numbers and get fraga's OCR repair; without Tesseract the file is skipped with t
 
 The scanned pages are made here: Swedish text rendered to an image with Pillow, wrapped in a PDF.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,10 +19,12 @@ from fraga.testing import make_mixed_pdf, make_pdf, make_scanned_pdf
 PAGE_1 = "Sammanfattning\n\nStadsdelsförvaltningen i Skärholmen svarar på skrivelsen om trygghet."
 PAGE_2 = "Bakgrund\n\nSäkerhetssamordnaren gör en polisanmälan när en medarbetare hotas."
 # As the city's own scanning renders Swedish letters (the Norra innerstaden document).
-DAMAGED = ("Forvaltningen svarar att det finns en nolltolerans betraffande\n"
-           "incidenter som ror hot, vald och otilldten paverkan samt att alla\n"
-           "incidenter som sker ska polisanmalas. Forvaltningen har som stod\n"
-           "till chefer och medarbetare tagit fram rutiner och checklistor.")
+DAMAGED = (
+    "Forvaltningen svarar att det finns en nolltolerans betraffande\n"
+    "incidenter som ror hot, vald och otilldten paverkan samt att alla\n"
+    "incidenter som sker ska polisanmalas. Forvaltningen har som stod\n"
+    "till chefer och medarbetare tagit fram rutiner och checklistor."
+)
 CLEAN_TXT = "Förvaltningen i Skarpnäck svarar att polisanmälan alltid görs av chef på enheten."
 
 
@@ -49,8 +52,7 @@ def test_scanned_pdf_is_read_with_page_numbers(tmp_path, mode):
 
 
 def test_mixed_pdf_reads_only_the_scanned_page_by_ocr():
-    pdf = read_pdf_text("blandad.pdf", make_mixed_pdf([("Forsta sidan har ett textlager om budgeten.", False),
-                                                        (PAGE_2, True)]))
+    pdf = read_pdf_text("blandad.pdf", make_mixed_pdf([("Forsta sidan har ett textlager om budgeten.", False), (PAGE_2, True)]))
     assert pdf.ocr_pages == (2,)
     assert pdf.pages[0].startswith("Forsta sidan har ett textlager")
     assert "polisanmälan" in pdf.pages[1]
@@ -71,7 +73,7 @@ def test_scanned_page_gets_the_swedish_ocr_repair_and_keeps_its_page(tmp_path):
     assert "ska polisanmälas" in doc.text and "Forvaltningen" not in doc.text
     assert doc.metadata.ocr_repaired and doc.metadata.ocr_changes >= 3
     assert doc.page_at(doc.text.index("nolltolerans")) == 2
-    assert doc.text[doc.pages[1].start:].startswith("Förvaltningen svarar")
+    assert doc.text[doc.pages[1].start :].startswith("Förvaltningen svarar")
     assert "Stadsdelsförvaltningen i Skärholmen" in doc.text  # the clean page is unchanged
 
 
@@ -86,7 +88,7 @@ def test_text_layer_from_a_scanner_gets_the_repair_page_by_page(tmp_path):
     assert damaged.encoding == "pdf" and damaged.metadata.ocr_repaired
     assert "Förvaltningen svarar att det finns en nolltolerans beträffande" in damaged.text
     assert damaged.page_at(damaged.text.index("nolltolerans")) == 2
-    assert damaged.text[damaged.pages[1].start:].startswith("Förvaltningen svarar")
+    assert damaged.text[damaged.pages[1].start :].startswith("Förvaltningen svarar")
     assert not clean.metadata.ocr_repaired and "Stadsdelsförvaltningen i Skärholmen" in clean.text
 
 
@@ -95,7 +97,7 @@ def test_page_starts_follow_a_repair_that_changes_word_lengths():
     pages = (Page(1, 0), Page(2, 7), Page(3, 17))
     new = "aa bb\n\ncccc dd\neeee\n\nff"
     moved = remap_pages(old, new, pages)
-    assert moved == (Page(1, 0), Page(2, 7), Page(3, 21)) and new[moved[2].start:] == "ff"
+    assert moved == (Page(1, 0), Page(2, 7), Page(3, 21)) and new[moved[2].start :] == "ff"
     assert remap_pages(old, new.replace("dd\n", "dd "), pages) is None  # a line lost: not mapped
     assert remap_pages(old, new, (Page(1, 0), Page(2, 8))) is None  # not at a line start
 
@@ -134,5 +136,7 @@ def test_blank_scan_is_reported_not_indexed_empty(tmp_path):
 
 
 def test_tidy_ocr_text_joins_words_broken_at_line_ends():
-    assert tidy_ocr_text("förvalt-\nningen, svarar\fsäkerhets- och\ntrygghets-\nsamordnare") == \
-        "förvaltningen,\nsvarar\nsäkerhets- och\ntrygghetssamordnare"
+    assert (
+        tidy_ocr_text("förvalt-\nningen, svarar\fsäkerhets- och\ntrygghets-\nsamordnare")
+        == "förvaltningen,\nsvarar\nsäkerhets- och\ntrygghetssamordnare"
+    )

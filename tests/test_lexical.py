@@ -1,4 +1,5 @@
 """Swedish BM25: stemming, stop words, diacritic-free matching; bm25s against rank-bm25."""
+
 from __future__ import annotations
 
 import math
@@ -68,7 +69,8 @@ def test_bm25s_ranks_like_rank_bm25_oracle(analyzer):
         theirs = np.asarray(oracle.get_scores(analyzer.tokens(query)))
         matched = ours > 0
         assert list(np.argsort(-ours, kind="stable")[: matched.sum()]) == list(
-            np.argsort(-np.where(matched, theirs, -np.inf), kind="stable")[: matched.sum()]), query
+            np.argsort(-np.where(matched, theirs, -np.inf), kind="stable")[: matched.sum()]
+        ), query
 
 
 def test_save_and_load_roundtrip(tmp_path, analyzer):
@@ -105,8 +107,9 @@ def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
         ids = index._bm25.get_tokens_ids(analyzer.tokens(query))
         expected = index._bm25.get_scores_from_ids(ids) if ids else np.zeros(len(FIXTURE))
         assert np.allclose(index.scores(query), expected) and np.allclose(mapped.scores(query), expected)
-        numpy_sum = lexical._sum_columns_numpy(m["data"], m["indptr"], m["indices"], len(FIXTURE),
-                                               np.asarray(ids, dtype=np.int64))
+        numpy_sum = lexical._sum_columns_numpy(
+            m["data"], m["indptr"], m["indices"], len(FIXTURE), np.asarray(ids, dtype=np.int64)
+        )
         assert np.allclose(numpy_sum, expected)
 
 
@@ -176,6 +179,9 @@ def test_only_the_bm25_index_reads_bm25s_internals():
 
     src = Path(__file__).resolve().parents[1] / "src" / "fraga"
     internals = ("._bm25.", ".vocab_dict", '["indptr"]', '["data"]', '["num_docs"]', ".get_tokens_ids(")
-    reaching = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
-                      if p.name != "lexical.py" and any(s in p.read_text(encoding="utf-8") for s in internals))
+    reaching = sorted(
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if p.name != "lexical.py" and any(s in p.read_text(encoding="utf-8") for s in internals)
+    )
     assert reaching == []

@@ -3,6 +3,7 @@
 In process (LiveService under the UI handlers) and end to end (app.py in a subprocess, a document
 added with ``fraga index`` while it serves, seen through its HTTP API without a restart).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -55,8 +56,7 @@ def test_live_service_switches_between_requests_and_requests_in_flight_finish_on
     from fraga.webapp.ui import Handlers
 
     corpus, index_dir = corpus_and_index
-    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=0, background=False,
-                       open_service=Service)
+    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=0, background=False, open_service=Service)
     handlers = Handlers(live)
     old_generation = live.generation
     assert "enskede-snorojning" not in handlers.search(NEW_WORD, None, None, "", "", "bm25", 5)
@@ -74,8 +74,7 @@ def test_live_service_switches_between_requests_and_requests_in_flight_finish_on
 
 def test_live_service_checks_current_at_most_every_interval(corpus_and_index):
     corpus, index_dir = corpus_and_index
-    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=3600, background=False,
-                       open_service=Service)
+    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=3600, background=False, open_service=Service)
     first = live.generation
     _add_reply(corpus, index_dir)
     assert live.current() is live.current() and live.generation == first  # not yet time to look
@@ -83,8 +82,7 @@ def test_live_service_checks_current_at_most_every_interval(corpus_and_index):
 
 def test_broken_new_generation_keeps_the_old_one_serving(corpus_and_index):
     _, index_dir = corpus_and_index
-    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=0, background=False,
-                       open_service=Service)
+    live = LiveService(Service(load_index(index_dir)), index_dir, check_seconds=0, background=False, open_service=Service)
     served = live.current()
     broken = index_dir / "gen-broken"
     broken.mkdir()

@@ -3,6 +3,7 @@
 The full runs (20 clients and 2,000 questions; the 10,000-question soak) are run by hand:
 ``python eval/loadtest.py`` and ``python eval/loadtest.py --soak 10000``. No timing is asserted here.
 """
+
 from __future__ import annotations
 
 import importlib.util

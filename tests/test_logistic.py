@@ -1,4 +1,5 @@
 """Logistic regression, the conditional logit and grouped folds (fraga.logistic)."""
+
 from __future__ import annotations
 
 import math

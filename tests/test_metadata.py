@@ -1,4 +1,5 @@
 """Metadata extracted from the bundled documents' own text."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,10 +54,13 @@ def test_norra_innerstaden_ocr_text():
     assert len(m.parties) == 4
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("den 13 juni 2024", ["2024-06-13"]),
-    ("2024-09-24 och 20 april 2022", ["2024-09-24", "2022-04-20"]),
-    ("13 juni", []),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("den 13 juni 2024", ["2024-06-13"]),
+        ("2024-09-24 och 20 april 2022", ["2024-09-24", "2022-04-20"]),
+        ("13 juni", []),
+    ],
+)
 def test_dates(text, expected):
     assert [d for _, d in iso_dates(text)] == expected

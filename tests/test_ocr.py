@@ -1,4 +1,5 @@
 """OCR repair of Swedish text that lost å, ä and ö (fraga.ingest.ocr)."""
+
 from __future__ import annotations
 
 import re
@@ -65,10 +66,10 @@ def test_checked_list_is_large_enough() -> None:
     assert sum(o != e for o, e, _ in rows) >= 60
 
 
-@pytest.mark.parametrize(("original", "expected", "context"), checked_rows(),
-                         ids=lambda v: v if isinstance(v, str) and "\n" not in v else None)
-def test_checked_repairs(original: str, expected: str, context: str, texts: dict[str, str],
-                         damaged_result: RepairResult) -> None:
+@pytest.mark.parametrize(
+    ("original", "expected", "context"), checked_rows(), ids=lambda v: v if isinstance(v, str) and "\n" not in v else None
+)
+def test_checked_repairs(original: str, expected: str, context: str, texts: dict[str, str], damaged_result: RepairResult) -> None:
     text = texts[DAMAGED]
     assert text.count(context) == 1, f"context not unique: {context!r}"
     base = text.index(context)
@@ -82,9 +83,9 @@ def test_checked_repairs(original: str, expected: str, context: str, texts: dict
         assert changed[start].replacement == expected
 
 
-def test_damaged_document_is_detected_and_repaired(texts: dict[str, str],
-                                                   clean_lexicon: Lexicon,
-                                                   damaged_result: RepairResult) -> None:
+def test_damaged_document_is_detected_and_repaired(
+    texts: dict[str, str], clean_lexicon: Lexicon, damaged_result: RepairResult
+) -> None:
     assert looks_damaged(texts[DAMAGED], clean_lexicon)
     assert damaged_result.valid_before < 0.8
     assert damaged_result.valid_after > 0.97
@@ -104,50 +105,60 @@ def test_clean_documents_are_left_alone(name: str, texts: dict[str, str]) -> Non
     assert ingest_repair(text, [t for n, t in texts.items() if n != name]) is None
 
 
-def test_repairs_keep_offsets_and_line_structure(texts: dict[str, str],
-                                                 damaged_result: RepairResult) -> None:
+def test_repairs_keep_offsets_and_line_structure(texts: dict[str, str], damaged_result: RepairResult) -> None:
     text = texts[DAMAGED]
     for repair in damaged_result.repairs:
-        assert text[repair.start:repair.end] == repair.original
+        assert text[repair.start : repair.end] == repair.original
     assert damaged_result.text.count("\n") == text.count("\n")
     assert TOKEN_RE.sub("w", damaged_result.text) == TOKEN_RE.sub("w", text)
 
 
-@pytest.mark.parametrize(("damaged", "repaired"), [
-    ("Ja, 1 forvaltningens rutiner fastslas att varje hot ska polisanmaélas.",
-     "Ja, i förvaltningens rutiner fastslås att varje hot ska polisanmälas."),
-    ("Om medarbetare eller chefer 4nd4 utsitts for pdverkanshandlingar finns stdd och hjélp.",
-     "Om medarbetare eller chefer ändå utsätts för påverkanshandlingar finns stöd och hjälp."),
-    ("Inom fOrvaltningen ér det frimst inom utférarverksamheterna som incidenter rapporteras.",
-     "Inom förvaltningen är det främst inom utförarverksamheterna som incidenter rapporteras."),
-    ("Arendet har beretts av utvecklingsenheten i samrdd med HR-avdelningen.",
-     "Ärendet har beretts av utvecklingsenheten i samråd med HR-avdelningen."),
-    ("Vid ndmndens sammantrdde den 13 juni 2024 inkom en skrivelse fran Linnea Sandstrom "
-     "Lange m.fl. (L) om stirkt skydd.",
-     "Vid nämndens sammanträde den 13 juni 2024 inkom en skrivelse från Linnea Sandstrom "
-     "Lange m.fl. (L) om stärkt skydd."),
-    ("1) Hur ser stadsdelsforvaltningens arbete ut vad géller att starka skydd och stod "
-     "for socialtjdnstens medarbetare?",
-     "1) Hur ser stadsdelsförvaltningens arbete ut vad gäller att stärka skydd och stöd "
-     "för socialtjänstens medarbetare?"),
-])
+@pytest.mark.parametrize(
+    ("damaged", "repaired"),
+    [
+        (
+            "Ja, 1 forvaltningens rutiner fastslas att varje hot ska polisanmaélas.",
+            "Ja, i förvaltningens rutiner fastslås att varje hot ska polisanmälas.",
+        ),
+        (
+            "Om medarbetare eller chefer 4nd4 utsitts for pdverkanshandlingar finns stdd och hjélp.",
+            "Om medarbetare eller chefer ändå utsätts för påverkanshandlingar finns stöd och hjälp.",
+        ),
+        (
+            "Inom fOrvaltningen ér det frimst inom utférarverksamheterna som incidenter rapporteras.",
+            "Inom förvaltningen är det främst inom utförarverksamheterna som incidenter rapporteras.",
+        ),
+        (
+            "Arendet har beretts av utvecklingsenheten i samrdd med HR-avdelningen.",
+            "Ärendet har beretts av utvecklingsenheten i samråd med HR-avdelningen.",
+        ),
+        (
+            "Vid ndmndens sammantrdde den 13 juni 2024 inkom en skrivelse fran Linnea Sandstrom Lange m.fl. (L) om stirkt skydd.",
+            "Vid nämndens sammanträde den 13 juni 2024 inkom en skrivelse från Linnea Sandstrom Lange m.fl. (L) om stärkt skydd.",
+        ),
+        (
+            "1) Hur ser stadsdelsforvaltningens arbete ut vad géller att starka skydd och stod for socialtjdnstens medarbetare?",
+            "1) Hur ser stadsdelsförvaltningens arbete ut vad gäller att stärka skydd och stöd för socialtjänstens medarbetare?",
+        ),
+    ],
+)
 def test_sentences(damaged: str, repaired: str, clean_lexicon: Lexicon) -> None:
     assert repair_text(damaged, clean_lexicon).text == repaired
 
 
 def test_case_is_kept(clean_lexicon: Lexicon) -> None:
-    result = repair_text("Forvaltningens forslag. Nér medarbetare utsétts for hot "
-                         "ska FORVALTNINGEN polisanmala.", clean_lexicon)
-    assert result.text == ("Förvaltningens förslag. När medarbetare utsätts för hot "
-                           "ska FÖRVALTNINGEN polisanmäla.")
+    result = repair_text("Forvaltningens forslag. Nér medarbetare utsétts for hot ska FORVALTNINGEN polisanmala.", clean_lexicon)
+    assert result.text == ("Förvaltningens förslag. När medarbetare utsätts för hot ska FÖRVALTNINGEN polisanmäla.")
 
 
-@pytest.mark.parametrize("text", [
-    "Ndmnden sammantrader 1 juni och 13 juni for att ga igenom fragorna.",
-    "Se kapitel 1 och bilaga 2 for mer om fragan pa sidan 4.",
-    "1) Hur ser arbetet ut for att starka skyddet for socialtjdnstens medarbetare?\n"
-    "1 hur manga fall behdver polisanmélan?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ndmnden sammantrader 1 juni och 13 juni for att ga igenom fragorna.",
+        "Se kapitel 1 och bilaga 2 for mer om fragan pa sidan 4.",
+        "1) Hur ser arbetet ut for att starka skyddet for socialtjdnstens medarbetare?\n1 hur manga fall behdver polisanmélan?",
+    ],
+)
 def test_numbers_stay(text: str, clean_lexicon: Lexicon) -> None:
     result = repair_text(text, clean_lexicon)
     assert result.repairs  # the text is damaged and gets repaired ...
@@ -155,13 +166,14 @@ def test_numbers_stay(text: str, clean_lexicon: Lexicon) -> None:
 
 
 def test_person_names_stay(clean_lexicon: Lexicon) -> None:
-    text = ("Svar pa skrivelse fran Linnea Sandstrom Lange och Maria Harenstam om stod "
-            "for socialtjanstens medarbetare.\nJesper Ackinger Maria Harenstam")
+    text = (
+        "Svar pa skrivelse fran Linnea Sandstrom Lange och Maria Harenstam om stod "
+        "for socialtjanstens medarbetare.\nJesper Ackinger Maria Harenstam"
+    )
     result = repair_text(text, clean_lexicon)
     changed = {r.original for r in result.repairs}
     assert changed >= {"pa", "fran", "stod", "for", "socialtjanstens"}
-    assert not changed & {"Linnea", "Sandstrom", "Lange", "Maria", "Harenstam", "Jesper",
-                          "Ackinger"}
+    assert not changed & {"Linnea", "Sandstrom", "Lange", "Maria", "Harenstam", "Jesper", "Ackinger"}
 
 
 def test_damaged_extra_texts_give_no_counts(texts: dict[str, str]) -> None:
@@ -187,8 +199,7 @@ def test_dictionary_loads_from_its_expanded_cache() -> None:
     assert lexicon.split("säkerhetssamordnare")
 
 
-def test_missing_dictionary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
+def test_missing_dictionary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(lexicon_module, "dictionary_dirs", lambda: iter([tmp_path]))
     with pytest.raises(LexiconNotFoundError, match="hunspell-sv"):
         lexicon_module.find_dictionary()
@@ -201,8 +212,7 @@ def test_ingest_adapter(texts: dict[str, str]) -> None:
     assert changes > 250 and "Förvaltningens förslag till beslut" in text
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: 'beror' (depends) is valid Swedish and "
-                   "the clean documents have neither form")
+@pytest.mark.xfail(strict=True, reason="known miss: 'beror' (depends) is valid Swedish and the clean documents have neither form")
 def test_known_miss_beror(damaged_result: RepairResult) -> None:
     assert "som berör både hot" in damaged_result.text
 

@@ -2,6 +2,7 @@
 
 Marked ``slow``: it builds a wheel and starts the app (Gradio) in a subprocess.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -29,11 +30,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"), f"{source}/"],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"), f"{source}/"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     wheel = next((work / "dist").glob("fraga-*.whl"))
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(work / "site"), str(wheel)], check=True,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(work / "site"), str(wheel)], check=True, capture_output=True, timeout=600
+    )
     return work / "site"
 
 
@@ -42,8 +48,14 @@ def test_fraga_serve_runs_from_an_installed_wheel_outside_the_checkout(installed
     run_dir = tmp_path / "elsewhere"  # a folder of the user's, with their corpus as ./corpus
     shutil.copytree(ROOT / "corpus", run_dir / "corpus")
     env = app_env(PYTHONPATH=str(installed), FRAGA_ENCODER="fake")
-    where = subprocess.run([sys.executable, "-c", "import fraga; print(fraga.__file__)"], cwd=run_dir, env=env,
-                           capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [sys.executable, "-c", "import fraga; print(fraga.__file__)"],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(installed)  # the wheel's fraga, not the checkout's
     with running_app(run_dir / "index", tmp_path / "app.log", cwd=run_dir, env=env, timeout=START_TIMEOUT) as url:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -56,6 +68,12 @@ def test_fraga_serve_runs_from_an_installed_wheel_outside_the_checkout(installed
 @pytest.mark.slow
 def test_installed_fraga_serve_without_a_corpus_names_the_flag(installed, tmp_path):
     env = app_env(PYTHONPATH=str(installed), FRAGA_ENCODER="fake")
-    proc = subprocess.run([sys.executable, "-m", "fraga", "serve", "--port", "1"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fraga", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "--corpus" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 """BM25 first (fraga.index.progressive): a generation with texts and BM25 is published before the
 dense vectors exist; search and answering work on it, and the build then completes it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,7 @@ def test_bm25_first_publishes_a_searchable_generation_then_completes_it(tmp_path
     assert report.bm25_first != final.folder.name
     clean = tmp_path / "clean"
     build_index(corpus_copy, clean, encoder=FakeEncoder(), repair_ocr=False)
-    np.testing.assert_allclose(dense_mod.all_vectors(final.faiss), dense_mod.all_vectors(load_index(clean).faiss),
-                               atol=1e-6)
+    np.testing.assert_allclose(dense_mod.all_vectors(final.faiss), dense_mod.all_vectors(load_index(clean).faiss), atol=1e-6)
     assert [p.name for p in idx.iterdir() if p.name.startswith("gen-")] == [final.folder.name]
 
 
@@ -196,8 +196,12 @@ def test_a_bm25_first_build_publishes_its_progress_while_it_encodes(tmp_path, co
     def look(name):
         index = load_index(idx)
         assert index.folder.name == name and not index.dense_complete
-        seen.append((index.dense_coverage()[0], int(np.count_nonzero(
-            np.linalg.norm(index.sentences.vectors.read(0, len(index.sentences)), axis=1) > 0.5))))
+        seen.append(
+            (
+                index.dense_coverage()[0],
+                int(np.count_nonzero(np.linalg.norm(index.sentences.vectors.read(0, len(index.sentences)), axis=1) > 0.5)),
+            )
+        )
 
     report = build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False, bm25_first=True, on_publish=look)
     passages = [p for p, _ in seen]
@@ -215,12 +219,10 @@ def test_republishing_keeps_the_previous_index_readable_for_reuse(tmp_path, corp
     monkeypatch.setattr(progressive, "REPUBLISH_SECONDS", 0.0)
     idx = tmp_path / "idx"
     build_index(corpus_copy, idx, encoder=FakeEncoder(), repair_ocr=False)
-    (corpus_copy / "ny.txt").write_text("Ett nytt dokument om arbetsmiljö.\n\nHot mot chefer anmäls av chefen.",
-                                        encoding="utf-8")
+    (corpus_copy / "ny.txt").write_text("Ett nytt dokument om arbetsmiljö.\n\nHot mot chefer anmäls av chefen.", encoding="utf-8")
     published = []
     enc = Watching(idx)
-    report = build_index(corpus_copy, idx, encoder=enc, repair_ocr=False, bm25_first=True,
-                         on_publish=published.append)
+    report = build_index(corpus_copy, idx, encoder=enc, repair_ocr=False, bm25_first=True, on_publish=published.append)
     assert len(published) >= 2 and report.reused == 53 and report.embedded == report.chunks - 53
     assert len(enc.texts) == report.embedded + report.sentences_embedded
     index = load_index(idx)

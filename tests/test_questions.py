@@ -1,4 +1,5 @@
 """Question types from grammar, follow-ups and misspelt district names."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,17 +13,20 @@ INDEXED = ("Hägersten-Älvsjö", "Kungsholmen", "Norra innerstaden", "Skarpnäc
 MATCHER = DistrictMatcher(KNOWN_DISTRICTS, preferred=INDEXED)
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("Hur många säkerhetssamordnare har Skarpnäck?", "quantity"),
-    ("Vad kostar parkskötseln?", "cost"),
-    ("När infördes rutinen?", "time"),
-    ("Vem beslutar om skolskjuts?", "agent"),
-    ("Varför stängdes fritidsgården?", "reason"),
-    ("Hur arbetar förvaltningen med brandskydd?", "manner"),
-    ("Har Bromma en budget för parker?", "cost"),
-    ("Finns det lekplatser i Farsta?", "polar"),
-    ("Vilka parker ska rustas upp", "open"),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Hur många säkerhetssamordnare har Skarpnäck?", "quantity"),
+        ("Vad kostar parkskötseln?", "cost"),
+        ("När infördes rutinen?", "time"),
+        ("Vem beslutar om skolskjuts?", "agent"),
+        ("Varför stängdes fritidsgården?", "reason"),
+        ("Hur arbetar förvaltningen med brandskydd?", "manner"),
+        ("Har Bromma en budget för parker?", "cost"),
+        ("Finns det lekplatser i Farsta?", "polar"),
+        ("Vilka parker ska rustas upp", "open"),
+    ],
+)
 def test_question_kind_comes_from_the_question_word(question, kind):
     assert analyse(question).kind == kind
 
@@ -36,12 +40,15 @@ def test_answer_shapes():
     assert not has_answer_shape("agent", "Vid hot görs en bedömning om händelsen ska anmälas.")
 
 
-@pytest.mark.parametrize("question, english", [
-    ("Who files the police report in Skarpnäck?", True),
-    ("is there a full time security coordinator in skarpnäck?", True),
-    ("vem polisanmäler i skarpnäck", False),
-    ("IA vad är det för system", False),
-])
+@pytest.mark.parametrize(
+    "question, english",
+    [
+        ("Who files the police report in Skarpnäck?", True),
+        ("is there a full time security coordinator in skarpnäck?", True),
+        ("vem polisanmäler i skarpnäck", False),
+        ("IA vad är det för system", False),
+    ],
+)
 def test_english_is_told_from_function_words(question, english):
     assert is_english(question) is english
 
@@ -52,14 +59,17 @@ def test_skrivelse_questions_are_recognised():
     assert not analyse("vem polisanmäler i Skarpnäck").about_skrivelse
 
 
-@pytest.mark.parametrize("text, names", [
-    ("skarpnak hur förebygger soc hot", ["Skarpnäck"]),
-    ("kungsholmn påverkan", ["Kungsholmen"]),
-    ("vem i norra innerstan", ["Norra innerstaden"]),
-    ("hur många i hägersten", ["Hägersten-Älvsjö"]),
-    ("det är normalt", []),
-    ("anmälan till polisen", []),
-])
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("skarpnak hur förebygger soc hot", ["Skarpnäck"]),
+        ("kungsholmn påverkan", ["Kungsholmen"]),
+        ("vem i norra innerstan", ["Norra innerstaden"]),
+        ("hur många i hägersten", ["Hägersten-Älvsjö"]),
+        ("det är normalt", []),
+        ("anmälan till polisen", []),
+    ],
+)
 def test_misspelt_and_shortened_district_names(text, names):
     assert MATCHER.names(text) == names
 

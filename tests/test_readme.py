@@ -1,4 +1,5 @@
 """README.md's examples run: the Python API section's code, on a copy of the bundled corpus."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def test_the_python_api_example_runs_on_a_fresh_checkout(tmp_path):
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     env = {k: v for k, v in os.environ.items() if k != "FRAGA_INDEX_DIR"}
     env.update(FRAGA_ENCODER="fake", PYTHONUNBUFFERED="1")
-    proc = subprocess.run([sys.executable, "-c", python_block("Python API")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", python_block("Python API")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert any("dnr SKA 2024/339" in line for line in lines)

@@ -1,4 +1,5 @@
 """Retrieval modes, filters and district detection (fake encoder unless marked slow)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,15 +10,18 @@ from fraga.index.generation import load_index
 from fraga.search.retrieve import Filters, Retriever
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("vem polisanmäler i Skarpnäck?", ["Skarpnäck"]),
-    ("Skarpnäcks rutiner", ["Skarpnäck"]),
-    ("hur gör skarpnack", ["Skarpnäck"]),
-    ("Norra innerstadens svar", ["Norra innerstaden"]),
-    ("i Hägersten-Älvsjö och Älvsjö", ["Hägersten-Älvsjö", "Älvsjö"]),
-    ("hagersten alvsjos fragor", ["Hägersten-Älvsjö"]),
-    ("hot mot socialsekreterare", []),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("vem polisanmäler i Skarpnäck?", ["Skarpnäck"]),
+        ("Skarpnäcks rutiner", ["Skarpnäck"]),
+        ("hur gör skarpnack", ["Skarpnäck"]),
+        ("Norra innerstadens svar", ["Norra innerstaden"]),
+        ("i Hägersten-Älvsjö och Älvsjö", ["Hägersten-Älvsjö", "Älvsjö"]),
+        ("hagersten alvsjos fragor", ["Hägersten-Älvsjö"]),
+        ("hot mot socialsekreterare", []),
+    ],
+)
 def test_district_forms(text, expected):
     assert DistrictMatcher().names(text) == expected
 
@@ -48,8 +52,10 @@ def test_filters(retriever):
     assert {idx.documents[h.chunk.doc_id].metadata.doc_type for h in res.hits} == {"skrivelse"}
     res = retriever.search("hot", k=50, filters=Filters(date_from="2024-01-01", date_to="2024-12-31"))
     # Norra innerstaden's letterhead has no date; the one in its file name (2024-06-13) counts.
-    assert {h.chunk.doc_id for h in res.hits} == {"skarpnack-2024-09-24-starkt-skydd",
-                                                  "norra-innerstaden-2024-06-13-starkt-skydd"}
+    assert {h.chunk.doc_id for h in res.hits} == {
+        "skarpnack-2024-09-24-starkt-skydd",
+        "norra-innerstaden-2024-06-13-starkt-skydd",
+    }
     assert idx.documents["norra-innerstaden-2024-06-13-starkt-skydd"].metadata.date_source == "filnamn"
     res = retriever.search("hot", k=50, filters=Filters(districts=("Kungsholmen",)), mode="dense")
     assert {h.chunk.doc_id for h in res.hits} == {"kungsholmen-2022-04-20-tystnadskultur"}
@@ -61,8 +67,7 @@ def test_resolve_districts(retriever):
         retriever.resolve_districts(["Bromma"])
 
 
-@pytest.mark.parametrize("query,error", [("", EmptyQueryError), ("  ?!  ", EmptyQueryError),
-                                         ("a" * 5000, QueryTooLongError)])
+@pytest.mark.parametrize("query,error", [("", EmptyQueryError), ("  ?!  ", EmptyQueryError), ("a" * 5000, QueryTooLongError)])
 def test_bad_queries(retriever, query, error):
     with pytest.raises(error):
         retriever.search(query)
@@ -88,8 +93,9 @@ def test_hybrid_fusion_weights_follow_the_query_length(retriever):
     assert retriever.fusion_weights(long_) == pytest.approx((30 / 44, 14 / 44))
     result = retriever.search(long_, k=5)
     expected = convex([result.bm25_scores, result.dense_scores], weights=(30 / 44, 14 / 44))
-    assert [h.chunk.chunk_id for h in result.hits] == [cid for cid, _ in
-                                                        sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+    assert [h.chunk.chunk_id for h in result.hits] == [
+        cid for cid, _ in sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    ]
 
 
 def test_fixed_fusion_weights_are_kept(retriever):

@@ -1,4 +1,5 @@
 """Splitting documents into sections and passages."""
+
 from __future__ import annotations
 
 from fraga.records import Document
@@ -18,9 +19,11 @@ def test_ocr_damaged_headings_are_recognised():
 
 
 def test_one_section_per_answered_question():
-    text = ("Sammanfattning\nKort sammanfattning.\n\nFörvaltningens synpunkter och förslag\n"
-            "Nedan svarar förvaltningen.\n\n1. Har nämnden en samordnare?\nJa, en samordnare finns.\n\n"
-            "2) Vem polisanmäler\nhot mot medarbetare?\nChef gör alltid polisanmälan.\n")
+    text = (
+        "Sammanfattning\nKort sammanfattning.\n\nFörvaltningens synpunkter och förslag\n"
+        "Nedan svarar förvaltningen.\n\n1. Har nämnden en samordnare?\nJa, en samordnare finns.\n\n"
+        "2) Vem polisanmäler\nhot mot medarbetare?\nChef gör alltid polisanmälan.\n"
+    )
     sections = split_sections(doc(text))
     titles = [s.title for s in sections]
     assert titles == [
@@ -30,7 +33,7 @@ def test_one_section_per_answered_question():
         f"Förvaltningens synpunkter och förslag{SEP}2. Vem polisanmäler hot mot medarbetare?",
     ]
     last = sections[-1]
-    assert text[last.start:last.end].strip() == "Chef gör alltid polisanmälan."
+    assert text[last.start : last.end].strip() == "Chef gör alltid polisanmälan."
 
 
 def test_unnumbered_questions_are_numbered_in_order(fake_index_dir):
@@ -38,9 +41,14 @@ def test_unnumbered_questions_are_numbered_in_order(fake_index_dir):
 
     index = load_index(fake_index_dir)
     sections = {c.section for c in index.chunks if c.doc_id.startswith("skarpnack")}
-    assert any(s.endswith("› 3. Har Skarpnäcks stadsdelsnämnd socialtjänst som rutin att chefer eller även i "
-                          "vissa fall sociala delegationen står för polisanmälan vid hot och våld mot "
-                          "socialsekreterare?") for s in sections)
+    assert any(
+        s.endswith(
+            "› 3. Har Skarpnäcks stadsdelsnämnd socialtjänst som rutin att chefer eller även i "
+            "vissa fall sociala delegationen står för polisanmälan vid hot och våld mot "
+            "socialsekreterare?"
+        )
+        for s in sections
+    )
     (chunk,) = [c for c in index.chunks if "polisanmälan alltid görs av chef" in c.text]
     assert "› 3. Har Skarpnäcks" in chunk.section
 
@@ -60,8 +68,12 @@ def test_long_sections_are_cut_at_sentences_with_overlap():
 
 
 def test_skrivelse_questions_become_sections():
-    text = ("## **Om behovet av skydd**\n\nText om behovet.\n\nMed anledning av ovanstående vill Liberalerna "
-            "ställa följande frågor:\n\n1. Har stadsdelen en samordnare?\n2. Har stadsdelen en policy?")
+    text = (
+        "## **Om behovet av skydd**\n\nText om behovet.\n\nMed anledning av ovanstående vill Liberalerna "
+        "ställa följande frågor:\n\n1. Har stadsdelen en samordnare?\n2. Har stadsdelen en policy?"
+    )
     titles = [s.title for s in split_sections(doc(text))]
-    assert titles[-2:] == [f"Inledning{SEP}Frågor{SEP}1. Har stadsdelen en samordnare?",
-                           f"Inledning{SEP}Frågor{SEP}2. Har stadsdelen en policy?"]
+    assert titles[-2:] == [
+        f"Inledning{SEP}Frågor{SEP}1. Har stadsdelen en samordnare?",
+        f"Inledning{SEP}Frågor{SEP}2. Har stadsdelen en policy?",
+    ]

@@ -1,4 +1,5 @@
 """Sentence vectors stored at index time (fraga.index.sentences, fraga.index.vectorcolumn)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -43,8 +44,11 @@ def test_appended_segments_are_linked_and_read_across(tmp_path):
     assert len(column) == 8 and column.counts == [5, 3]
     assert (tmp_path / "g2" / "vec-000000.bin").stat().st_ino == (tmp_path / "g1" / "vec-000000.bin").stat().st_ino
     joined = column.read(3, 7)
-    assert np.allclose(joined[:2] / np.linalg.norm(joined[:2], axis=1, keepdims=True),
-                       a[3:5] / np.linalg.norm(a[3:5], axis=1, keepdims=True), atol=0.02)
+    assert np.allclose(
+        joined[:2] / np.linalg.norm(joined[:2], axis=1, keepdims=True),
+        a[3:5] / np.linalg.norm(a[3:5], axis=1, keepdims=True),
+        atol=0.02,
+    )
 
 
 def test_a_truncated_vector_file_is_refused(tmp_path):

@@ -4,6 +4,7 @@ Unit level: the service and UI handler calls that open a source document or hand
 original file, called with path-traversal ids. App level: Gradio's own file route of a
 running ``app.py`` does not give out files outside what the app put there.
 """
+
 from __future__ import annotations
 
 import os
@@ -89,8 +90,19 @@ def test_crafted_ids_get_a_message_from_the_ui_handlers(service: Service, doc_id
     assert "root:" not in html
 
 
-@pytest.mark.parametrize("start,end", [("0", "1e309"), (float("inf"), 5), (0, float("nan")), ("-1", "5"),
-                                       (10**30, 10**31), ("../../", "x"), (None, None), ([1], {2: 3})])
+@pytest.mark.parametrize(
+    "start,end",
+    [
+        ("0", "1e309"),
+        (float("inf"), 5),
+        (0, float("nan")),
+        ("-1", "5"),
+        (10**30, 10**31),
+        ("../../", "x"),
+        (None, None),
+        ([1], {2: 3}),
+    ],
+)
 def test_crafted_offsets_and_chunks_are_ignored(service: Service, start, end):
     view = service.source(SKARPNACK, chunk_id="../../etc/passwd", start=start, end=end)
     assert view.doc.doc_id == SKARPNACK and view.quote is None and view.passage is None
@@ -112,8 +124,7 @@ def test_a_tampered_index_cannot_point_outside_its_sources(fake_index_dir: Path,
     sources = (index.folder / "sources").resolve()
     stored = dict(index.source_files)
     try:
-        for bad in ["../../../../../../etc/passwd", "/etc/passwd", "..", "", "../manifest.json",
-                    "..\\..\\etc\\passwd"]:
+        for bad in ["../../../../../../etc/passwd", "/etc/passwd", "..", "", "../manifest.json", "..\\..\\etc\\passwd"]:
             index.source_files[SKARPNACK] = bad
             assert index.source_path(SKARPNACK) is None, bad
             assert svc.download(SKARPNACK) is None, bad
@@ -157,8 +168,11 @@ def _get(url: str) -> tuple[int, bytes]:
 def _files_outside(fake_index_dir: Path) -> dict[str, str]:
     """Files the app must not serve, each with a line of its content to look for."""
     index_file = next(p for p in sorted(fake_index_dir.rglob("*")) if p.is_file() and p.stat().st_size > 20)
-    out = {str(ROOT / "app.py"): "def main", str(ROOT / "pyproject.toml"): "[project]",
-           str(index_file): index_file.read_bytes()[:20].decode("utf-8", errors="ignore")}
+    out = {
+        str(ROOT / "app.py"): "def main",
+        str(ROOT / "pyproject.toml"): "[project]",
+        str(index_file): index_file.read_bytes()[:20].decode("utf-8", errors="ignore"),
+    }
     if PASSWD.is_file():
         out[str(PASSWD)] = _passwd_text().splitlines()[0]
     stored = next((fake_index_dir / "CURRENT").parent.rglob("sources/*.txt"), None)
@@ -171,14 +185,27 @@ def _variants(path: str) -> list[str]:
     q = urllib.parse.quote
     rel = "../../../../../../../.." + path
     return [
-        f"/file={path}", f"/gradio_api/file={path}", f"/file={q(path, safe='')}",
-        f"/gradio_api/file={q(path, safe='')}", f"/gradio_api/file={q(q(path, safe=''), safe='')}",
-        f"/gradio_api/file=/{path}", f"/gradio_api/file={rel}", f"/gradio_api/file={q(rel, safe='')}",
-        f"/gradio_api/file={rel.replace('/', '%2f')}", f"/gradio_api/file={rel.replace('/', chr(92))}",
-        f"/gradio_api/file%3D{path}", f"/gradio_api/file={path}%00.txt", f"/gradio_api/file=.{path}",
-        f"/gradio_api/file=/tmp/../{path.lstrip('/')}", f"/gradio_api/file=%2e%2e%2f%2e%2e%2f{path.lstrip('/')}",
-        f"/static/{rel}", f"/assets/{q(rel, safe='')}", f"/gradio_api/static/{rel}", f"/{rel}",
-        f"/gradio_api/file={path}?x=1", f"/gradio_api/proxy={path}",
+        f"/file={path}",
+        f"/gradio_api/file={path}",
+        f"/file={q(path, safe='')}",
+        f"/gradio_api/file={q(path, safe='')}",
+        f"/gradio_api/file={q(q(path, safe=''), safe='')}",
+        f"/gradio_api/file=/{path}",
+        f"/gradio_api/file={rel}",
+        f"/gradio_api/file={q(rel, safe='')}",
+        f"/gradio_api/file={rel.replace('/', '%2f')}",
+        f"/gradio_api/file={rel.replace('/', chr(92))}",
+        f"/gradio_api/file%3D{path}",
+        f"/gradio_api/file={path}%00.txt",
+        f"/gradio_api/file=.{path}",
+        f"/gradio_api/file=/tmp/../{path.lstrip('/')}",
+        f"/gradio_api/file=%2e%2e%2f%2e%2e%2f{path.lstrip('/')}",
+        f"/static/{rel}",
+        f"/assets/{q(rel, safe='')}",
+        f"/gradio_api/static/{rel}",
+        f"/{rel}",
+        f"/gradio_api/file={path}?x=1",
+        f"/gradio_api/proxy={path}",
     ]
 
 
@@ -214,8 +241,11 @@ def test_a_document_outside_the_index_cannot_be_opened_through_the_api(app_url: 
         api = client.view_api(return_format="dict", print_info=False)
         names = set(api.get("named_endpoints", {})) | set(api.get("unnamed_endpoints", {}))
         assert {"/fraga", "/sok", "/jamfor"} <= names
-        opening = {n for n in names if any(w in str(n).lower() for w in ("kalla", "source", "download", "ladda",
-                                                                        "open", "pick", "doc", "file"))}
+        opening = {
+            n
+            for n in names
+            if any(w in str(n).lower() for w in ("kalla", "source", "download", "ladda", "open", "pick", "doc", "file"))
+        }
         assert not opening, f"endpoints that open documents or files are public: {opening}"
         html, _ = client.predict("../../etc/passwd", "hybrid", 5, api_name="/fraga")
         assert "root:" not in html

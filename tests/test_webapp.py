@@ -1,4 +1,5 @@
 """The web app without a browser: service calls, safe HTML, UI handlers and app.py's arguments."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,8 +24,14 @@ NASTY = '<script>alert("x")</script><img src=x onerror=alert(1)> [klicka](http:/
 # FIXTURES ===========================================================================
 def nasty_document() -> Document:
     text = f"Rubrik\n\nFörsta stycket om polisanmälan.\n{NASTY}\nSista raden."
-    meta = Metadata(district="Skarpnäck", doc_type="tjänsteutlåtande", title="Titel <b>fet</b>", date="2024-01-02",
-                    dnr="SKA 2024/1", signers=("<i>Chef</i>",))
+    meta = Metadata(
+        district="Skarpnäck",
+        doc_type="tjänsteutlåtande",
+        title="Titel <b>fet</b>",
+        date="2024-01-02",
+        dnr="SKA 2024/1",
+        signers=("<i>Chef</i>",),
+    )
     return Document("nasty", "nasty<script>.txt", text, text, meta, pages=(Page(1, 0), Page(2, 8)))
 
 
@@ -77,11 +84,13 @@ def test_source_link_escapes_attributes():
 def test_turn_with_markup_in_question_and_document_renders_harmlessly():
     doc = nasty_document()
     start = doc.text.index("<script>")
-    cite = Citation(1, "nasty#0", "nasty", "Skarpnäck", doc.metadata.title, "", "", "Avsnitt <u>", NASTY,
-                    start, start + len(NASTY))
+    cite = Citation(
+        1, "nasty#0", "nasty", "Skarpnäck", doc.metadata.title, "", "", "Avsnitt <u>", NASTY, start, start + len(NASTY)
+    )
     answer = Answer(NASTY, True, f"{NASTY} [1]", (cite,))
-    html = render.transcript([Turn(NASTY, answer)], {"nasty": doc}, lambda q: lambda w: w == "klicka",
-                             lambda cid: ((0, len(doc.text)), 1))
+    html = render.transcript(
+        [Turn(NASTY, answer)], {"nasty": doc}, lambda q: lambda w: w == "klicka", lambda cid: ((0, len(doc.text)), 1)
+    )
     no_raw_markup(html)
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert "<mark>klicka</mark>](http://evil.example)" in html  # a Markdown link stays text
@@ -90,8 +99,7 @@ def test_turn_with_markup_in_question_and_document_renders_harmlessly():
 
 
 def test_refused_turn_shows_the_message_and_a_shortened_question():
-    html = render.turn_html(Turn("x" * 5000, None, error="Frågan har 5000 tecken; gränsen är 2000."), {},
-                            None, lambda cid: None)
+    html = render.turn_html(Turn("x" * 5000, None, error="Frågan har 5000 tecken; gränsen är 2000."), {}, None, lambda cid: None)
     assert "fraga-error" in html and "gränsen är 2000" in html and "(5000 tecken)" in html
     assert html.count("x") < 600
 
@@ -102,17 +110,25 @@ def test_source_page_marks_quote_inside_passage_and_escapes_everything():
     view = SourceView(doc, passage=(q0, len(doc.text)), quote=(q0, q0 + 20), has_file=True)
     html = pages.source_page(view)
     no_raw_markup(html)
-    assert ('<span class="fraga-cited-passage"><mark class="fraga-cited" id="fraga-cited">'
-            "Första stycket om po</mark>") in html
+    assert ('<span class="fraga-cited-passage"><mark class="fraga-cited" id="fraga-cited">Första stycket om po</mark>') in html
     assert '<span class="fraga-page">Sida 2</span>' in html
     assert "Titel &lt;b&gt;fet&lt;/b&gt;" in html and "&lt;i&gt;Chef&lt;/i&gt;" in html
 
 
 def test_status_page_lists_unreadable_files_with_reasons():
-    status = IndexStatus(folder="/x", created="2024-01-01T10:00:00+0000", encoder="fake",
-                         documents=(nasty_document(),), passages=3, districts=(("Skarpnäck", 1),),
-                         first_date="2024-01-02", last_date="2024-01-02", undated=0,
-                         skipped=(("trasig<script>.pdf", "PDF:en har ingen text (<skannad>)"),), duplicates=())
+    status = IndexStatus(
+        folder="/x",
+        created="2024-01-01T10:00:00+0000",
+        encoder="fake",
+        documents=(nasty_document(),),
+        passages=3,
+        districts=(("Skarpnäck", 1),),
+        first_date="2024-01-02",
+        last_date="2024-01-02",
+        undated=0,
+        skipped=(("trasig<script>.pdf", "PDF:en har ingen text (<skannad>)"),),
+        duplicates=(),
+    )
     html = pages.status_page(status)
     no_raw_markup(html)
     assert "Filer som inte kunde läsas (1)" in html
@@ -193,8 +209,7 @@ def test_filtered_search_groups_by_document(service: Service):
     assert html.count('<details class="fraga-hit"') == len(result.hits)
     assert "<mark>hot</mark>" in html
     dated = service.filters(date_from="2023-01-01")
-    html = pages.search_results(service.search("hot", filters=dated), service.index.documents,
-                                service.matcher("hot"), dated)
+    html = pages.search_results(service.search("hot", filters=dated), service.index.documents, service.matcher("hot"), dated)
     assert "Dokument utan datum visas inte" in html
 
 
@@ -219,7 +234,7 @@ def test_source_marks_the_citation_and_ignores_bad_offsets(service: Service):
     c = turn.answer.citations[0]
     view = service.source(c.doc_id, chunk_id=c.chunk_id, start=c.start, end=c.end)
     assert view.quote == (c.start, c.end) and view.passage[0] <= c.start and c.end <= view.passage[1]
-    assert view.doc.text[c.start:c.end].split() == c.quote.split()
+    assert view.doc.text[c.start : c.end].split() == c.quote.split()
     html = pages.source_page(view)
     marked = re.search(r'<mark class="fraga-cited" id="fraga-cited">(.*?)</mark>', html, re.S).group(1)
     assert marked.split() == render.esc(c.quote).split()
@@ -285,8 +300,7 @@ def test_serve_arguments_default_to_localhost_and_read_gradio_variables(monkeypa
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "9001")
     assert address(build_parser().parse_args(["serve"])) == ("0.0.0.0", 9001)
-    args = build_parser().parse_args(["serve", "--host", "127.0.0.2", "--port", "9002", "--index-dir", "x",
-                                      "--corpus", "c"])
+    args = build_parser().parse_args(["serve", "--host", "127.0.0.2", "--port", "9002", "--index-dir", "x", "--corpus", "c"])
     assert address(args) == ("127.0.0.2", 9002) and (args.index_dir, corpus_for(args)) == ("x", "c")
 
 
@@ -322,8 +336,7 @@ def test_app_limits_malloc_arenas_so_memory_stays_compact(tmp_path):
     script.write_text(ARENAS, encoding="utf-8")
 
     def arenas(how: str) -> int:
-        proc = subprocess.run([sys.executable, str(script), how], capture_output=True,
-                              text=True, timeout=60)
+        proc = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         return sum(line.startswith("Arena ") for line in proc.stderr.splitlines())
 

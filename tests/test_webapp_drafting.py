@@ -1,4 +1,5 @@
 """The web app's "Förbered svar" tab without a browser: reading input, the table's HTML, the downloads."""
+
 from __future__ import annotations
 
 import os
@@ -46,13 +47,25 @@ def no_raw_markup(html: str) -> None:
 
 def nasty_preparation() -> Preparation:
     qs = (Question(1, f"Fråga {NASTY}?", "1."), Question(2, "Finns en säkerhetssamordnare?", "2."))
-    cite = Citation(1, "", "doc<x>", "Skarpnäck", f"Titel {NASTY}", "SKA 2024/339", "2024-09-24",
-                    "Förvaltningens synpunkter › 1. <b>Har</b>?", f"Första stycket {NASTY}\n\nAndra stycket.",
-                    10, 90)
-    cells = (Cell(1, "Skarpnäck", "same_question", 0.9, cite, f"Har {NASTY}?", f"Första stycket {NASTY} …"),
-             Cell(1, "Söder <i>", "none", 0.0),
-             Cell(2, "Skarpnäck", "none", 0.0),
-             Cell(2, "Söder <i>", "none", 0.0))
+    cite = Citation(
+        1,
+        "",
+        "doc<x>",
+        "Skarpnäck",
+        f"Titel {NASTY}",
+        "SKA 2024/339",
+        "2024-09-24",
+        "Förvaltningens synpunkter › 1. <b>Har</b>?",
+        f"Första stycket {NASTY}\n\nAndra stycket.",
+        10,
+        90,
+    )
+    cells = (
+        Cell(1, "Skarpnäck", "same_question", 0.9, cite, f"Har {NASTY}?", f"Första stycket {NASTY} …"),
+        Cell(1, "Söder <i>", "none", 0.0),
+        Cell(2, "Skarpnäck", "none", 0.0),
+        Cell(2, "Söder <i>", "none", 0.0),
+    )
     return Preparation(f"Skrivelse {NASTY}", "Kista", qs, ("Skarpnäck", "Söder <i>"), cells, (), "bm25")
 
 
@@ -122,16 +135,18 @@ def test_upload_wins_over_pasted_text_and_says_so(handlers: DraftingHandlers, up
     assert "Den inklistrade texten används inte när en fil är vald" in result.summary
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("gammal.doc", b"\xd0\xcf\x11\xe0 binary", "formatet .doc stöds inte; spara skrivelsen som .docx"),
-    ("bild.png", b"\x89PNG", "okänt filformat"),
-    ("trasig.txt", b"abc\x00def" * 10, "innehåller binärdata"),
-    ("trasig.docx", b"PK\x03\x04 inte en zip", "trasig eller oläsbar Word-fil"),
-    ("trasig.pdf", b"%PDF-1.4 nonsense", "trasig.pdf"),
-    ("tom.txt", b"   \n", "ingen läsbar text"),
-])
-def test_unreadable_files_get_a_message(handlers: DraftingHandlers, tmp_path: Path, name: str, data: bytes,
-                                        message: str):
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("gammal.doc", b"\xd0\xcf\x11\xe0 binary", "formatet .doc stöds inte; spara skrivelsen som .docx"),
+        ("bild.png", b"\x89PNG", "okänt filformat"),
+        ("trasig.txt", b"abc\x00def" * 10, "innehåller binärdata"),
+        ("trasig.docx", b"PK\x03\x04 inte en zip", "trasig eller oläsbar Word-fil"),
+        ("trasig.pdf", b"%PDF-1.4 nonsense", "trasig.pdf"),
+        ("tom.txt", b"   \n", "ingen läsbar text"),
+    ],
+)
+def test_unreadable_files_get_a_message(handlers: DraftingHandlers, tmp_path: Path, name: str, data: bytes, message: str):
     path = tmp_path / name
     path.write_bytes(data)
     result = handlers.prepare("", str(path), "hybrid")
@@ -143,8 +158,7 @@ def test_unreadable_files_get_a_message(handlers: DraftingHandlers, tmp_path: Pa
 
 def test_empty_no_questions_too_long_and_vanished_upload(handlers: DraftingHandlers, tmp_path: Path):
     assert "Klistra in skrivelsens text" in handlers.prepare("  ", None, "hybrid").summary
-    assert "Hittade inga frågor i skrivelsen" in handlers.prepare("Ett stycke utan frågor. " * 5, None,
-                                                                  "hybrid").summary
+    assert "Hittade inga frågor i skrivelsen" in handlers.prepare("Ett stycke utan frågor. " * 5, None, "hybrid").summary
     long = handlers.prepare("Har ni en policy? " * 20_000, None, "hybrid").summary
     assert "gränsen är" in long
     assert "ladda upp den igen" in handlers.prepare("", str(tmp_path / "borta.txt"), "hybrid").summary

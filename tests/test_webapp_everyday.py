@@ -1,5 +1,6 @@
 """Issue 20 without a browser: the Swedish page, derived dates, signature blocks, skrivelse marks,
 the date filter's note and the copy button of a no-answer reply."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,10 +37,15 @@ def test_set_html_lang_rewrites_or_adds_the_attribute():
 
 def _serve(middleware, content_type: bytes, body: bytes, method: str = "GET", chunks: int = 1):
     async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+            }
+        )
         step = max(1, len(body) // chunks)
-        parts = [body[i:i + step] for i in range(0, len(body), step)]
+        parts = [body[i : i + step] for i in range(0, len(body), step)]
         for n, part in enumerate(parts):
             await send({"type": "http.response.body", "body": part, "more_body": n < len(parts) - 1})
 
@@ -96,12 +102,15 @@ def test_norra_innerstaden_gets_its_date_from_the_file_name():
     assert (skrivelse.metadata.date, skrivelse.metadata.date_source) == ("", "")  # no date anywhere
 
 
-@pytest.mark.parametrize("name,text,expected", [
-    ("svar", "Vid nämndens sammanträde den 13 juni 2024 inkom en skrivelse.", ("2024-06-13", "text")),
-    ("svar-2023-02-30", "Inget datum här.", ("", "")),  # not a real day
-    ("svar_2023_03_01", "Sammanträdet den 13 juni 2024.", ("2023-03-01", "filnamn")),
-    ("svar", "Under 2021 och 2022 har förvaltningen deltagit.", ("", "")),  # a year is no date
-])
+@pytest.mark.parametrize(
+    "name,text,expected",
+    [
+        ("svar", "Vid nämndens sammanträde den 13 juni 2024 inkom en skrivelse.", ("2024-06-13", "text")),
+        ("svar-2023-02-30", "Inget datum här.", ("", "")),  # not a real day
+        ("svar_2023_03_01", "Sammanträdet den 13 juni 2024.", ("2023-03-01", "filnamn")),
+        ("svar", "Under 2021 och 2022 har förvaltningen deltagit.", ("", "")),  # a year is no date
+    ],
+)
 def test_derive_date(name, text, expected):
     meta = derive_date(extract_metadata(text), text, name)
     assert (meta.date, meta.date_source) == expected
@@ -134,7 +143,7 @@ def test_date_filter_says_how_many_undated_documents_are_left_out(service):
 # Signature blocks and sentences ========================================================
 def test_signature_blocks_are_found_at_the_end_only():
     text = "Förvaltningen svarar.\n\nKarin Bülow  Hanna Jakhammer\nStadsdelsdirektör  Avdelningschef\nSkarpnäcks"
-    assert text[signature_start(text):].startswith("Karin Bülow")
+    assert text[signature_start(text) :].startswith("Karin Bülow")
     assert signature_start("Stadsdelsdirektören ansvarar för arbetet. Hon har fyra medarbetare.") is None
     middle = "Anna Berg\nAvdelningschef\n\nAvdelningschefen har sedan ett långt ansvar för arbetet med hot. " * 2
     assert signature_start(middle) is None  # a sentence follows: no closing signature

@@ -1,4 +1,5 @@
 """The feedback panel's and tab's handlers, without a browser."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,8 +9,7 @@ import pytest
 
 from fraga.errors import FragaError
 from fraga.feedback.store import GOOD, UNANSWERABLE, WRONG
-from fraga.webapp.feedback_ui import NOT_ANSWERED, NOT_ANSWERED_LABEL, UNKNOWN, FeedbackHandlers, judgeable, \
-    stats_html
+from fraga.webapp.feedback_ui import NOT_ANSWERED, NOT_ANSWERED_LABEL, UNKNOWN, FeedbackHandlers, judgeable, stats_html
 from fraga.webapp.service import Service, Turn
 
 NASTY = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -54,12 +54,15 @@ def test_judgments_from_a_conversation(service: Service, handlers: FeedbackHandl
     assert handlers.store.path.parent == service.index.folder.parent
 
 
-@pytest.mark.parametrize("which,verdict,passage,message", [
-    (None, GOOD, None, "Välj vilket svar"),
-    ("7", GOOD, None, "Välj vilket svar"),
-    ("0", None, None, "Välj Bra svar eller Fel svar"),
-    ("0", WRONG, "skarpnack-2024-09-24-starkt-skydd#999", "hör inte till svaret"),
-])
+@pytest.mark.parametrize(
+    "which,verdict,passage,message",
+    [
+        (None, GOOD, None, "Välj vilket svar"),
+        ("7", GOOD, None, "Välj vilket svar"),
+        ("0", None, None, "Välj Bra svar eller Fel svar"),
+        ("0", WRONG, "skarpnack-2024-09-24-starkt-skydd#999", "hör inte till svaret"),
+    ],
+)
 def test_bad_choices_are_refused_with_a_message(service, handlers, which, verdict, passage, message):
     turns = (service.ask("Vem polisanmäler i Skarpnäck?"),)
     with pytest.raises(FragaError, match=message):

@@ -4,6 +4,7 @@
 ``prepare`` and ``add``. The names below are imported on first use, so ``import fraga``
 stays light (no numpy, FAISS or encoder until they are needed).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """``python -m fraga``."""
+
 import sys
 
 from fraga.cli.main import main

@@ -8,6 +8,7 @@
 The command line (``fraga.cli``), the web app (``fraga.webapp.service``) and ``fraga prepare``
 go through this module; none of them wires the index, retriever and answerer by hand.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,14 @@ WARM_UP_QUESTION = "Vem polisanmäler hot mot medarbetare?"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def open(index_dir: str | os.PathLike[str] | None = None, *, corpus: str | os.PathLike[str] | None = None,
-         build: bool | None = None, encoder: str | None = None,
-         on_build: Callable[[str], None] | None = None) -> Fraga:
+def open(
+    index_dir: str | os.PathLike[str] | None = None,
+    *,
+    corpus: str | os.PathLike[str] | None = None,
+    build: bool | None = None,
+    encoder: str | None = None,
+    on_build: Callable[[str], None] | None = None,
+) -> Fraga:
     """Load the index in ``index_dir`` (building it first when that is called for).
 
     A missing index is built from ``corpus`` when ``build`` is True, or, with ``build`` left
@@ -71,15 +77,18 @@ def open(index_dir: str | os.PathLike[str] | None = None, *, corpus: str | os.Pa
         if not may_build or (isinstance(exc, IndexMismatchError) and not _built_from(folder, source)):
             raise
         if not Path(source).is_dir():
-            raise CorpusError(f"Inget index i {str(folder)!r}, och korpusmappen {str(source)!r} att bygga det "
-                              "från finns inte; ange en med --corpus MAPP") from exc
+            raise CorpusError(
+                f"Inget index i {str(folder)!r}, och korpusmappen {str(source)!r} att bygga det "
+                "från finns inte; ange en med --corpus MAPP"
+            ) from exc
         if on_build:
             reason = "Inget index" if isinstance(exc, IndexNotFoundError) else "Indexet har ett äldre format"
             on_build(f"{reason} i {folder}; bygger det från {source} …")
         report = _build(source, folder, encoder)
         if on_build:
-            on_build(f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) "
-                     f"på {report.seconds.get('total', 0.0):.1f} s.")
+            on_build(
+                f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) på {report.seconds.get('total', 0.0):.1f} s."
+            )
         return Fraga(load_index(folder))
 
 
@@ -124,8 +133,7 @@ def _iso_date(value: str, label: str) -> str:
             raise ValueError(value)
         date.fromisoformat(value)
     except ValueError:
-        raise FragaError(
-            f"{label} \"{value[:40]}\" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2024-09-24.") from None
+        raise FragaError(f'{label} "{value[:40]}" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2024-09-24.') from None
     return value
 
 
@@ -154,8 +162,9 @@ class Fraga:
         return f"<Fraga {self.index.folder.parent} ({len(self.index.documents)} dokument)>"
 
     # Filters and metadata -------------------------------------------------------
-    def filters(self, districts: Sequence[str] = (), doc_types: Sequence[str] = (), date_from: str = "",
-                date_to: str = "") -> Filters:
+    def filters(
+        self, districts: Sequence[str] = (), doc_types: Sequence[str] = (), date_from: str = "", date_to: str = ""
+    ) -> Filters:
         """Checked filters: district names resolved ("skarpnack" -> "Skarpnäck"), dates validated.
 
         Raises:
@@ -184,12 +193,12 @@ class Fraga:
 
     def _with_metadata(self, hits: Sequence[Hit]) -> tuple[Hit, ...]:
         docs = self.index.documents
-        return tuple(replace(h, metadata=docs[h.chunk.doc_id].metadata) if h.chunk.doc_id in docs else h
-                     for h in hits)
+        return tuple(replace(h, metadata=docs[h.chunk.doc_id].metadata) if h.chunk.doc_id in docs else h for h in hits)
 
     # Search and answer ----------------------------------------------------------
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-               detect_districts: bool = True) -> SearchResult:
+    def search(
+        self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None, detect_districts: bool = True
+    ) -> SearchResult:
         """The ``k`` best passages for ``query``; each hit carries its document's metadata.
 
         Args:
@@ -206,8 +215,9 @@ class Fraga:
         result = self.retriever.search(query, k=k, mode=mode, filters=filters, detect_districts=detect_districts)
         return replace(result, hits=self._with_metadata(result.hits))
 
-    def ask(self, question: str, previous: str | None = None, *, k: int = 5, mode: str = "hybrid",
-            filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, previous: str | None = None, *, k: int = 5, mode: str = "hybrid", filters: Filters | None = None
+    ) -> Answer:
         """An extractive answer to ``question``, quoting the documents with citations, or an abstention.
 
         Args:
@@ -234,8 +244,9 @@ class Fraga:
             answer = replace(answer, note=interpreted + (f" ({answer.note})" if answer.note else ""))
         return answer
 
-    def prepare(self, skrivelse: str | Path, *, mode: str = "hybrid", title: str = "",
-                questions: Sequence[Question] | None = None) -> Preparation:
+    def prepare(
+        self, skrivelse: str | Path, *, mode: str = "hybrid", title: str = "", questions: Sequence[Question] | None = None
+    ) -> Preparation:
         """Each district's earlier answer to each question of a skrivelse.
 
         Args:
@@ -258,8 +269,7 @@ class Fraga:
             title = title or path.stem
         else:
             text = str(skrivelse)
-        return prepare(text, self.retriever, mode=mode, title=title,
-                       questions=tuple(questions) if questions else None)
+        return prepare(text, self.retriever, mode=mode, title=title, questions=tuple(questions) if questions else None)
 
     # Adding documents -------------------------------------------------------------
     def add(self, path: str | os.PathLike[str], *, repair_ocr: bool = True) -> AddReport | ReplaceReport | None:

@@ -1,4 +1,5 @@
 """Stockholm's districts (stadsdelsnämnder) and how questions name them."""
+
 from __future__ import annotations
 
 import difflib
@@ -18,13 +19,47 @@ CROSS_DISTRICT_RE = re.compile(
 )
 # Words that name the setting of a question rather than what it is about: they neither
 # count towards an answer's coverage of the question nor get highlighted.
-SETTING_WORDS = frozenset({
-    "stadsdel", "stadsdelen", "stadsdelar", "stadsdelarna", "stadsdelsnämnd", "stadsdelsnämnden",
-    "stadsdelsförvaltning", "stadsdelsförvaltningen", "förvaltning", "förvaltningen", "nämnd", "nämnden",
-    "svar", "svarar", "svarade", "skrivelse", "skrivelsen", "dokument", "dokumenten", "district", "districts",
-    # words of comparison: they shape the question, the documents do not contain them
-    "respektive", "skiljer", "skilja", "skillnad", "skillnaden", "skillnader", "jämfört", "jämför",
-    "olika", "båda", "bägge", "nämns", "nämner", "tar", "upp"})
+SETTING_WORDS = frozenset(
+    {
+        "stadsdel",
+        "stadsdelen",
+        "stadsdelar",
+        "stadsdelarna",
+        "stadsdelsnämnd",
+        "stadsdelsnämnden",
+        "stadsdelsförvaltning",
+        "stadsdelsförvaltningen",
+        "förvaltning",
+        "förvaltningen",
+        "nämnd",
+        "nämnden",
+        "svar",
+        "svarar",
+        "svarade",
+        "skrivelse",
+        "skrivelsen",
+        "dokument",
+        "dokumenten",
+        "district",
+        "districts",
+        # words of comparison: they shape the question, the documents do not contain them
+        "respektive",
+        "skiljer",
+        "skilja",
+        "skillnad",
+        "skillnaden",
+        "skillnader",
+        "jämfört",
+        "jämför",
+        "olika",
+        "båda",
+        "bägge",
+        "nämns",
+        "nämner",
+        "tar",
+        "upp",
+    }
+)
 
 # Districts of the City of Stockholm, the current ones and recent former ones, so a
 # question about a district without documents can be told apart from a question
@@ -82,8 +117,7 @@ def _close(word: str, part: str) -> bool:
     prefix = len(os.path.commonprefix([word, part]))
     if prefix >= max(5, len(part) - 3) and len(word) >= prefix:
         return True  # a shortened form: "innerstan" for "innerstaden"
-    return (word[:4] == part[:4] and abs(len(word) - len(part)) <= 2
-            and difflib.SequenceMatcher(None, word, part).ratio() >= 0.84)
+    return word[:4] == part[:4] and abs(len(word) - len(part)) <= 2 and difflib.SequenceMatcher(None, word, part).ratio() >= 0.84
 
 
 class DistrictMatcher:
@@ -92,8 +126,7 @@ class DistrictMatcher:
     with a two-part name, one part alone ("Hägersten") when no other preferred one shares it.
     """
 
-    def __init__(self, names: tuple[str, ...] | list[str] = KNOWN_DISTRICTS,
-                 preferred: tuple[str, ...] | list[str] = ()) -> None:
+    def __init__(self, names: tuple[str, ...] | list[str] = KNOWN_DISTRICTS, preferred: tuple[str, ...] | list[str] = ()) -> None:
         unique = {district_key(n): n for n in names}
         # Longest names first, so "Hägersten-Älvsjö" wins over "Älvsjö".
         ordered = sorted(unique.values(), key=lambda n: -len(district_key(n)))
@@ -114,8 +147,9 @@ class DistrictMatcher:
         self._prefixes = frozenset(p[:4] for p in parts_all if len(p) >= 5)
 
     def _fuzzy(self, folded: str, taken: bytearray) -> list[DistrictMention]:
-        tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[0-9a-z]+", folded)
-                  if not any(taken[m.start():m.end()])]
+        tokens = [
+            (m.group(0), m.start(), m.end()) for m in re.finditer(r"[0-9a-z]+", folded) if not any(taken[m.start() : m.end()])
+        ]
         found = []
         i = 0
         while i < len(tokens):
@@ -125,9 +159,12 @@ class DistrictMatcher:
                 continue
             hit = None
             for name, parts in self._parts:
-                window = tokens[i:i + len(parts)]
-                if len(window) == len(parts) and all(_close(w, p) or w == p for (w, _, _), p in zip(window, parts)) \
-                        and any(_close(w, p) for (w, _, _), p in zip(window, parts)):
+                window = tokens[i : i + len(parts)]
+                if (
+                    len(window) == len(parts)
+                    and all(_close(w, p) or w == p for (w, _, _), p in zip(window, parts))
+                    and any(_close(w, p) for (w, _, _), p in zip(window, parts))
+                ):
                     hit = (name, window[0][1], window[-1][2], len(parts))
                     break
             if hit is None:
@@ -149,9 +186,9 @@ class DistrictMatcher:
         found: list[DistrictMention] = []
         for name, pattern in self._patterns:
             for m in pattern.finditer(folded):
-                if any(taken[m.start():m.end()]):
+                if any(taken[m.start() : m.end()]):
                     continue
-                taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+                taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(DistrictMention(name, m.start(), m.end()))
         found.extend(self._fuzzy(folded, taken))
         found.sort(key=lambda d: d.start)

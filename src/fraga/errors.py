@@ -1,4 +1,5 @@
 """The error hierarchy. Only the command line (``fraga.cli``) and the web app's UI turn these into user messages."""
+
 from __future__ import annotations
 
 

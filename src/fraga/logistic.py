@@ -5,6 +5,7 @@ dozen features, a few thousand rows), so Newton's method converges in a handful 
 steps and needs no extra dependency. Features are standardised with the training rows'
 mean and standard deviation, which are stored with the weights.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,24 +35,41 @@ class Logistic:
         return sigmoid(self.logit(x))
 
     def to_dict(self) -> dict:
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "coef": list(self.coef), "intercept": self.intercept}
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Logistic:
         n = len(data["features"])
         if not (len(data["mean"]) == len(data["scale"]) == len(data["coef"]) == n):
             raise ValueError("model arrays differ in length from its feature list")
-        return cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
-                   tuple(map(float, data["coef"])), float(data["intercept"]))
+        return cls(
+            tuple(data["features"]),
+            tuple(map(float, data["mean"])),
+            tuple(map(float, data["scale"])),
+            tuple(map(float, data["coef"])),
+            float(data["intercept"]),
+        )
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
-def fit(x: np.ndarray, y: np.ndarray, features: Sequence[str], *, l2: float = 1.0,
-        weights: np.ndarray | None = None, iterations: int = 50) -> Logistic:
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    features: Sequence[str],
+    *,
+    l2: float = 1.0,
+    weights: np.ndarray | None = None,
+    iterations: int = 50,
+) -> Logistic:
     """Fit by Newton's method, minimising log loss + ``l2`` / 2 * |coef|^2 (intercept free).
 
     Args:
@@ -82,12 +100,12 @@ def fit(x: np.ndarray, y: np.ndarray, features: Sequence[str], *, l2: float = 1.
         beta -= step
         if np.max(np.abs(step)) < 1e-8:
             break
-    return Logistic(tuple(features), tuple(mean.tolist()), tuple(scale.tolist()), tuple(beta[:-1].tolist()),
-                    float(beta[-1]))
+    return Logistic(tuple(features), tuple(mean.tolist()), tuple(scale.tolist()), tuple(beta[:-1].tolist()), float(beta[-1]))
 
 
-def fit_choice(x: np.ndarray, y: np.ndarray, groups: Sequence[str], features: Sequence[str], *, l2: float = 1.0,
-               iterations: int = 50) -> Logistic:
+def fit_choice(
+    x: np.ndarray, y: np.ndarray, groups: Sequence[str], features: Sequence[str], *, l2: float = 1.0, iterations: int = 50
+) -> Logistic:
     """Fit a conditional logit: within each group (a question's candidates), the chance that
     row i is the right one is ``softmax(z_i @ coef)``; rows with ``y = 1`` share the target.
 
@@ -105,6 +123,7 @@ def fit_choice(x: np.ndarray, y: np.ndarray, groups: Sequence[str], features: Se
     for i, g in enumerate(groups):
         index.setdefault(g, []).append(i)
     blocks = [(z[rows], y[rows] / y[rows].sum()) for rows in map(np.asarray, index.values()) if y[rows].sum() > 0]
+
     def loss(b: np.ndarray) -> float:
         total = 0.5 * l2 * float(b @ b)
         for zb, target in blocks:

@@ -1,4 +1,5 @@
 """Frozen records passed between the pipeline stages."""
+
 from __future__ import annotations
 
 import hashlib
@@ -72,9 +73,15 @@ class Document:
 
     def to_dict(self) -> dict[str, Any]:
         """The document as JSON-ready values (metadata nested, pages as [number, start])."""
-        return {"doc_id": self.doc_id, "path": self.path, "metadata": self.metadata.to_dict(),
-                "pages": [[p.number, p.start] for p in self.pages], "encoding": self.encoding,
-                "text": self.text, "original_text": self.original_text}
+        return {
+            "doc_id": self.doc_id,
+            "path": self.path,
+            "metadata": self.metadata.to_dict(),
+            "pages": [[p.number, p.start] for p in self.pages],
+            "encoding": self.encoding,
+            "text": self.text,
+            "original_text": self.original_text,
+        }
 
     @property
     def hash(self) -> str:
@@ -124,9 +131,21 @@ class Hit:
         (the metadata fields are empty when ``metadata`` is None)."""
         meta = self.metadata or Metadata()
         c = self.chunk
-        return {"rank": self.rank, "score": round(self.score, 6), "chunk_id": c.chunk_id, "doc_id": c.doc_id,
-                "district": meta.district, "doc_type": meta.doc_type, "title": meta.title, "date": meta.date,
-                "dnr": meta.dnr, "section": c.section, "page": c.page, "text": c.text, "retriever": self.retriever}
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "district": meta.district,
+            "doc_type": meta.doc_type,
+            "title": meta.title,
+            "date": meta.date,
+            "dnr": meta.dnr,
+            "section": c.section,
+            "page": c.page,
+            "text": c.text,
+            "retriever": self.retriever,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,5 +182,11 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """The answer as JSON-ready values; its text is under "answer"."""
-        return {"question": self.question, "answered": self.answered, "answer": self.text, "note": self.note,
-                "citations": [c.to_dict() for c in self.citations], "hits": [h.to_dict() for h in self.hits]}
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.text,
+            "note": self.note,
+            "citations": [c.to_dict() for c in self.citations],
+            "hits": [h.to_dict() for h in self.hits],
+        }

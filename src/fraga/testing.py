@@ -7,6 +7,7 @@ with it can be served by a plain ``fraga serve`` (no wrapper, no ``sys.path`` ch
 it answers; the test fixtures and ``eval/loadtest.py`` share them. Nothing here needs a source
 checkout: it works the same from an installed package.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,7 @@ def bulk_index(folder: str | os.PathLike[str], documents, chunks, encoder: FakeE
     enc = encoder or FakeEncoder()
     vectors = enc.encode_passages([c.text for c in chunks])
     sentences = embed_sentences(list(documents), section_list(chunks), enc)
-    return write_index(folder, documents, chunks, vectors, encoder=EncoderInfo(enc.name, enc.dim),
-                       sentences=sentences, **kwargs)
+    return write_index(folder, documents, chunks, vectors, encoder=EncoderInfo(enc.name, enc.dim), sentences=sentences, **kwargs)
 
 
 def free_port() -> int:
@@ -85,14 +85,27 @@ def app_env(**extra: str) -> dict[str, str]:
     encoder, and an existing one names its own in its manifest.
     """
     env = {k: v for k, v in os.environ.items() if k != "FRAGA_ENCODER"}
-    return {**env, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
-            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **extra}
+    return {
+        **env,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
 
 
-def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str], *,
-              corpus: str | os.PathLike[str] | None = None, port: int | None = None,
-              command: Sequence[str] | None = None, env: dict[str, str] | None = None,
-              cwd: str | os.PathLike[str] | None = None, timeout: float = 600) -> tuple[subprocess.Popen, str]:
+def start_app(
+    index_dir: str | os.PathLike[str],
+    log_path: str | os.PathLike[str],
+    *,
+    corpus: str | os.PathLike[str] | None = None,
+    port: int | None = None,
+    command: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 600,
+) -> tuple[subprocess.Popen, str]:
     """Start ``python -m fraga serve`` (or ``command``, e.g. ``python app.py``) over ``index_dir``
     in the folder ``cwd`` (default: the current one) and wait until it serves its page.
 
@@ -105,8 +118,9 @@ def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str
     """
     port = port or free_port()
     log_path = Path(log_path)
-    argv = [*(command or SERVE_COMMAND), "--host", "127.0.0.1", "--port", str(port),
-            "--index-dir", str(index_dir)] + (["--corpus", str(corpus)] if corpus is not None else [])
+    argv = [*(command or SERVE_COMMAND), "--host", "127.0.0.1", "--port", str(port), "--index-dir", str(index_dir)] + (
+        ["--corpus", str(corpus)] if corpus is not None else []
+    )
     with open(log_path, "w", encoding="utf-8") as log:  # the child keeps its own handle
         proc = subprocess.Popen(argv, cwd=cwd, env=env or app_env(), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -123,8 +137,9 @@ def start_app(index_dir: str | os.PathLike[str], log_path: str | os.PathLike[str
                 pass
         if time.monotonic() > deadline:
             stop_app(proc)
-            raise RuntimeError(f"the app was not ready on {url} in {timeout:.0f} s:\n"
-                               f"{log_path.read_text(encoding='utf-8', errors='replace')}")
+            raise RuntimeError(
+                f"the app was not ready on {url} in {timeout:.0f} s:\n{log_path.read_text(encoding='utf-8', errors='replace')}"
+            )
         time.sleep(0.3)
 
 
@@ -161,8 +176,11 @@ def make_pdf(pages: Sequence[str]) -> bytes:
     return bytes(pdf.output())
 
 
-SCAN_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-              "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf")
+SCAN_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+)
 
 
 def render_page(text: str, *, width: int = 1240, font_size: int = 28, mode: str = "L"):
@@ -225,8 +243,7 @@ def peak_mb():
 def run_python(code: str, timeout: float) -> Any:
     """Run ``code`` in a fresh interpreter (a hang or a leak cannot harm the caller) and
     return the JSON it prints on its last line; AssertionError with its stderr when it fails."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
 """Small text helpers shared by several stages: folding, words, sentences."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,44 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = {
-    "m.fl", "fl", "bl.a", "t.ex", "ex", "dvs", "d.v.s", "s.k", "m.m", "mm", "osv", "o.s.v",
-    "resp", "jfr", "kap", "nr", "dnr", "tel", "ca", "st", "f.d", "fr.o.m", "t.o.m", "p.g.a",
-    "bl", "t", "s", "m", "d", "p", "o", "e.d", "inkl", "exkl", "enl", "ang", "avd", "etc",
+    "m.fl",
+    "fl",
+    "bl.a",
+    "t.ex",
+    "ex",
+    "dvs",
+    "d.v.s",
+    "s.k",
+    "m.m",
+    "mm",
+    "osv",
+    "o.s.v",
+    "resp",
+    "jfr",
+    "kap",
+    "nr",
+    "dnr",
+    "tel",
+    "ca",
+    "st",
+    "f.d",
+    "fr.o.m",
+    "t.o.m",
+    "p.g.a",
+    "bl",
+    "t",
+    "s",
+    "m",
+    "d",
+    "p",
+    "o",
+    "e.d",
+    "inkl",
+    "exkl",
+    "enl",
+    "ang",
+    "avd",
+    "etc",
 }
 
 
@@ -73,7 +109,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             k = j
             while k < n and text[k] in " \t\r\n":
                 k += 1
-            if j < n and k > j and (k >= n or text[k].isupper() or text[k].isdigit() or text[k] in "\"”•-–"):
+            if j < n and k > j and (k >= n or text[k].isupper() or text[k].isdigit() or text[k] in '"”•-–'):
                 if ch != "." or not _is_abbreviation(text, i):
                     end_here = True
                     i = j
@@ -82,7 +118,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 i = j
         elif ch == "\n":
             nxt = text.find("\n", i + 1)
-            blank = nxt != -1 and text[i + 1:nxt].strip() == ""
+            blank = nxt != -1 and text[i + 1 : nxt].strip() == ""
             k = i  # the last non-space character before the line break (no slice of the sentence)
             while k > start and text[k - 1].isspace():
                 k -= 1

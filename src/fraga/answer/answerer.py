@@ -7,6 +7,7 @@ vocabulary, the answer shape the question's grammar asks for and the sentence's 
 the document, and quotes the best one, with its neighbour when that carries the rest of
 the answer. Below the model's threshold it says that the documents hold no clear answer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,11 @@ NO_ANSWER = "Dokumenten innehåller inget tydligt svar på frågan. De närmaste
 MAX_ANSWER_CHARS = 400  # a quoted answer stays short; the sources follow it
 # A sentence that opens by pointing back ("Detta", "Den", "Dessa" ...) or carries on
 # ("Dessutom", "Vidare") continues the one before it: Swedish anaphora and connectives.
-_CONTINUES = re.compile(r"^(det|detta|dessa|denna|den|de|där|då|dessutom|vidare|även|också|därför|därmed|"
-                        r"sådana|samtidigt|likaså|this|these|it|they)\b", re.I)
+_CONTINUES = re.compile(
+    r"^(det|detta|dessa|denna|den|de|där|då|dessutom|vidare|även|också|därför|därmed|"
+    r"sådana|samtidigt|likaså|this|these|it|they)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +87,9 @@ class Answerer:
         """
         index = self.retriever.index
         result = self.retriever.with_both_scores(result)
-        cands = candidates(index, result.hits, self.retriever.query_vector(result.query),
-                           self.retriever.passage_vector(result.query))
+        cands = candidates(
+            index, result.hits, self.retriever.query_vector(result.query), self.retriever.passage_vector(result.query)
+        )
         cands = [cands[n] for n in usable(index, cands, info)]
         if not cands:
             return [], 0.0
@@ -93,8 +98,9 @@ class Answerer:
         key = -np.array([c.sim + c.sym_sim for c in cands]) if info.english else -self.model.rank.logit(x)
         order = np.argsort(key, kind="stable")
         best = int(order[0])
-        answerable = 1.0 if info.english else float(
-            self.model.answerable.proba(question_row(x, best, float(accept[best]))[None, :])[0])
+        answerable = (
+            1.0 if info.english else float(self.model.answerable.proba(question_row(x, best, float(accept[best]))[None, :])[0])
+        )
         return [Scored(cands[i], float(accept[i])) for i in order], answerable
 
     def _with_neighbour(self, best: Scored) -> tuple[int, int, str]:
@@ -134,8 +140,10 @@ class Answerer:
         rule = settled_by_rule(self.retriever.index, self.matcher, question, info, wanted)
         if rule == "only_skrivelse":
             names = ", ".join(wanted)
-            text = (f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
-                    "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan.")
+            text = (
+                f"Från {names} finns bara en skrivelse (frågor till förvaltningen), inget svar från "
+                "förvaltningen. Därför kan fraga inte svara; skrivelsen visas nedan."
+            )
             return Answer(question, False, text, (), hits, note=rule)
         if rule == "unknown_words":
             return Answer(question, False, NO_ANSWER, (), hits, note=rule)
@@ -146,8 +154,7 @@ class Answerer:
         citation = self._cite(1, scored[0].cand.hit, start, end, text)
         return Answer(question, True, f"{text} [1]", (citation,), hits)
 
-    def _fact(self, question: str, kind: FactQuestion, result: SearchResult, wanted: tuple[str, ...], *,
-              k: int) -> Answer:
+    def _fact(self, question: str, kind: FactQuestion, result: SearchResult, wanted: tuple[str, ...], *, k: int) -> Answer:
         """Answer a metadata question from the document the question is about."""
         docs = self.retriever.index.documents
         ranked = list(dict.fromkeys(h.chunk.doc_id for h in result.hits))
@@ -160,24 +167,54 @@ class Answerer:
         doc = docs[ranked[0]]
         hits = result.hits[:k]
         text = fact_answer_text(kind, doc)
-        span = locate(doc, kind.field, list(getattr(doc.metadata, kind.field) if isinstance(
-            getattr(doc.metadata, kind.field), tuple) else [getattr(doc.metadata, kind.field)])) if text else None
+        span = (
+            locate(
+                doc,
+                kind.field,
+                list(
+                    getattr(doc.metadata, kind.field)
+                    if isinstance(getattr(doc.metadata, kind.field), tuple)
+                    else [getattr(doc.metadata, kind.field)]
+                ),
+            )
+            if text
+            else None
+        )
         if text is None or span is None:
             where = doc.metadata.district or doc.doc_id
-            return Answer(question, False, f"{kind.missing} ({where}: {doc.metadata.title or doc.doc_id})",
-                          (), hits, note="missing_field")
+            return Answer(
+                question, False, f"{kind.missing} ({where}: {doc.metadata.title or doc.doc_id})", (), hits, note="missing_field"
+            )
         start, end = span
-        chunk = next((c for c in self.retriever.index.chunks.of_document(doc.doc_id)
-                      if c.start <= start < c.end), None)
+        chunk = next((c for c in self.retriever.index.chunks.of_document(doc.doc_id) if c.start <= start < c.end), None)
         meta = doc.metadata
-        citation = Citation(n=1, chunk_id=chunk.chunk_id if chunk else "", doc_id=doc.doc_id,
-                            district=meta.district, title=meta.title, dnr=meta.dnr, date=meta.date,
-                            section=chunk.section if chunk else "", quote=normalize_space(doc.text[start:end]),
-                            start=start, end=end, page=doc.page_at(start))
+        citation = Citation(
+            n=1,
+            chunk_id=chunk.chunk_id if chunk else "",
+            doc_id=doc.doc_id,
+            district=meta.district,
+            title=meta.title,
+            dnr=meta.dnr,
+            date=meta.date,
+            section=chunk.section if chunk else "",
+            quote=normalize_space(doc.text[start:end]),
+            start=start,
+            end=end,
+            page=doc.page_at(start),
+        )
         return Answer(question, True, f"{text} [1]", (citation,), hits, note="metadata")
 
-    def _per_district(self, question: str, info: QuestionInfo, result: SearchResult, wanted: tuple[str, ...], *,
-                      k: int, mode: str, filters: Filters | None) -> Answer:
+    def _per_district(
+        self,
+        question: str,
+        info: QuestionInfo,
+        result: SearchResult,
+        wanted: tuple[str, ...],
+        *,
+        k: int,
+        mode: str,
+        filters: Filters | None,
+    ) -> Answer:
         """One line per district: its most probable sentence, when the model trusts it."""
         districts = list(wanted) or list(self.retriever.known_districts)
         base = filters or Filters()
@@ -185,8 +222,13 @@ class Answerer:
         citations: list[Citation] = []
         hits: list[Hit] = []
         for district in districts:
-            sub = self.retriever.search(question, k=CANDIDATE_K, mode=mode, detect_districts=False,
-                                        filters=Filters((district,), base.doc_types, base.date_from, base.date_to))
+            sub = self.retriever.search(
+                question,
+                k=CANDIDATE_K,
+                mode=mode,
+                detect_districts=False,
+                filters=Filters((district,), base.doc_types, base.date_from, base.date_to),
+            )
             hits.extend(sub.hits[:2])
             scored, answerable = self.score(question, info, sub)
             if not scored or answerable < self.model.threshold:
@@ -203,13 +245,23 @@ class Answerer:
         chunk = hit.chunk
         doc = self.retriever.index.documents[chunk.doc_id]
         meta = doc.metadata
-        return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, district=meta.district,
-                        title=meta.title, dnr=meta.dnr, date=meta.date, section=chunk.section,
-                        quote=quote, start=start, end=end, page=doc.page_at(start))
+        return Citation(
+            n=n,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            district=meta.district,
+            title=meta.title,
+            dnr=meta.dnr,
+            date=meta.date,
+            section=chunk.section,
+            quote=quote,
+            start=start,
+            end=end,
+            page=doc.page_at(start),
+        )
 
 
-def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: QuestionInfo,
-                    wanted: tuple[str, ...]) -> str | None:
+def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: QuestionInfo, wanted: tuple[str, ...]) -> str | None:
     """Why ``question`` is declined before any sentence is scored, or None: "only_skrivelse"
     (its districts have only a skrivelse, and it does not ask about one) or "unknown_words"
     (nothing asked beyond stop words and names, or only words the documents never use)."""

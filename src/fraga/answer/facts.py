@@ -4,6 +4,7 @@ The values come from the document's own text (fraga.ingest.metadata); the citati
 lines where they stand, so nothing is invented. An empty field means the document
 does not say, and fraga answers that it does not.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,21 +22,39 @@ class FactQuestion:
 
 
 _KINDS: tuple[tuple[re.Pattern[str], FactQuestion], ...] = (
-    (re.compile(r"\b(diarienummer|diarienr|dnr|ärendenummer|arendenummer)\b", re.I),
-     FactQuestion("dnr", "Diarienummer", "Dokumentet anger inget diarienummer.")),
-    (re.compile(r"\b(vem|vilken|vilka|who)\b[^?]*\b(handläggare|handlaggare|handlade)\b|"
-                r"\b(handläggare|handlaggare)\s+(för|på|till|i)\b[^?]*\b(svar\w*|tjänsteutlåtande\w*|ärende\w*)\b",
-                re.I),
-     FactQuestion("handlaggare", "Handläggare", "Dokumentet anger ingen handläggare.")),
-    (re.compile(r"\b(undertecknade|undertecknat|undertecknades|skrev under|skrivit under|signerade|signerat|"
-                r"attesterade|attesterat|godkände|signed)\b", re.I),
-     FactQuestion("signers", "Undertecknat av", "Dokumentet anger inga undertecknare.")),
-    (re.compile(r"\b(vilka partier|vilket parti|vilka politiker|which part(y|ies))\b[^?]*"
-                r"\b(skrivelse\w*|motion\w*|skrev|lämnade|bakom|wrote)\b|"
-                r"\b(vem|vilka) (skrev|lämnade in|stod bakom|står bakom|låg bakom) (skrivelsen|motionen)\b", re.I),
-     FactQuestion("parties", "Skrivelsen kom från", "Dokumentet anger inte vilka partier som står bakom skrivelsen.")),
-    (re.compile(r"\b(vilket datum|daterad|daterat|what date)\b", re.I),
-     FactQuestion("date", "Datum", "Dokumentet anger inget datum för tjänsteutlåtandet.")),
+    (
+        re.compile(r"\b(diarienummer|diarienr|dnr|ärendenummer|arendenummer)\b", re.I),
+        FactQuestion("dnr", "Diarienummer", "Dokumentet anger inget diarienummer."),
+    ),
+    (
+        re.compile(
+            r"\b(vem|vilken|vilka|who)\b[^?]*\b(handläggare|handlaggare|handlade)\b|"
+            r"\b(handläggare|handlaggare)\s+(för|på|till|i)\b[^?]*\b(svar\w*|tjänsteutlåtande\w*|ärende\w*)\b",
+            re.I,
+        ),
+        FactQuestion("handlaggare", "Handläggare", "Dokumentet anger ingen handläggare."),
+    ),
+    (
+        re.compile(
+            r"\b(undertecknade|undertecknat|undertecknades|skrev under|skrivit under|signerade|signerat|"
+            r"attesterade|attesterat|godkände|signed)\b",
+            re.I,
+        ),
+        FactQuestion("signers", "Undertecknat av", "Dokumentet anger inga undertecknare."),
+    ),
+    (
+        re.compile(
+            r"\b(vilka partier|vilket parti|vilka politiker|which part(y|ies))\b[^?]*"
+            r"\b(skrivelse\w*|motion\w*|skrev|lämnade|bakom|wrote)\b|"
+            r"\b(vem|vilka) (skrev|lämnade in|stod bakom|står bakom|låg bakom) (skrivelsen|motionen)\b",
+            re.I,
+        ),
+        FactQuestion("parties", "Skrivelsen kom från", "Dokumentet anger inte vilka partier som står bakom skrivelsen."),
+    ),
+    (
+        re.compile(r"\b(vilket datum|daterad|daterat|what date)\b", re.I),
+        FactQuestion("date", "Datum", "Dokumentet anger inget datum för tjänsteutlåtandet."),
+    ),
 )
 
 
@@ -88,7 +107,7 @@ def locate(doc: Document, field: str, values: list[str]) -> tuple[int, int] | No
 
 
 def fact_answer_text(kind: FactQuestion, doc: Document) -> str | None:
-    """"Label: values" for ``doc``, or None when the document does not state the field."""
+    """ "Label: values" for ``doc``, or None when the document does not state the field."""
     values = _values(doc, kind.field)
     if not values:
         return None

@@ -6,6 +6,7 @@ shape the question's grammar asks for, and where the sentence stands in a
 tjänsteutlåtande: the administration's reply, or the parts that restate the skrivelse.
 A learned model (``fraga.answer.model``) weighs them.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,34 @@ from fraga.search.candidates import Candidate
 from fraga.search.retrieve import SearchResult
 
 FEATURES: tuple[str, ...] = (
-    "sim", "sim_rel", "heading_sim", "heading_rel", "pass_rr", "pass_dense", "pass_bm25_rel",
-    "lex", "lex_ctx", "lex_pass", "missing", "shape", "shape_missing",
-    "sec_reply", "sec_summary", "sec_background", "sec_letterhead", "doc_skrivelse", "cites_skrivelse",
-    "q_skr_x_premise", "q_skr_x_reply", "is_question", "first", "length", "en_sim", "en_lex", "sym", "sym_rel",
+    "sim",
+    "sim_rel",
+    "heading_sim",
+    "heading_rel",
+    "pass_rr",
+    "pass_dense",
+    "pass_bm25_rel",
+    "lex",
+    "lex_ctx",
+    "lex_pass",
+    "missing",
+    "shape",
+    "shape_missing",
+    "sec_reply",
+    "sec_summary",
+    "sec_background",
+    "sec_letterhead",
+    "doc_skrivelse",
+    "cites_skrivelse",
+    "q_skr_x_premise",
+    "q_skr_x_reply",
+    "is_question",
+    "first",
+    "length",
+    "en_sim",
+    "en_lex",
+    "sym",
+    "sym_rel",
 )
 
 # The standard parts of a tjänsteutlåtande (fraga.ingest.sections.HEADINGS).
@@ -37,13 +62,17 @@ _CITES_SKRIVELSE = re.compile(r"\b(skrivelse\w*|motion\w*|frågeställning\w*)\b
 
 
 def _section_flags(section: str) -> tuple[float, float, float, float]:
-    return (float(section.startswith(_REPLY)), float(section.startswith(_SUMMARY)),
-            float(section.startswith(_BACKGROUND) or " › Frågor" in section),
-            float(section.startswith(_LETTERHEAD)))
+    return (
+        float(section.startswith(_REPLY)),
+        float(section.startswith(_SUMMARY)),
+        float(section.startswith(_BACKGROUND) or " › Frågor" in section),
+        float(section.startswith(_LETTERHEAD)),
+    )
 
 
-def feature_rows(index: Index, question: str, info: QuestionInfo, result: SearchResult,
-                 cands: Sequence[Candidate], matcher: TermMatcher) -> np.ndarray:
+def feature_rows(
+    index: Index, question: str, info: QuestionInfo, result: SearchResult, cands: Sequence[Candidate], matcher: TermMatcher
+) -> np.ndarray:
     """One row of ``FEATURES`` per candidate."""
     if not cands:
         return np.zeros((0, len(FEATURES)))
@@ -68,15 +97,38 @@ def feature_rows(index: Index, question: str, info: QuestionInfo, result: Search
         skrivelse_doc = float(docs[chunk.doc_id].metadata.doc_type == "skrivelse")
         cites = float(bool(_CITES_SKRIVELSE.search(c.text)))
         premise = max(skrivelse_doc, background, cites)
-        rows.append((
-            c.sim, c.sim - max_sim, c.heading_sim, c.heading_sim - max_head, 1.0 / c.hit.rank,
-            result.dense_scores.get(chunk.chunk_id, 0.0), result.bm25_scores.get(chunk.chunk_id, 0.0) / max_bm25,
-            lex.coverage, ctx.coverage, pas.coverage, ctx.missing_idf, shape, float(typed) * (1.0 - shape),
-            reply, summary, background, letterhead, skrivelse_doc, cites,
-            about * premise, about * reply, float(c.text.rstrip().endswith("?")), float(c.position == 0),
-            math.log1p(len(c.text.split())), english * (c.sim - max_sim), english * lex.coverage,
-            c.sym_sim, c.sym_sim - max_sym,
-        ))
+        rows.append(
+            (
+                c.sim,
+                c.sim - max_sim,
+                c.heading_sim,
+                c.heading_sim - max_head,
+                1.0 / c.hit.rank,
+                result.dense_scores.get(chunk.chunk_id, 0.0),
+                result.bm25_scores.get(chunk.chunk_id, 0.0) / max_bm25,
+                lex.coverage,
+                ctx.coverage,
+                pas.coverage,
+                ctx.missing_idf,
+                shape,
+                float(typed) * (1.0 - shape),
+                reply,
+                summary,
+                background,
+                letterhead,
+                skrivelse_doc,
+                cites,
+                about * premise,
+                about * reply,
+                float(c.text.rstrip().endswith("?")),
+                float(c.position == 0),
+                math.log1p(len(c.text.split())),
+                english * (c.sim - max_sim),
+                english * lex.coverage,
+                c.sym_sim,
+                c.sym_sim - max_sym,
+            )
+        )
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -102,7 +154,14 @@ def usable(index: Index, cands: Sequence[Candidate], info: QuestionInfo) -> list
 
 # What the abstention model reads about a question, from its candidates' rows.
 QUESTION_FEATURES: tuple[str, ...] = (
-    "accept_logit", "max_sym", "max_sim", "max_lex", "missing_best", "max_lex_pass", "min_missing", "max_dense",
+    "accept_logit",
+    "max_sym",
+    "max_sim",
+    "max_lex",
+    "missing_best",
+    "max_lex_pass",
+    "min_missing",
+    "max_dense",
 )
 
 
@@ -111,8 +170,15 @@ def question_row(rows: np.ndarray, best: int, accept: float) -> np.ndarray:
     ``best`` the picked one, ``accept`` its acceptance probability."""
     col = FEATURES.index
     p = min(max(accept, 1e-6), 1 - 1e-6)
-    return np.array([
-        math.log(p / (1 - p)), rows[:, col("sym")].max(), rows[:, col("sim")].max(), rows[:, col("lex_ctx")].max(),
-        rows[best, col("missing")], rows[:, col("lex_pass")].max(), rows[:, col("missing")].min(),
-        rows[:, col("pass_dense")].max(),
-    ])
+    return np.array(
+        [
+            math.log(p / (1 - p)),
+            rows[:, col("sym")].max(),
+            rows[:, col("sim")].max(),
+            rows[:, col("lex_ctx")].max(),
+            rows[best, col("missing")],
+            rows[:, col("lex_pass")].max(),
+            rows[:, col("missing")].min(),
+            rows[:, col("pass_dense")].max(),
+        ]
+    )

@@ -6,6 +6,7 @@ fraga quotes the sentence the ranking model picks, and abstains when the probabi
 that the documents answer the question is below the threshold chosen on out-of-fold
 predictions.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,14 @@ class AnswerModel:
     info: dict[str, Any] | None = None  # how it was fitted, and its cross-validated figures
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 3, "rank": self.rank.to_dict(), "accept": self.accept.to_dict(),
-                "answerable": self.answerable.to_dict(), "threshold": self.threshold, "info": self.info or {}}
+        return {
+            "version": 3,
+            "rank": self.rank.to_dict(),
+            "accept": self.accept.to_dict(),
+            "answerable": self.answerable.to_dict(),
+            "threshold": self.threshold,
+            "info": self.info or {},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnswerModel:
@@ -56,8 +63,10 @@ class AnswerModel:
             model = Logistic.from_dict(data[key])
             if model.features != features:
                 missing = sorted(set(features) ^ set(model.features))
-                raise FragaError(f"Svarsmodellen passar inte den här versionen av fraga (egenskaper {missing}); "
-                                 "anpassa den på nytt med: python eval/fit_answer_model.py")
+                raise FragaError(
+                    f"Svarsmodellen passar inte den här versionen av fraga (egenskaper {missing}); "
+                    "anpassa den på nytt med: python eval/fit_answer_model.py"
+                )
             models.append(model)
         rank, accept, answerable = models
         return cls(rank, accept, answerable, float(data["threshold"]), data.get("info") or {})

@@ -5,6 +5,7 @@ The same stem counts 1.0; the same letters but for diacritics 0.7 ("nämns" is n
 ("samordnare" ~ "säkerhetssamordnare"). Words that only name the setting (district
 names, "stadsdel", "förvaltningen") do not count.
 """
+
 from __future__ import annotations
 
 import re
@@ -116,8 +117,11 @@ class TermMatcher:
                 got += EXACT * t.idf
             elif t.key in keys:
                 got += FOLDED * t.idf
-            elif t.key in parts or t.parts & (keys | parts) or (
-                    len(t.key) >= SHARED_AFFIX and any(shares_part(t.key, k) for k in keys)):
+            elif (
+                t.key in parts
+                or t.parts & (keys | parts)
+                or (len(t.key) >= SHARED_AFFIX and any(shares_part(t.key, k) for k in keys))
+            ):
                 got += PART * t.idf
             else:
                 missing = max(missing, t.idf)

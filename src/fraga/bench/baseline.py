@@ -5,6 +5,7 @@ engines and index layouts, not tokenisation. rank-bm25 has no file format of its
 the baseline is saved with pickle (fraga's index never is), which is what a quick
 implementation would do.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,7 @@ class Baseline:
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
         t3 = time.perf_counter()
-        return cls(bm25, flat, analyzer), {"tokenize": t1 - t0, "bm25": t2 - t1, "faiss": t3 - t2,
-                                           "total": t3 - t0}
+        return cls(bm25, flat, analyzer), {"tokenize": t1 - t0, "bm25": t2 - t1, "faiss": t3 - t2, "total": t3 - t0}
 
     def save(self, folder: Path) -> None:
         import faiss

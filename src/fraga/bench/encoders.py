@@ -5,6 +5,7 @@ A synthetic index holds synthetic vectors, so a query must be a synthetic vector
 it first encodes the text with the real default encoder and throws the result away, so a
 timed search pays exactly the real query-encoding cost.
 """
+
 from __future__ import annotations
 
 import logging

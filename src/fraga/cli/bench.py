@@ -1,4 +1,5 @@
 """``fraga bench``: argument handling and printing for the scale benchmark (``fraga.bench``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,7 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(s.replace("_", "")) for s in str(text).split(",") if s.strip()]
     except ValueError as exc:
-        raise FragaError(f"--sizes {text!r} är ingen kommaseparerad lista av antal avsnitt; "
-                         "ange t.ex. 10000,100000") from exc
+        raise FragaError(f"--sizes {text!r} är ingen kommaseparerad lista av antal avsnitt; ange t.ex. 10000,100000") from exc
     if not sizes or min(sizes) < 100:
         raise FragaError(f"--sizes {text!r}: ange antal avsnitt på minst 100, t.ex. 10000,100000")
     return sizes
@@ -27,8 +27,7 @@ def main_bench(args: argparse.Namespace) -> int:
 
     sizes = parse_sizes(args.sizes)
     out = Path(args.out or f"eval/reports/bench-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = run_bench(sizes, out, corpus=args.corpus, queries=args.queries,
-                       real_encoder=getattr(args, "real_encoder", True))
+    result = run_bench(sizes, out, corpus=args.corpus, queries=args.queries, real_encoder=getattr(args, "real_encoder", True))
     print(report.format_table(result))
     print(f"\nSkrev {out / 'bench.json'} och {out / 'table.md'}")
     return 0

@@ -1,12 +1,12 @@
 """``fraga eval``: argument handling and printing for the gold-set benchmark (``fraga.evaluation``)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from fraga.evaluation.runner import DEFAULT_SPLITS, default_report_dir, format_model_info, parse_modes, \
-    run_benchmark, split_name
+from fraga.evaluation.runner import DEFAULT_SPLITS, default_report_dir, format_model_info, parse_modes, run_benchmark, split_name
 
 
 def _stderr_progress(mode: str, done: int, total: int) -> None:
@@ -38,8 +38,7 @@ def main_eval(args: argparse.Namespace) -> int:
     print(format_model_info())
     for path in files:
         gold = load_gold(path)
-        result = run_benchmark(index, gold, modes=modes, label=args.label or "", gold_path=str(path),
-                               progress=_stderr_progress)
+        result = run_benchmark(index, gold, modes=modes, label=args.label or "", gold_path=str(path), progress=_stderr_progress)
         folder = write_report(out / split_name(path) if len(files) > 1 else out, result)
         print(f"\n== {split_name(path)} ({path}, {len(gold)} frågor) ==")
         print(format_table(result.metrics))
@@ -47,5 +46,3 @@ def main_eval(args: argparse.Namespace) -> int:
         print(format_by_kind(result.by_kind, result.modes))
         print(f"\nRapporten skrevs till {folder}/ (report.md, metrics.json, per_question.jsonl, chart.png)")
     return 0
-
-

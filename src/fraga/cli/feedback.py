@@ -1,4 +1,5 @@
 """``fraga feedback``: list the users' judgments of answers, or export them as gold questions."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ def _store(args: argparse.Namespace):
 
 def _short(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS - 1] + "…"
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -32,8 +33,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     entries = store.entries(since=args.since or "")
     per_verdict = counts(entries)
     if args.json:
-        print(json.dumps({"database": str(store.path), "since": args.since or "", "total": len(entries),
-                          "counts": per_verdict, "entries": [fb.to_dict() for fb in entries]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "database": str(store.path),
+                    "since": args.since or "",
+                    "total": len(entries),
+                    "counts": per_verdict,
+                    "entries": [fb.to_dict() for fb in entries],
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     if not store.exists():
         print(f"Ingen återkoppling ännu ({store.path} finns inte).")
@@ -44,8 +55,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     if entries:
         print(f"Andel bra svar: {overall(entries).share * 100:.0f} %")
     for fb in entries:
-        print(f"\n#{fb.id} {fb.created.replace('T', ' ').rstrip('Z')} · {VERDICT_LABELS[fb.verdict]} · "
-              f"{', '.join(fb.districts) or 'ingen stadsdel'} · {fb.generation}")
+        print(
+            f"\n#{fb.id} {fb.created.replace('T', ' ').rstrip('Z')} · {VERDICT_LABELS[fb.verdict]} · "
+            f"{', '.join(fb.districts) or 'ingen stadsdel'} · {fb.generation}"
+        )
         print(f"  Fråga: {_short(fb.question)}")
         print(f"  Svar: {_short(fb.answer) if fb.answered else 'inget svar (' + _short(fb.answer) + ')'}")
         if fb.pointed:
@@ -56,8 +69,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _not_exported_json(items) -> list[dict[str, Any]]:
-    return [{"feedback_id": n.feedback_id, "question": n.question, "verdict": n.verdict, "reason": n.reason}
-            for n in items]
+    return [{"feedback_id": n.feedback_id, "question": n.question, "verdict": n.verdict, "reason": n.reason} for n in items]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -70,15 +82,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     result = export_gold(store.entries(since=args.since or ""), index)
     path = write_gold(args.out, result.rows)
     if args.json:
-        print(json.dumps({"out": str(path), "rows": len(result.rows), "answerable": result.answerable,
-                          "stale": _not_exported_json(result.stale),
-                          "skipped": _not_exported_json(result.skipped)}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "out": str(path),
+                    "rows": len(result.rows),
+                    "answerable": result.answerable,
+                    "stale": _not_exported_json(result.stale),
+                    "skipped": _not_exported_json(result.skipped),
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
-    print(f"Skrev {len(result.rows)} frågor i guldformat till {path} ({result.answerable} besvarbara, "
-          f"{len(result.rows) - result.answerable} obesvarbara).")
+    print(
+        f"Skrev {len(result.rows)} frågor i guldformat till {path} ({result.answerable} besvarbara, "
+        f"{len(result.rows) - result.answerable} obesvarbara)."
+    )
     if result.stale:
-        print(f"\n{len(result.stale)} omdöme(n) gäller avsnitt som inte längre finns i indexet "
-              "och exporterades inte:")
+        print(f"\n{len(result.stale)} omdöme(n) gäller avsnitt som inte längre finns i indexet och exporterades inte:")
         for n in result.stale:
             print(f"  #{n.feedback_id} {_short(n.question)}: {n.reason}")
     if result.skipped:
@@ -101,9 +123,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e = actions.add_parser("export", help="write the judgments as gold questions (eval/GOLD.md format)")
     e.add_argument("--out", required=True, metavar="FILE", help="the gold file to write (JSON lines)")
     # SUPPRESS: the values given before "export" are kept unless repeated after it
-    e.add_argument("--since", default=argparse.SUPPRESS, metavar="DATE",
-                   help="only judgments from this day on (YYYY-MM-DD, UTC)")
+    e.add_argument("--since", default=argparse.SUPPRESS, metavar="DATE", help="only judgments from this day on (YYYY-MM-DD, UTC)")
     e.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON summary")
-    e.add_argument("--index-dir", default=argparse.SUPPRESS,
-                   help="index folder (default: $FRAGA_INDEX_DIR or index/)")
+    e.add_argument("--index-dir", default=argparse.SUPPRESS, help="index folder (default: $FRAGA_INDEX_DIR or index/)")
     e.set_defaults(func=cmd_export)

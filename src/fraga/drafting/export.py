@@ -1,4 +1,5 @@
 """Write a Preparation as a draft aid: Word (.docx), Markdown, or plain text for the terminal."""
+
 from __future__ import annotations
 
 import logging
@@ -25,19 +26,24 @@ MISSING_DATE = "datum saknas"
 
 
 def citation_line(c: Citation, *, numbered: bool = True) -> str:
-    """"[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, avsnitt: …".
+    """ "[1] Skarpnäck, Titel, Dnr SKA 2024/339, 2024-09-24, avsnitt: …".
 
     A missing diarienummer or date is said ("diarienummer saknas"), not left out, so whoever
     uses the draft knows to look it up.
     """
-    parts = [c.district or "okänd stadsdel", c.title or c.doc_id,
-             f"Dnr {c.dnr}" if c.dnr else MISSING_DNR, c.date or MISSING_DATE, f"avsnitt: {c.section}"]
+    parts = [
+        c.district or "okänd stadsdel",
+        c.title or c.doc_id,
+        f"Dnr {c.dnr}" if c.dnr else MISSING_DNR,
+        c.date or MISSING_DATE,
+        f"avsnitt: {c.section}",
+    ]
     text = ", ".join(parts)
     return f"[{c.n}] {text}" if numbered else text
 
 
 def counts(prep: Preparation) -> str:
-    """"4 frågor, 3 stadsdelar" (singular when one)."""
+    """ "4 frågor, 3 stadsdelar" (singular when one)."""
     nq, nd = len(prep.questions), len(prep.districts)
     return f"{nq} {'fråga' if nq == 1 else 'frågor'}, {nd} {'stadsdel' if nd == 1 else 'stadsdelar'}"
 
@@ -58,10 +64,14 @@ def _intro(prep: Preparation) -> list[str]:
     if prep.district:
         lines.append(f"Stadsdel: {prep.district}")
     found = sum(c.found for c in prep.cells)
-    lines.append(f"{counts(prep)} med tidigare svar i indexet ({', '.join(prep.districts) or 'inga'}); "
-                 f"{found} av {len(prep.cells)} rutor har ett tidigare svar.")
-    lines.append(f"Sammanställt av fraga {date.today().isoformat()}. Citaten är ordagranna ur dokumenten; "
-                 "kontrollera dem mot källan innan de används.")
+    lines.append(
+        f"{counts(prep)} med tidigare svar i indexet ({', '.join(prep.districts) or 'inga'}); "
+        f"{found} av {len(prep.cells)} rutor har ett tidigare svar."
+    )
+    lines.append(
+        f"Sammanställt av fraga {date.today().isoformat()}. Citaten är ordagranna ur dokumenten; "
+        "kontrollera dem mot källan innan de används."
+    )
     return lines
 
 

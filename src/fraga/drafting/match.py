@@ -12,6 +12,7 @@ the index, fraga looks for the district's answer to the same question sent earli
    text (not the question echoed back in "Ärendet", not skrivelser).
 3. Below both thresholds the cell says "inget tidigare svar hittat".
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,9 +93,14 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         c = self.citation
         return {
-            "question": self.question, "district": self.district, "status": self.status,
-            "found": self.found, "score": round(self.score, 4), "earlier_question": self.earlier_question,
-            "excerpt": self.excerpt, "text": NOT_FOUND if c is None else None,
+            "question": self.question,
+            "district": self.district,
+            "status": self.status,
+            "found": self.found,
+            "score": round(self.score, 4),
+            "earlier_question": self.earlier_question,
+            "excerpt": self.excerpt,
+            "text": NOT_FOUND if c is None else None,
             "citation": None if c is None else c.to_dict(),
         }
 
@@ -128,9 +134,12 @@ class Preparation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "title": self.title, "district": self.district, "mode": self.mode,
+            "title": self.title,
+            "district": self.district,
+            "mode": self.mode,
             "questions": [q.to_dict() for q in self.questions],
-            "districts": list(self.districts), "excluded": list(self.excluded),
+            "districts": list(self.districts),
+            "excluded": list(self.excluded),
             "cells": [c.to_dict() for c in self.cells],
         }
 
@@ -178,12 +187,18 @@ def _search(retriever: Retriever, neutral: str, district: str, mode: str) -> Sea
     """The passages of ``district`` that best match a neutralised question (None without words)."""
     if not words(neutral):
         return None
-    return retriever.search(neutral, k=SEARCH_HITS, mode=mode, filters=Filters(districts=(district,)),
-                            detect_districts=False)
+    return retriever.search(neutral, k=SEARCH_HITS, mode=mode, filters=Filters(districts=(district,)), detect_districts=False)
 
 
-def prepare(text: str, retriever: Retriever, *, mode: str = "hybrid", title: str = "",
-            questions: tuple[Question, ...] | None = None, thresholds: Thresholds | None = None) -> Preparation:
+def prepare(
+    text: str,
+    retriever: Retriever,
+    *,
+    mode: str = "hybrid",
+    title: str = "",
+    questions: tuple[Question, ...] | None = None,
+    thresholds: Thresholds | None = None,
+) -> Preparation:
     """Find the questions of a skrivelse and each district's earlier answer to each.
 
     Args:
@@ -219,8 +234,12 @@ def prepare(text: str, retriever: Retriever, *, mode: str = "hybrid", title: str
                 found = _related(q, result, docs, sim, th, mode)
             cells.append(found or Cell(q.n, district, NONE, 0.0))
     cells = _number(cells)
-    logger.info("prepared %d question(s) × %d district(s): %d cell(s) with an earlier answer",
-                len(qs), len(districts), sum(c.found for c in cells))
+    logger.info(
+        "prepared %d question(s) × %d district(s): %d cell(s) with an earlier answer",
+        len(qs),
+        len(districts),
+        sum(c.found for c in cells),
+    )
     own_title = meta.title if meta.title and not re.search(r"[?:]|\d[.)]\s", meta.title) else ""
     return Preparation(own_title or title, meta.district, qs, districts, tuple(cells), excluded, mode, th)
 
@@ -235,8 +254,9 @@ def _answer_sections(docs: dict[str, Document], sim: QuestionSimilarity) -> dict
     return out
 
 
-def _same_question_matches(qs: tuple[Question, ...], neutral: dict[int, str], docs: dict[str, Document],
-                           sim: QuestionSimilarity, th: Thresholds) -> dict[tuple[int, str], Cell]:
+def _same_question_matches(
+    qs: tuple[Question, ...], neutral: dict[int, str], docs: dict[str, Document], sim: QuestionSimilarity, th: Thresholds
+) -> dict[tuple[int, str], Cell]:
     best: dict[tuple[int, str], Cell] = {}
     for sections in _answer_sections(docs, sim).values():
         pairs = []
@@ -273,8 +293,9 @@ def _section_cell(qn: int, sec: _AnswerSection, score: float, status: str) -> Ce
 
 
 # Related passage -------------------------------------------------------------
-def _related(q: Question, result: SearchResult, docs: dict[str, Document], sim: QuestionSimilarity,
-             th: Thresholds, mode: str) -> Cell | None:
+def _related(
+    q: Question, result: SearchResult, docs: dict[str, Document], sim: QuestionSimilarity, th: Thresholds, mode: str
+) -> Cell | None:
     neutral, district = result.query, result.filters.districts[0]
     best: tuple[float, Any] | None = None
     for hit in result.hits[:RELATED_HITS]:
@@ -306,9 +327,19 @@ def _related(q: Question, result: SearchResult, docs: dict[str, Document], sim: 
 # Quotes and citations ----------------------------------------------------------
 def _citation(doc: Document, section: str, start: int, end: int, *, chunk_id: str = "") -> Citation:
     meta = doc.metadata
-    return Citation(n=0, chunk_id=chunk_id, doc_id=doc.doc_id, district=meta.district, title=meta.title,
-                    dnr=meta.dnr, date=meta.date, section=section, quote=unwrap(doc.text[start:end]),
-                    start=start, end=end)
+    return Citation(
+        n=0,
+        chunk_id=chunk_id,
+        doc_id=doc.doc_id,
+        district=meta.district,
+        title=meta.title,
+        dnr=meta.dnr,
+        date=meta.date,
+        section=section,
+        quote=unwrap(doc.text[start:end]),
+        start=start,
+        end=end,
+    )
 
 
 def _number(cells: list[Cell]) -> list[Cell]:
@@ -345,10 +376,12 @@ def unwrap(text: str) -> str:
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """``start, end`` without the closing decision sentence and signatures at the end."""
-    spans = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S(?:.*?\S)?(?=[ \t]*\n[ \t]*\n|\s*\Z)",
-                                                                           text[start:end], re.S)]
+    spans = [
+        (start + m.start(), start + m.end())
+        for m in re.finditer(r"\S(?:.*?\S)?(?=[ \t]*\n[ \t]*\n|\s*\Z)", text[start:end], re.S)
+    ]
     while len(spans) > 1:
-        para = text[spans[-1][0]:spans[-1][1]]
+        para = text[spans[-1][0] : spans[-1][1]]
         lines = [fold(normalize_space(x)) for x in para.split("\n") if x.strip()]
         signature = all(len(x) < 70 for x in lines) and any(_SIGNATURE_RE.search(x) for x in lines)
         if not (signature or _CLOSING_RE.search(fold(normalize_space(para)))):
@@ -359,9 +392,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _sentence_end(text: str, end: int, *, reach: int = 300) -> int:
     """``end``, moved to the end of its sentence when a passage stops mid-sentence (a page break)."""
-    if end <= 0 or text[end - 1:end] in (".", "!", "?", ":", ")", "\""):
+    if end <= 0 or text[end - 1 : end] in (".", "!", "?", ":", ")", '"'):
         return end
-    m = re.search(r"[.!?](?=\s|$)", text[end:end + reach])
+    m = re.search(r"[.!?](?=\s|$)", text[end : end + reach])
     return end + m.end() if m else end
 
 
@@ -396,6 +429,6 @@ def _same_text(doc_text: str, text: str, *, n: int = 5, share: float = 0.8) -> b
     wd, wt = words(fold(doc_text)), words(fold(text))
     if not wd or not wt:
         return False
-    gd = {tuple(wd[i:i + n]) for i in range(max(1, len(wd) - n + 1))}
-    gt = {tuple(wt[i:i + n]) for i in range(max(1, len(wt) - n + 1))}
+    gd = {tuple(wd[i : i + n]) for i in range(max(1, len(wd) - n + 1))}
+    gt = {tuple(wt[i : i + n]) for i in range(max(1, len(wt) - n + 1))}
     return len(gd & gt) >= share * len(gd)

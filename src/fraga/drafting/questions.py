@@ -5,6 +5,7 @@ frågor:" and a numbered list. The finder looks for that sentence (tolerant of O
 damage such as "stills f6ljande fragor") and reads the questions after it; without it,
 it takes a numbered list with question marks, or else every question sentence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -127,7 +128,7 @@ def _read_items(lines: list[_Line], begin: int) -> list[_Item | int]:
             out.append(i)
             i = _paragraph_end(lines, i) + 1
             continue
-        parts = [lines[i].text[m.end():].strip()]
+        parts = [lines[i].text[m.end() :].strip()]
         j = i
         while not parts[-1].endswith("?") and j + 1 < len(lines) and j - i < MAX_ITEM_LINES:
             nxt = lines[j + 1]
@@ -135,7 +136,7 @@ def _read_items(lines: list[_Line], begin: int) -> list[_Item | int]:
                 break
             parts.append(nxt.text)
             j += 1
-        label = lines[i].text[:m.end()].strip()
+        label = lines[i].text[: m.end()].strip()
         out.append(_Item(i, j, label, _join(parts)))
         i = j + 1
     return out
@@ -144,7 +145,7 @@ def _read_items(lines: list[_Line], begin: int) -> list[_Item | int]:
 def _question_sentences(lines: list[_Line], first: int) -> list[_Item]:
     """Questions in the plain paragraph that starts at line ``first``: each sentence ending in "?"."""
     last = _paragraph_end(lines, first)
-    para = _join([ln.text for ln in lines[first:last + 1]])
+    para = _join([ln.text for ln in lines[first : last + 1]])
     out = []
     for piece in re.findall(r"[^?]+\?", para):
         # Keep the question itself, not the statements before it in the same paragraph.
@@ -156,7 +157,7 @@ def _question_sentences(lines: list[_Line], first: int) -> list[_Item]:
 
 def _standalone(item: _Item, lines: list[_Line]) -> bool:
     """Whether the question is its whole paragraph (not a "?" sentence inside prose)."""
-    para = _join([ln.text for ln in lines[item.first:item.last + 1]])
+    para = _join([ln.text for ln in lines[item.first : item.last + 1]])
     return fold(para) == fold(item.text)
 
 
@@ -237,8 +238,14 @@ def find_questions(text: str) -> tuple[Question, ...]:
 def _marker_end(lines: list[_Line], i: int) -> int:
     """The line after the marker sentence (which may wrap onto the next lines)."""
     j = i
-    while (j + 1 < len(lines) and j - i < 3 and lines[j].text and not lines[j].text.endswith(":")
-           and lines[j + 1].text and not _item_start(lines[j + 1])):
+    while (
+        j + 1 < len(lines)
+        and j - i < 3
+        and lines[j].text
+        and not lines[j].text.endswith(":")
+        and lines[j + 1].text
+        and not _item_start(lines[j + 1])
+    ):
         j += 1
     return j + 1
 
@@ -248,7 +255,8 @@ def require_questions(text: str) -> tuple[Question, ...]:
     questions = find_questions(text)
     if not questions:
         raise NoQuestionsError(
-            "Hittade inga frågor i skrivelsen. fraga letar efter en numrerad lista (\"1.\", \"1)\"), "
-            "rader som slutar med \"?\" eller meningen \"… ställa följande frågor:\". "
-            "Kontrollera att texten är en skrivelse med frågor.")
+            'Hittade inga frågor i skrivelsen. fraga letar efter en numrerad lista ("1.", "1)"), '
+            'rader som slutar med "?" eller meningen "… ställa följande frågor:". '
+            "Kontrollera att texten är en skrivelse med frågor."
+        )
     return questions

@@ -1,4 +1,5 @@
 """Read a skrivelse from a file or an upload: .txt, .md, .pdf (via fraga.ingest.corpus), .docx or .odt."""
+
 from __future__ import annotations
 
 import logging

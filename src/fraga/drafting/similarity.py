@@ -5,6 +5,7 @@ encoded as queries) with IDF-weighted overlap of folded stems. District names ar
 taken out of both sides first: "Har Hägersten-Älvsjö en …" and "Har Skarpnäcks
 stadsdelsnämnd en …" are the same question.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Words that name the setting, not the content, of a question.
-_GENERIC = {"stadsdel", "stadsdelen", "stadsdelens", "stadsdelar", "stadsdelarna", "stadsdelsnamnd",
-            "stadsdelsnamnden", "stadsdelsnamndens", "stadsdelsforvaltning", "stadsdelsforvaltningen",
-            "stadsdelsforvaltningens", "forvaltning", "forvaltningen", "forvaltningens", "namnden", "namndens"}
+_GENERIC = {
+    "stadsdel",
+    "stadsdelen",
+    "stadsdelens",
+    "stadsdelar",
+    "stadsdelarna",
+    "stadsdelsnamnd",
+    "stadsdelsnamnden",
+    "stadsdelsnamndens",
+    "stadsdelsforvaltning",
+    "stadsdelsforvaltningen",
+    "stadsdelsforvaltningens",
+    "forvaltning",
+    "forvaltningen",
+    "forvaltningens",
+    "namnden",
+    "namndens",
+}
 _NUMBER_RE = re.compile(r"^\s*\(?\d{1,2}\s*[.):]\)?\s*")
 _PREPOSITION_RE = re.compile(r"\b(?:i|inom|på|pa|för|for)\s*$", re.IGNORECASE)
 
@@ -64,8 +80,8 @@ class QuestionSimilarity:
         if len(folded) != len(text):  # offsets would not line up; work on the folded text
             text = folded
         for mention in reversed(self.matcher.find(text)):
-            head = _PREPOSITION_RE.sub("", text[:mention.start])
-            text = head.rstrip() + " " + text[mention.end:].lstrip()
+            head = _PREPOSITION_RE.sub("", text[: mention.start])
+            text = head.rstrip() + " " + text[mention.end :].lstrip()
         return normalize_space(text)
 
     def idf(self, term: str) -> float:
@@ -135,4 +151,3 @@ class QuestionSimilarity:
         if not self.use_dense:
             return 0.0
         return float(self.vector(a) @ self.vector(b))
-

@@ -11,6 +11,7 @@ the gap:
    characters inside changed line blocks), and :func:`project_span` maps an
    ``original_text`` span to a ``text`` span through it.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -33,7 +34,7 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
     raw: list[int] = []
     last = 0
     for m in _SPACE_RE.finditer(text):
-        out.append(text[last:m.start()])
+        out.append(text[last : m.start()])
         raw.extend(range(last, m.start()))
         out.append(" ")
         raw.append(m.start())
@@ -130,7 +131,7 @@ def project_span(ops: tuple[Opcode, ...], start: int, end: int) -> tuple[int, in
     starts = [op.a_start for op in blocks]
 
     first = last = None
-    for op in blocks[max(0, bisect.bisect_right(starts, start) - 1):]:
+    for op in blocks[max(0, bisect.bisect_right(starts, start) - 1) :]:
         if op.a_start >= end:
             break
         if op.tag == "delete" or op.a_end <= start:

@@ -1,4 +1,5 @@
 """Compare two benchmark runs (``fraga eval --compare BEFORE AFTER``)."""
+
 from __future__ import annotations
 
 import json
@@ -36,14 +37,15 @@ def load_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ReportError(f"{str(file)!r} går inte att läsa ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("modes"), dict):
-        raise ReportError(f"{str(file)!r} är ingen metrics.json från fraga eval (fältet \"modes\" saknas)")
+        raise ReportError(f'{str(file)!r} är ingen metrics.json från fraga eval (fältet "modes" saknas)')
     data.setdefault("label", "")
     data["_path"] = str(file)
     return data
 
 
-def compare_metrics(before: Mapping[str, Mapping[str, float | None]],
-                    after: Mapping[str, Mapping[str, float | None]]) -> dict[str, dict[str, Delta]]:
+def compare_metrics(
+    before: Mapping[str, Mapping[str, float | None]], after: Mapping[str, Mapping[str, float | None]]
+) -> dict[str, dict[str, Delta]]:
     """``{mode: {metric: (before, after, after - before)}}`` over the modes and metrics of either run.
 
     A value missing from one run is None, and so is its delta.
@@ -77,8 +79,7 @@ def _name(run: Mapping[str, Any]) -> str:
 def format_comparison(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     """Plain-text tables, one per mode: metric, before, after, difference."""
     table = compare_metrics(before["modes"], after["modes"])
-    lines = [f"Före:  {_name(before)} ({before.get('_path', '')})",
-             f"Efter: {_name(after)} ({after.get('_path', '')})"]
+    lines = [f"Före:  {_name(before)} ({before.get('_path', '')})", f"Efter: {_name(after)} ({after.get('_path', '')})"]
     for label, key in (("Kodare", "encoder"), ("Passager", "num_chunks")):
         vb, va = before.get("index", {}).get(key), after.get("index", {}).get(key)
         if vb != va:
@@ -101,9 +102,13 @@ def write_comparison(folder: str | os.PathLike[str], before: Mapping[str, Any], 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.txt").write_text(format_comparison(before, after) + "\n", encoding="utf-8")
-    data = {"before": {"label": before.get("label"), "path": before.get("_path")},
-            "after": {"label": after.get("label"), "path": after.get("_path")},
-            "modes": {mode: {m: {"before": vb, "after": va, "delta": d} for m, (vb, va, d) in rows.items()}
-                      for mode, rows in compare_metrics(before["modes"], after["modes"]).items()}}
+    data = {
+        "before": {"label": before.get("label"), "path": before.get("_path")},
+        "after": {"label": after.get("label"), "path": after.get("_path")},
+        "modes": {
+            mode: {m: {"before": vb, "after": va, "delta": d} for m, (vb, va, d) in rows.items()}
+            for mode, rows in compare_metrics(before["modes"], after["modes"]).items()
+        },
+    }
     (out / "comparison.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return out

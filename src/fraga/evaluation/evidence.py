@@ -19,6 +19,7 @@ Rules (also stated in every report):
   documents its evidence comes from (one for most questions, one per district for
   cross-district questions). Retrieval recall and answer accuracy count groups.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,7 @@ def overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
     return max(0, min(a_end, b_end) - max(a_start, b_start))
 
 
-def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
-                   min_share: float = MIN_PASSAGE_SHARE) -> bool:
+def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *, min_share: float = MIN_PASSAGE_SHARE) -> bool:
     """Whether the passage ``doc_id[start:end]`` covers ``min_share`` of ``span``."""
     if doc_id != span.doc_id or span.removed:
         return False
@@ -63,8 +63,7 @@ def passage_covers(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
     return overlap(span.start, span.end, start, end) >= min_share * (span.end - span.start)
 
 
-def quote_matches(span: EvidenceSpan, doc_id: str, start: int, end: int, *,
-                  min_overlap: float = MIN_QUOTE_OVERLAP) -> bool:
+def quote_matches(span: EvidenceSpan, doc_id: str, start: int, end: int, *, min_overlap: float = MIN_QUOTE_OVERLAP) -> bool:
     """Whether the quote ``doc_id[start:end]`` overlaps ``span`` by ``min_overlap`` of the shorter."""
     if doc_id != span.doc_id or end <= start or span.removed:
         return False
@@ -143,12 +142,15 @@ class EvidenceLocator:
             if not projected:
                 projected = find_normalized(doc.text, ev.text)
             if not projected and found:
-                logger.warning("%s: evidence %d %r lies in text removed at indexing; it cannot be matched",
-                               item.id, n + 1, ev.text)
+                logger.warning(
+                    "%s: evidence %d %r lies in text removed at indexing; it cannot be matched", item.id, n + 1, ev.text
+                )
                 out.append(EvidenceSpan(ev.doc_id, 0, 0, n, removed=True))
                 continue
             if not projected:
-                raise GoldError(f"{item.id} (rad {item.line}): evidence nr {n + 1} {ev.text!r} finns inte i "
-                                f"dokumentet {ev.doc_id!r}. Kontrollera texten i guldfilen.")
+                raise GoldError(
+                    f"{item.id} (rad {item.line}): evidence nr {n + 1} {ev.text!r} finns inte i "
+                    f"dokumentet {ev.doc_id!r}. Kontrollera texten i guldfilen."
+                )
             out.extend(EvidenceSpan(ev.doc_id, s, e, n) for s, e in projected)
         return tuple(out)

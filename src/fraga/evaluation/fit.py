@@ -7,6 +7,7 @@ so every cross-validated figure comes from questions the fold's model never saw.
 
     python eval/fit_answer_model.py   # fits on eval/gold.jsonl (dev), writes the model
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,7 @@ def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: 
         if settled_by_rule(index, matcher, result.query, info, result.districts_in_query):
             continue  # declined by a rule (``Answerer.answer``)
         answerable[item.id], english[item.id] = item.answerable, info.english
-        cands = candidates(index, result.hits, retriever.query_vector(result.query),
-                           retriever.passage_vector(result.query))
+        cands = candidates(index, result.hits, retriever.query_vector(result.query), retriever.passage_vector(result.query))
         cands = [cands[n] for n in usable(index, cands, info)]
         xs.append(feature_rows(index, result.query, info, result, cands, matcher))
         ys.extend(float(any(quote_matches(s, c.hit.chunk.doc_id, c.start, c.end) for s in spans)) for c in cands)
@@ -80,8 +80,7 @@ def _rows_of(ts: TrainingSet) -> dict[str, list[int]]:
     return rows
 
 
-def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray
-                   ) -> tuple[list[str], np.ndarray, dict[str, bool]]:
+def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray) -> tuple[list[str], np.ndarray, dict[str, bool]]:
     """Per question with candidates: its id, ``QUESTION_FEATURES`` and whether the picked
     sentence is right (English questions are picked by similarity, as in ``Answerer``)."""
     sim = ts.x[:, FEATURES.index("sim")] + ts.x[:, FEATURES.index("sym")]
@@ -94,8 +93,7 @@ def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray
     return ids, np.array(rows).reshape(-1, len(QUESTION_FEATURES)), right
 
 
-def picks(ts: TrainingSet, ids: list[str], answerable_p: np.ndarray, right: dict[str, bool]
-          ) -> dict[str, tuple[float, bool]]:
+def picks(ts: TrainingSet, ids: list[str], answerable_p: np.ndarray, right: dict[str, bool]) -> dict[str, tuple[float, bool]]:
     """Per question: the probability that it is answerable and whether the picked sentence
     is right. English questions are never declined (probability 1); questions without a
     candidate have probability 0."""
@@ -105,15 +103,13 @@ def picks(ts: TrainingSet, ids: list[str], answerable_p: np.ndarray, right: dict
     return out
 
 
-def cross_validate(ts: TrainingSet, *, folds: int = 5, l2: float = 1.0, seed: int = 0
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def cross_validate(ts: TrainingSet, *, folds: int = 5, l2: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold ranking scores and acceptance probabilities for every row."""
     rank, accept = np.zeros(len(ts.y)), np.zeros(len(ts.y))
     groups = list(ts.groups)
     for test in group_folds(groups, folds, seed=seed):
         train = np.setdiff1d(np.arange(len(ts.y)), test)
-        rank[test] = fit_choice(ts.x[train], ts.y[train], [groups[i] for i in train], FEATURES,
-                                l2=RANK_L2).logit(ts.x[test])
+        rank[test] = fit_choice(ts.x[train], ts.y[train], [groups[i] for i in train], FEATURES, l2=RANK_L2).logit(ts.x[test])
         accept[test] = fit(ts.x[train], ts.y[train], FEATURES, l2=l2).proba(ts.x[test])
     return rank, accept
 
@@ -126,10 +122,14 @@ def summary(ts: TrainingSet, picked: dict[str, tuple[float, bool]], threshold: f
     right = sum(1 for g in answerable if picked[g][1] and picked[g][0] >= threshold)
     declined = [g for g in ts.answerable if picked[g][0] < threshold]
     good = sum(1 for g in declined if not ts.answerable[g])
-    return {"questions": len(ts.answerable), "answer_accuracy": right / max(1, len(answerable)),
-            "top1": sum(picked[g][1] for g in answerable) / max(1, len(answerable)),
-            "abstain_precision": good / len(declined) if declined else float("nan"),
-            "abstain_recall": good / max(1, len(unanswerable)), "threshold": threshold}
+    return {
+        "questions": len(ts.answerable),
+        "answer_accuracy": right / max(1, len(answerable)),
+        "top1": sum(picked[g][1] for g in answerable) / max(1, len(answerable)),
+        "abstain_precision": good / len(declined) if declined else float("nan"),
+        "abstain_recall": good / max(1, len(unanswerable)),
+        "threshold": threshold,
+    }
 
 
 def fit_model(ts: TrainingSet, *, l2: float = 1.0, folds: int = 5, seed: int = 0) -> tuple[AnswerModel, dict]:
@@ -150,6 +150,10 @@ def fit_model(ts: TrainingSet, *, l2: float = 1.0, folds: int = 5, seed: int = 0
     picked = picks(ts, ids, oof, right)
     threshold = choose_threshold(picked, ts.answerable)
     cv = summary(ts, picked, threshold)
-    model = AnswerModel(fit_choice(ts.x, ts.y, list(ts.groups), FEATURES, l2=RANK_L2),
-                        fit(ts.x, ts.y, FEATURES, l2=l2), fit(qx, qy, QUESTION_FEATURES, l2=l2), threshold)
+    model = AnswerModel(
+        fit_choice(ts.x, ts.y, list(ts.groups), FEATURES, l2=RANK_L2),
+        fit(ts.x, ts.y, FEATURES, l2=l2),
+        fit(qx, qy, QUESTION_FEATURES, l2=l2),
+        threshold,
+    )
     return model, cv

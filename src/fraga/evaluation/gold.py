@@ -1,4 +1,5 @@
 """Load and validate a gold question-answer file (format: eval/GOLD.md)."""
+
 from __future__ import annotations
 
 import json
@@ -73,12 +74,12 @@ def _evidence(value: list[Any], where: str) -> tuple[Evidence, ...]:
     out = []
     for n, item in enumerate(value, 1):
         if not isinstance(item, dict) or set(item) != {"doc_id", "text"}:
-            raise _fail(where, f"evidence nr {n} ska vara ett objekt med exakt fälten \"doc_id\" och \"text\"")
+            raise _fail(where, f'evidence nr {n} ska vara ett objekt med exakt fälten "doc_id" och "text"')
         doc_id, text = item["doc_id"], item["text"]
         if not isinstance(doc_id, str) or not doc_id.strip():
-            raise _fail(where, f"evidence nr {n}: \"doc_id\" ska vara en icke-tom sträng")
+            raise _fail(where, f'evidence nr {n}: "doc_id" ska vara en icke-tom sträng')
         if not isinstance(text, str) or not text.strip():
-            raise _fail(where, f"evidence nr {n}: \"text\" ska vara en icke-tom sträng")
+            raise _fail(where, f'evidence nr {n}: "text" ska vara en icke-tom sträng')
         out.append(Evidence(doc_id, text))
     return tuple(out)
 
@@ -114,26 +115,36 @@ def parse_gold_row(row: Any, *, line: int = 0, source: str = "guldfilen") -> Gol
     districts = _strings(row["districts"], where, "districts")
     level = row.get("level", "passage")
     if level not in ("passage", "document"):
-        raise _fail(where, f"fältet 'level' ska vara \"passage\" eller \"document\", inte {level!r}")
+        raise _fail(where, f'fältet \'level\' ska vara "passage" eller "document", inte {level!r}')
     if level == "document":
         if row["answerable"] and not doc_ids:
-            raise _fail(where, "en besvarbar fråga med level \"document\" behöver minst ett doc_id")
+            raise _fail(where, 'en besvarbar fråga med level "document" behöver minst ett doc_id')
     elif row["answerable"]:
         if not evidence or not doc_ids:
             raise _fail(where, "en besvarbar fråga behöver minst en evidence och ett doc_id")
     elif evidence or doc_ids:
         raise _fail(where, "en obesvarbar fråga (answerable: false) ska ha tomma evidence och doc_ids")
     if row["kind"] == UNANSWERABLE and row["answerable"]:
-        raise _fail(where, "kind \"unanswerable\" kräver answerable: false")
+        raise _fail(where, 'kind "unanswerable" kräver answerable: false')
     previous = row.get("previous", "")
     if not isinstance(previous, str):
         raise _fail(where, f"fältet 'previous' ska vara en sträng, inte {type(previous).__name__}")
     stray = sorted({e.doc_id for e in evidence} - set(doc_ids))
     if stray:
         raise _fail(where, f"evidence pekar på dokument som inte står i doc_ids: {', '.join(stray)}")
-    return GoldItem(id=row["id"], question=row["question"], answer=row["answer"], kind=row["kind"],
-                    districts=districts, doc_ids=doc_ids, evidence=evidence, answerable=row["answerable"],
-                    line=line, level=level, previous=previous.strip())
+    return GoldItem(
+        id=row["id"],
+        question=row["question"],
+        answer=row["answer"],
+        kind=row["kind"],
+        districts=districts,
+        doc_ids=doc_ids,
+        evidence=evidence,
+        answerable=row["answerable"],
+        line=line,
+        level=level,
+        previous=previous.strip(),
+    )
 
 
 def parse_gold_lines(lines: Iterable[str], *, source: str = "guldfilen") -> tuple[GoldItem, ...]:
@@ -187,4 +198,5 @@ def check_documents(items: Iterable[GoldItem], doc_ids: Iterable[str]) -> None:
         if missing:
             raise GoldError(
                 f"{item.id} (rad {item.line}): dokumentet {missing[0]!r} finns inte i indexet. "
-                "Kontrollera att guldfilen hör till indexet (--gold, --index-dir).")
+                "Kontrollera att guldfilen hör till indexet (--gold, --index-dir)."
+            )

@@ -12,6 +12,7 @@ already found group is not relevant again). Then, with ranx:
 - ``mrr@10``: 1 / rank of the first relevant passage (0 beyond rank 10).
 - ``ndcg@10``: binary nDCG over the groups.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,9 @@ def _label(chunk_id: str, group: str | None, seen: set[str]) -> str:
 
 
 # HIGH LEVEL FUNCTIONS =========================================================
-def group_qrels_run(rankings: Mapping[str, Sequence[tuple[str, str | None]]],
-                    groups: Mapping[str, Iterable[str]]) -> tuple[Qrels, Run]:
+def group_qrels_run(
+    rankings: Mapping[str, Sequence[tuple[str, str | None]]], groups: Mapping[str, Iterable[str]]
+) -> tuple[Qrels, Run]:
     """Qrels and run over evidence groups, in ranx's dict format.
 
     Args:
@@ -70,8 +72,7 @@ def group_qrels_run(rankings: Mapping[str, Sequence[tuple[str, str | None]]],
     return qrels, run
 
 
-def retrieval_scores(qrels: Qrels, run: Run,
-                     metrics: Sequence[str] = RETRIEVAL_METRICS) -> dict[str, dict[str, float]]:
+def retrieval_scores(qrels: Qrels, run: Run, metrics: Sequence[str] = RETRIEVAL_METRICS) -> dict[str, dict[str, float]]:
     """Per-question ranx scores: ``{qid: {metric: value}}``.
 
     Args:
@@ -94,8 +95,13 @@ def retrieval_scores(qrels: Qrels, run: Run,
     ranx_run = RanxRun({q: dict(d) for q, d in run.items()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's uint64 -> int64 cast notice
-        evaluate(RanxQrels({q: dict(d) for q, d in qrels.items()}), ranx_run, list(metrics),
-                 return_mean=False, save_results_in_run=True)
+        evaluate(
+            RanxQrels({q: dict(d) for q, d in qrels.items()}),
+            ranx_run,
+            list(metrics),
+            return_mean=False,
+            save_results_in_run=True,
+        )
     return {q: {m: float(ranx_run.scores[m][q]) for m in metrics} for q in qrels}
 
 
@@ -117,8 +123,7 @@ def answer_score(groups: Sequence[str], quoted: Iterable[str], *, answered: bool
     return sum(1 for g in groups if g in got) / len(groups)
 
 
-def citation_correct(doc_id: str, district: str, gold_doc_ids: Iterable[str],
-                     gold_districts: Iterable[str]) -> bool:
+def citation_correct(doc_id: str, district: str, gold_doc_ids: Iterable[str], gold_districts: Iterable[str]) -> bool:
     """Whether a citation names a gold document and a gold district.
 
     Districts are compared in folded form ("Skarpnäck" == "skarpnack"); when the
@@ -130,8 +135,9 @@ def citation_correct(doc_id: str, district: str, gold_doc_ids: Iterable[str],
     return not keys or district_key(district) in keys
 
 
-def citation_score(citations: Sequence[tuple[str, str]], gold_doc_ids: Sequence[str],
-                   gold_districts: Sequence[str]) -> float | None:
+def citation_score(
+    citations: Sequence[tuple[str, str]], gold_doc_ids: Sequence[str], gold_districts: Sequence[str]
+) -> float | None:
     """Share of ``(doc_id, district)`` citations that are correct; None without citations."""
     if not citations:
         return None
@@ -139,8 +145,7 @@ def citation_score(citations: Sequence[tuple[str, str]], gold_doc_ids: Sequence[
     return right / len(citations)
 
 
-def abstention_scores(abstained: Mapping[str, bool],
-                      answerable: Mapping[str, bool]) -> tuple[float | None, float | None]:
+def abstention_scores(abstained: Mapping[str, bool], answerable: Mapping[str, bool]) -> tuple[float | None, float | None]:
     """Precision and recall of abstaining, the positive class being "fraga abstained".
 
     Precision: of the questions fraga declined, the share that are unanswerable.

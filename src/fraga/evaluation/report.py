@@ -1,5 +1,6 @@
 """The benchmark's outputs: the plain-text table, report.md, metrics.json,
 per_question.jsonl and chart.png."""
+
 from __future__ import annotations
 
 import json
@@ -29,27 +30,37 @@ LABELS: dict[str, str] = {
 }
 SHORT: dict[str, str] = {"recall@1": "R@1", "recall@5": "R@5", "answer_accuracy": "Svar"}
 # Metrics that are shares (0–1), shown as percentages in report.md; MRR and nDCG are scores.
-SHARES = frozenset({"recall@1", "recall@3", "recall@5", "recall@10", "answer_accuracy", "citation_accuracy",
-                    "abstention_precision", "abstention_recall"})
+SHARES = frozenset(
+    {
+        "recall@1",
+        "recall@3",
+        "recall@5",
+        "recall@10",
+        "answer_accuracy",
+        "citation_accuracy",
+        "abstention_precision",
+        "abstention_recall",
+    }
+)
 WEAKEST_SHOWN = 3  # question kinds named in the summary
 # The question kinds of the gold file (eval/GOLD.md), explained in Swedish.
 KINDS: dict[str, tuple[str, str]] = {
     "fact": ("Fakta", "sakuppgifter som står i svarsavsnitten, frågade med ungefär dokumentets ord"),
-    "paraphrase": ("Omformulering", "samma slags sakuppgifter frågade med andra ord än dokumentets "
-                                    "(t.ex. \"säkerhetsansvarig\" eller \"gå till polisen\")"),
-    "district_form": ("Stadsdelsnamn", "stadsdelen skriven på olika sätt: \"Skarpnäcks\", \"skarpnack\", "
-                                       "\"SDN Skarpnäck\", gemener"),
+    "paraphrase": (
+        "Omformulering",
+        'samma slags sakuppgifter frågade med andra ord än dokumentets (t.ex. "säkerhetsansvarig" eller "gå till polisen")',
+    ),
+    "district_form": ("Stadsdelsnamn", 'stadsdelen skriven på olika sätt: "Skarpnäcks", "skarpnack", "SDN Skarpnäck", gemener'),
     "ocr": ("OCR-text", "frågor som bara Norra innerstadens skannade, OCR-skadade dokument besvarar"),
-    "cross_district": ("Flera stadsdelar", "jämförelser mellan stadsdelar och dokument (t.ex. nolltolerans, "
-                                           "vem som polisanmäler)"),
-    "metadata": ("Dokumentuppgifter", "handläggare, datum, diarienummer, undertecknare och partierna bakom "
-                                      "skrivelsen"),
+    "cross_district": (
+        "Flera stadsdelar",
+        "jämförelser mellan stadsdelar och dokument (t.ex. nolltolerans, vem som polisanmäler)",
+    ),
+    "metadata": ("Dokumentuppgifter", "handläggare, datum, diarienummer, undertecknare och partierna bakom skrivelsen"),
     "english": ("Engelska", "frågor på engelska om den svenska texten"),
     "unanswerable": ("Obesvarbar", "rimliga frågor som dokumenten inte besvarar; rätt är att fraga avstår"),
-    "followup": ("Följdfråga", "en följdfråga (\"och i norra innerstan?\") som läses tillsammans med "
-                               "frågan före"),
-    "skrivelse": ("Skrivelse", "vad en skrivelse eller dess författare frågar eller vill, besvarat ur "
-                               "skrivelsen"),
+    "followup": ("Följdfråga", 'en följdfråga ("och i norra innerstan?") som läses tillsammans med frågan före'),
+    "skrivelse": ("Skrivelse", "vad en skrivelse eller dess författare frågar eller vill, besvarat ur skrivelsen"),
     "feedback": ("Återkoppling", "frågor från användarnas återkoppling som ännu inte fått en frågetyp"),
 }
 
@@ -93,7 +104,7 @@ def pct(metric: str, value: float | None) -> str:
 
 
 def kind_name(kind: str) -> str:
-    """"Fakta (fact)": the Swedish name with the gold file's own."""
+    """ "Fakta (fact)": the Swedish name with the gold file's own."""
     return f"{KINDS[kind][0]} ({kind})" if kind in KINDS else kind
 
 
@@ -120,16 +131,16 @@ def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int
     return "\n".join(out)
 
 
-def _table_rows(metrics: Mapping[str, Mapping[str, float | None]], *,
-                show=fmt) -> tuple[list[str], list[list[str]]]:
+def _table_rows(metrics: Mapping[str, Mapping[str, float | None]], *, show=fmt) -> tuple[list[str], list[list[str]]]:
     modes = list(metrics)
     header = ["Mått", *modes]
     rows = [[LABELS.get(m, m), *(show(m, metrics[mode].get(m)) for mode in modes)] for m in METRICS]
     return header, rows
 
 
-def _kind_rows(by_kind: Mapping[str, Mapping[str, Mapping[str, float | None]]],
-               modes: Sequence[str], *, show=fmt, name=str) -> tuple[list[str], list[list[str]]]:
+def _kind_rows(
+    by_kind: Mapping[str, Mapping[str, Mapping[str, float | None]]], modes: Sequence[str], *, show=fmt, name=str
+) -> tuple[list[str], list[list[str]]]:
     header = ["Frågetyp", "n"] + [f"{mode} {SHORT[m]}" for mode in modes for m in KIND_METRICS]
     rows = []
     for kind, per_mode in by_kind.items():
@@ -141,6 +152,7 @@ def _kind_rows(by_kind: Mapping[str, Mapping[str, Mapping[str, float | None]]],
 
 def best_mode(metrics: Mapping[str, Mapping[str, float | None]]) -> str:
     """The mode with the highest answer accuracy (then Recall@5, then the lower p50 latency)."""
+
     def key(mode: str) -> tuple[float, float, float]:
         m = metrics[mode]
         return (m.get("answer_accuracy") or 0.0, m.get("recall@5") or 0.0, -(m.get("latency_p50_ms") or 0.0))
@@ -148,8 +160,9 @@ def best_mode(metrics: Mapping[str, Mapping[str, float | None]]) -> str:
     return max(metrics, key=key)
 
 
-def weakest_kinds(by_kind: Mapping[str, Mapping[str, Mapping[str, float | None]]], mode: str,
-                  n: int = WEAKEST_SHOWN) -> list[tuple[str, float]]:
+def weakest_kinds(
+    by_kind: Mapping[str, Mapping[str, Mapping[str, float | None]]], mode: str, n: int = WEAKEST_SHOWN
+) -> list[tuple[str, float]]:
     """The ``n`` question kinds with the lowest "Svar" in ``mode`` (for unanswerable: share abstained)."""
     values = [(kind, _kind_value("answer_accuracy", per_mode.get(mode, {}))) for kind, per_mode in by_kind.items()]
     known = [(kind, v) for kind, v in values if v is not None]
@@ -162,14 +175,19 @@ def summary_lines(result: BenchmarkResult) -> list[str]:
         return ["- Inga lägen kördes."]
     best = best_mode(result.metrics)
     m = result.metrics[best]
-    others = [f"{mode} {pct('answer_accuracy', result.metrics[mode].get('answer_accuracy'))}"
-              for mode in result.modes if mode != best]
+    others = [
+        f"{mode} {pct('answer_accuracy', result.metrics[mode].get('answer_accuracy'))}" for mode in result.modes if mode != best
+    ]
     weak = weakest_kinds(result.by_kind, best)
     weak_text = ", ".join(f"{kind_name(k)} {pct('answer_accuracy', v)}" for k, v in weak) or "–"
-    first = (f"- **Bästa läge: {best}** (Recall@5 {pct('recall@5', m.get('recall@5'))}, "
-             f"svarstid p50 {fmt('latency_p50_ms', m.get('latency_p50_ms'))} ms).")
-    second = (f"- **Svarsriktighet: {pct('answer_accuracy', m.get('answer_accuracy'))}** av de besvarbara frågorna "
-              f"besvarades rätt med {best}" + (f" (övriga lägen: {', '.join(others)})." if others else "."))
+    first = (
+        f"- **Bästa läge: {best}** (Recall@5 {pct('recall@5', m.get('recall@5'))}, "
+        f"svarstid p50 {fmt('latency_p50_ms', m.get('latency_p50_ms'))} ms)."
+    )
+    second = (
+        f"- **Svarsriktighet: {pct('answer_accuracy', m.get('answer_accuracy'))}** av de besvarbara frågorna "
+        f"besvarades rätt med {best}" + (f" (övriga lägen: {', '.join(others)})." if others else ".")
+    )
     return [first, second, f"- **Svagast i {best}:** {weak_text}."]
 
 
@@ -215,28 +233,52 @@ def render_markdown(result: BenchmarkResult) -> str:
     idx = result.index
     title = f"# Utvärdering av fraga{' – ' + result.label if result.label else ''}"
     parts = [
-        title, "", *summary_lines(result), "",
-        "## Körning", "",
+        title,
+        "",
+        *summary_lines(result),
+        "",
+        "## Körning",
+        "",
         f"- Körd: {result.created}",
         f"- Guldfil: `{result.gold}` ({counts['total']} frågor, varav {counts['answerable']} besvarbara)",
         f"- Index: `{idx.get('folder', '')}` (kodare {idx.get('encoder', '')}, {idx.get('num_chunks', '')} "
         f"passager, {idx.get('documents', '')} dokument)",
-        f"- Lägen: {', '.join(result.modes)}", "",
-        "## Resultat", "",
-        "Andelar i procent; MRR och nDCG är poäng mellan 0 och 1. Måtten förklaras under Definitioner.", "",
-        _markdown(*_table_rows(result.metrics, show=pct)), "",
-        "![Jämförelse av lägena](chart.png)", "",
-        "## Per frågetyp", "",
-        ("R@1, R@5 och Svar (svarsriktighet) per läge, i procent. För obesvarbara frågor visar Svar andelen "
-         "där fraga avstod."),
-        "", _markdown(*_kind_rows(result.by_kind, result.modes, show=pct, name=kind_name)), "",
-        "### Frågetyperna", "", _kind_explanations(list(result.by_kind)), "",
-        "## Definitioner", "", DEFINITIONS, "",
-        ("Per fråga: `per_question.jsonl` (hämtade passager med träff/miss, svaret och citaten). "
-         "Siffrorna som data: `metrics.json`."), "",
-        "## Bilaga: missar", "",
-        ("Besvarbara frågor där ingen relevant passage fanns bland de fem första eller svaret inte var helt rätt, "
-         "och obesvarbara frågor som fraga ändå svarade på."), "",
+        f"- Lägen: {', '.join(result.modes)}",
+        "",
+        "## Resultat",
+        "",
+        "Andelar i procent; MRR och nDCG är poäng mellan 0 och 1. Måtten förklaras under Definitioner.",
+        "",
+        _markdown(*_table_rows(result.metrics, show=pct)),
+        "",
+        "![Jämförelse av lägena](chart.png)",
+        "",
+        "## Per frågetyp",
+        "",
+        ("R@1, R@5 och Svar (svarsriktighet) per läge, i procent. För obesvarbara frågor visar Svar andelen där fraga avstod."),
+        "",
+        _markdown(*_kind_rows(result.by_kind, result.modes, show=pct, name=kind_name)),
+        "",
+        "### Frågetyperna",
+        "",
+        _kind_explanations(list(result.by_kind)),
+        "",
+        "## Definitioner",
+        "",
+        DEFINITIONS,
+        "",
+        (
+            "Per fråga: `per_question.jsonl` (hämtade passager med träff/miss, svaret och citaten). "
+            "Siffrorna som data: `metrics.json`."
+        ),
+        "",
+        "## Bilaga: missar",
+        "",
+        (
+            "Besvarbara frågor där ingen relevant passage fanns bland de fem första eller svaret inte var helt rätt, "
+            "och obesvarbara frågor som fraga ändå svarade på."
+        ),
+        "",
     ]
     for mode in result.modes:
         rows = _misses([q for q in result.questions if q.mode == mode])
@@ -286,8 +328,7 @@ def write_report(folder: str | os.PathLike[str], result: BenchmarkResult, *, cha
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n",
-                                      encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     with open(out / "per_question.jsonl", "w", encoding="utf-8") as f:
         for q in result.questions:
             f.write(json.dumps(q.to_dict(), ensure_ascii=False) + "\n")

@@ -1,4 +1,5 @@
 """Benchmark records (one per question and mode) and their aggregation into the table."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ from fraga.evaluation.metrics import RETRIEVAL_METRICS, abstention_scores, mean,
 
 logger = logging.getLogger(__name__)
 
-ANSWER_METRICS: tuple[str, ...] = ("answer_accuracy", "citation_accuracy", "abstention_precision",
-                                   "abstention_recall")
+ANSWER_METRICS: tuple[str, ...] = ("answer_accuracy", "citation_accuracy", "abstention_precision", "abstention_recall")
 LATENCY_METRICS: tuple[str, ...] = ("latency_p50_ms", "latency_p95_ms")
 METRICS: tuple[str, ...] = RETRIEVAL_METRICS + ANSWER_METRICS + LATENCY_METRICS
 # Shown per question kind (the full set is in metrics.json).
@@ -90,8 +90,15 @@ class BenchmarkResult:
 
     def to_json(self) -> dict[str, Any]:
         """The content of metrics.json."""
-        return {"label": self.label, "created": self.created, "gold": self.gold, "index": self.index,
-                "questions": self.counts(), "modes": self.metrics, "by_kind": self.by_kind}
+        return {
+            "label": self.label,
+            "created": self.created,
+            "gold": self.gold,
+            "index": self.index,
+            "questions": self.counts(),
+            "modes": self.metrics,
+            "by_kind": self.by_kind,
+        }
 
 
 # HIGH LEVEL FUNCTIONS =========================================================
@@ -110,8 +117,7 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     out: dict[str, float | None] = {m: mean(r.retrieval.get(m) for r in answerable) for m in RETRIEVAL_METRICS}
     out["answer_accuracy"] = mean(r.answer_score for r in answerable)
     out["citation_accuracy"] = mean(r.citation_score for r in answerable if r.answered)
-    precision, recall = abstention_scores({r.id: not r.answered for r in results},
-                                          {r.id: r.answerable for r in results})
+    precision, recall = abstention_scores({r.id: not r.answered for r in results}, {r.id: r.answerable for r in results})
     out["abstention_precision"] = precision
     out["abstention_recall"] = recall
     latencies = [r.latency_ms for r in results]

@@ -1,4 +1,5 @@
 """Run the gold set against an index in each retrieval mode (``fraga eval``)."""
+
 from __future__ import annotations
 
 import logging
@@ -9,13 +10,10 @@ from pathlib import Path
 
 from fraga.answer.followup import resolve
 from fraga.errors import FragaError
-from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, groups_of, quote_matches, quoted_groups, \
-    relevant_group
+from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, groups_of, quote_matches, quoted_groups, relevant_group
 from fraga.evaluation.gold import GoldItem, check_documents
-from fraga.evaluation.metrics import answer_score, citation_correct, citation_score, group_qrels_run, \
-    retrieval_scores
-from fraga.evaluation.results import BenchmarkResult, Cited, QuestionResult, Retrieved, summarize, \
-    summarize_by_kind
+from fraga.evaluation.metrics import answer_score, citation_correct, citation_score, group_qrels_run, retrieval_scores
+from fraga.evaluation.results import BenchmarkResult, Cited, QuestionResult, Retrieved, summarize, summarize_by_kind
 from fraga.index.generation import Index
 from fraga.search.retrieve import MODES
 
@@ -35,8 +33,9 @@ def parse_modes(text: str) -> tuple[str, ...]:
     modes = tuple(dict.fromkeys(m.strip().lower() for m in text.split(",") if m.strip()))
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
-        raise FragaError(f"Okänt läge {', '.join(unknown) or repr(text)}; välj bland {', '.join(MODES)} "
-                         "(t.ex. --modes bm25,hybrid)")
+        raise FragaError(
+            f"Okänt läge {', '.join(unknown) or repr(text)}; välj bland {', '.join(MODES)} (t.ex. --modes bm25,hybrid)"
+        )
     return modes
 
 
@@ -50,14 +49,21 @@ def default_report_dir(label: str = "", *, now: time.struct_time | None = None) 
 def index_info(index: Index) -> dict[str, object]:
     """What metrics.json records about the index."""
     m = index.manifest
-    return {"folder": str(index.folder.parent), "generation": index.folder.name,
-            "encoder": m.get("encoder", {}).get("name", ""), "dim": m.get("encoder", {}).get("dim"),
-            "num_chunks": m.get("num_chunks", len(index.chunks)), "documents": len(index.documents),
-            "fraga_version": m.get("fraga_version", ""), "created": m.get("created", "")}
+    return {
+        "folder": str(index.folder.parent),
+        "generation": index.folder.name,
+        "encoder": m.get("encoder", {}).get("name", ""),
+        "dim": m.get("encoder", {}).get("dim"),
+        "num_chunks": m.get("num_chunks", len(index.chunks)),
+        "documents": len(index.documents),
+        "fraga_version": m.get("fraga_version", ""),
+        "created": m.get("created", ""),
+    }
 
 
-def _question_result(item: GoldItem, mode: str, spans: tuple[EvidenceSpan, ...], ranking, answer,
-                     latency_ms: float, error: str, documents) -> QuestionResult:
+def _question_result(
+    item: GoldItem, mode: str, spans: tuple[EvidenceSpan, ...], ranking, answer, latency_ms: float, error: str, documents
+) -> QuestionResult:
     groups = groups_of(spans)
     retrieved = []
     first = None
@@ -69,27 +75,56 @@ def _question_result(item: GoldItem, mode: str, spans: tuple[EvidenceSpan, ...],
         retrieved.append(Retrieved(hit.rank, c.chunk_id, c.doc_id, round(hit.score, 6), relevant))
     answered = bool(answer is not None and answer.answered)
     cites = []
-    for c in (answer.citations if answer is not None else ()):
+    for c in answer.citations if answer is not None else ():
         district = c.district or documents[c.doc_id].metadata.district
-        cites.append(Cited(c.doc_id, district, c.quote, c.start, c.end,
-                           any(quote_matches(s, c.doc_id, c.start, c.end) for s in spans),
-                           citation_correct(c.doc_id, district, item.doc_ids, item.districts)))
+        cites.append(
+            Cited(
+                c.doc_id,
+                district,
+                c.quote,
+                c.start,
+                c.end,
+                any(quote_matches(s, c.doc_id, c.start, c.end) for s in spans),
+                citation_correct(c.doc_id, district, item.doc_ids, item.districts),
+            )
+        )
     quoted = quoted_groups(spans, ((c.doc_id, c.start, c.end) for c in cites))
     return QuestionResult(
-        id=item.id, kind=item.kind, mode=mode, question=item.question, answerable=item.answerable,
-        groups=groups, retrieved=tuple(retrieved), retrieval={}, first_relevant_rank=first,
-        answered=answered, answer=answer.text if answer is not None else "",
-        note=answer.note if answer is not None else "error", citations=tuple(cites),
+        id=item.id,
+        kind=item.kind,
+        mode=mode,
+        question=item.question,
+        answerable=item.answerable,
+        groups=groups,
+        retrieved=tuple(retrieved),
+        retrieval={},
+        first_relevant_rank=first,
+        answered=answered,
+        answer=answer.text if answer is not None else "",
+        note=answer.note if answer is not None else "error",
+        citations=tuple(cites),
         answer_score=answer_score(groups, quoted, answered=answered) if item.answerable else None,
-        citation_score=(citation_score([(c.doc_id, c.district) for c in cites], item.doc_ids, item.districts)
-                        if item.answerable and answered else None),
-        latency_ms=round(latency_ms, 3), error=error)
+        citation_score=(
+            citation_score([(c.doc_id, c.district) for c in cites], item.doc_ids, item.districts)
+            if item.answerable and answered
+            else None
+        ),
+        latency_ms=round(latency_ms, 3),
+        error=error,
+    )
 
 
 # HIGH LEVEL FUNCTIONS =========================================================
-def run_mode(index: Index, gold: Sequence[GoldItem], spans: dict[str, tuple[EvidenceSpan, ...]], mode: str, *,
-             search_k: int = SEARCH_K, answer_k: int = ANSWER_K,
-             progress: Progress | None = None) -> list[QuestionResult]:
+def run_mode(
+    index: Index,
+    gold: Sequence[GoldItem],
+    spans: dict[str, tuple[EvidenceSpan, ...]],
+    mode: str,
+    *,
+    search_k: int = SEARCH_K,
+    answer_k: int = ANSWER_K,
+    progress: Progress | None = None,
+) -> list[QuestionResult]:
     """Every gold question in one mode: a ranking of ``search_k`` passages scored
     with ranx, and a timed answer (warmed up once before timing)."""
     from fraga.answer.answerer import Answerer
@@ -116,8 +151,7 @@ def run_mode(index: Index, gold: Sequence[GoldItem], spans: dict[str, tuple[Evid
         except FragaError as exc:  # counted as an abstention
             answer, error = None, error or str(exc)
         latency = (time.perf_counter() - t0) * 1000.0
-        rows.append(_question_result(item, mode, spans[item.id], ranking, answer, latency, error,
-                                     index.documents))
+        rows.append(_question_result(item, mode, spans[item.id], ranking, answer, latency, error, index.documents))
         if progress:
             progress(mode, n, len(gold))
     # A relevant passage's evidence group is its document (evidence.py).
@@ -127,9 +161,17 @@ def run_mode(index: Index, gold: Sequence[GoldItem], spans: dict[str, tuple[Evid
     return [replace(r, retrieval=scores.get(r.id, {})) for r in rows]
 
 
-def run_benchmark(index: Index, gold: Sequence[GoldItem], *, modes: Sequence[str] = MODES, label: str = "",
-                  gold_path: str = "", search_k: int = SEARCH_K, answer_k: int = ANSWER_K,
-                  progress: Progress | None = None) -> BenchmarkResult:
+def run_benchmark(
+    index: Index,
+    gold: Sequence[GoldItem],
+    *,
+    modes: Sequence[str] = MODES,
+    label: str = "",
+    gold_path: str = "",
+    search_k: int = SEARCH_K,
+    answer_k: int = ANSWER_K,
+    progress: Progress | None = None,
+) -> BenchmarkResult:
     """Run ``gold`` against ``index`` in each of ``modes``.
 
     Raises:
@@ -149,13 +191,20 @@ def run_benchmark(index: Index, gold: Sequence[GoldItem], *, modes: Sequence[str
         rows = run_mode(index, gold, spans, mode, search_k=search_k, answer_k=answer_k, progress=progress)
         metrics[mode] = summarize(rows)
         questions.extend(rows)
-    return BenchmarkResult(label=label, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), gold=gold_path,
-                           index=index_info(index), modes=modes, questions=tuple(questions),
-                           metrics=metrics, by_kind=summarize_by_kind(questions))
+    return BenchmarkResult(
+        label=label,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        gold=gold_path,
+        index=index_info(index),
+        modes=modes,
+        questions=tuple(questions),
+        metrics=metrics,
+        by_kind=summarize_by_kind(questions),
+    )
 
 
 def split_name(path: str | Path) -> str:
-    """"dev" or "test" for the bundled splits, else the file's stem."""
+    """ "dev" or "test" for the bundled splits, else the file's stem."""
     for name, split in DEFAULT_SPLITS.items():
         if Path(path).resolve() == split.resolve():
             return name
@@ -170,8 +219,10 @@ def format_model_info() -> str:
     cv = info.get("cv_5fold", {})
     if not cv:
         return "Svarsmodellen saknar uppgifter om korsvalidering."
-    return (f"Svarsmodellen anpassades {info.get('fitted', '?')} på {info.get('gold', '?')} "
-            f"({info.get('questions', '?')} frågor som modellen besvarar, kodare {info.get('encoder', '?')}). "
-            f"Korsvaliderat (5 delar, per fråga): svarsriktighet {cv.get('answer_accuracy', 0):.3f}, "
-            f"rätt mening först {cv.get('top1', 0):.3f}, avstår precision {cv.get('abstain_precision', 0):.3f}, "
-            f"recall {cv.get('abstain_recall', 0):.3f}.")
+    return (
+        f"Svarsmodellen anpassades {info.get('fitted', '?')} på {info.get('gold', '?')} "
+        f"({info.get('questions', '?')} frågor som modellen besvarar, kodare {info.get('encoder', '?')}). "
+        f"Korsvaliderat (5 delar, per fråga): svarsriktighet {cv.get('answer_accuracy', 0):.3f}, "
+        f"rätt mening först {cv.get('top1', 0):.3f}, avstår precision {cv.get('abstain_precision', 0):.3f}, "
+        f"recall {cv.get('abstain_recall', 0):.3f}."
+    )

@@ -5,6 +5,7 @@
 - ``export``: judgments as rows of the gold-set format (``eval/GOLD.md``).
 - ``stats``: the share of good answers over time and per district, and its chart.
 """
+
 from fraga.feedback.store import GOOD, UNANSWERABLE, VERDICTS, WRONG, Feedback, FeedbackError, FeedbackStore, PassageRef
 
 __all__ = ["GOOD", "UNANSWERABLE", "VERDICTS", "WRONG", "Feedback", "FeedbackError", "FeedbackStore", "PassageRef"]

@@ -17,6 +17,7 @@ its judgment a *stale* row: reported, never silently dropped, and left out of th
 Every row carries ``source: "feedback"`` and the judgment's id, time, verdict and comment;
 ``fraga eval`` ignores these fields.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,26 +97,49 @@ def _base(fb: Feedback) -> dict[str, Any]:
 
 
 def _extra(fb: Feedback) -> dict[str, Any]:
-    return {"source": "feedback", "feedback_id": fb.id, "verdict": fb.verdict, "comment": fb.comment,
-            "created": fb.created, "generation": fb.generation, "fraga_answer": fb.answer}
+    return {
+        "source": "feedback",
+        "feedback_id": fb.id,
+        "verdict": fb.verdict,
+        "comment": fb.comment,
+        "created": fb.created,
+        "generation": fb.generation,
+        "fraga_answer": fb.answer,
+    }
 
 
 def _unanswerable(fb: Feedback) -> dict[str, Any]:
-    return {**_base(fb), "answer": NO_ANSWER_TEXT, "kind": UNANSWERABLE_KIND, "districts": list(fb.districts),
-            "doc_ids": [], "evidence": [], "answerable": False, **_extra(fb)}
+    return {
+        **_base(fb),
+        "answer": NO_ANSWER_TEXT,
+        "kind": UNANSWERABLE_KIND,
+        "districts": list(fb.districts),
+        "doc_ids": [],
+        "evidence": [],
+        "answerable": False,
+        **_extra(fb),
+    }
 
 
 def _answerable(fb: Feedback, pairs: list[tuple[PassageRef, Chunk]], answer: str, index: Index) -> dict[str, Any]:
     evidence = list({(c.doc_id, _evidence_text(r, c)): None for r, c in pairs})
     doc_ids = list(dict.fromkeys(doc for doc, _ in evidence))
     districts = list(dict.fromkeys(d for doc in doc_ids if (d := index.documents[doc].metadata.district)))
-    return {**_base(fb), "answer": answer, "kind": "followup" if fb.previous else KIND,
-            "districts": districts or list(fb.districts), "doc_ids": doc_ids,
-            "evidence": [{"doc_id": doc, "text": text} for doc, text in evidence], "answerable": True, **_extra(fb)}
+    return {
+        **_base(fb),
+        "answer": answer,
+        "kind": "followup" if fb.previous else KIND,
+        "districts": districts or list(fb.districts),
+        "doc_ids": doc_ids,
+        "evidence": [{"doc_id": doc, "text": text} for doc, text in evidence],
+        "answerable": True,
+        **_extra(fb),
+    }
 
 
 def feedback_to_gold(fb: Feedback, index: Index) -> dict[str, Any] | NotExported:
     """The gold row of one judgment, or why it has none."""
+
     def why(reason: str, *, stale: bool = False) -> NotExported:
         return NotExported(fb.id, fb.question, fb.verdict, reason, stale)
 
@@ -123,14 +147,20 @@ def feedback_to_gold(fb: Feedback, index: Index) -> dict[str, Any] | NotExported
         return _unanswerable(fb)
     refs = (fb.pointed,) if fb.verdict == WRONG and fb.pointed else fb.cited if fb.verdict == GOOD else ()
     if not refs:
-        return why("fel svar utan angivet avsnitt; läs kommentaren och skriv guldfrågan för hand"
-                   if fb.verdict == WRONG else "bra svar utan citerade avsnitt")
+        return why(
+            "fel svar utan angivet avsnitt; läs kommentaren och skriv guldfrågan för hand"
+            if fb.verdict == WRONG
+            else "bra svar utan citerade avsnitt"
+        )
     pairs = []
     for ref in refs:
         chunk = locate(ref, index)
         if chunk is None:
-            return why(f"avsnittet {ref.chunk_id} ({ref.doc_id}) finns inte längre i indexet; dokumentet har "
-                       "ändrats eller tagits bort sedan omdömet gavs", stale=True)
+            return why(
+                f"avsnittet {ref.chunk_id} ({ref.doc_id}) finns inte längre i indexet; dokumentet har "
+                "ändrats eller tagits bort sedan omdömet gavs",
+                stale=True,
+            )
         pairs.append((ref, chunk))
     if fb.verdict == WRONG:
         answer = _squash(pairs[0][1].text)
@@ -165,6 +195,5 @@ def write_gold(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> 
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out)
     except OSError as exc:
-        raise FeedbackError(f"Kan inte skriva {str(out)!r} ({exc.strerror or exc}); välj en annan fil med --out.") \
-            from exc
+        raise FeedbackError(f"Kan inte skriva {str(out)!r} ({exc.strerror or exc}); välj en annan fil med --out.") from exc
     return out

@@ -1,4 +1,5 @@
 """A judgment built from an answer, the passages it showed and the user's choice."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,7 @@ def passage_ref(chunk: Chunk, index: Index, *, quote: str = "") -> PassageRef:
     """``chunk`` as a reference: its id, document, content hash, offsets, and ``quote`` or its text."""
     doc = index.documents.get(chunk.doc_id)
     district = doc.metadata.district if doc is not None else ""
-    return PassageRef(chunk.chunk_id, chunk.doc_id, chunk.hash, chunk.start, chunk.end, quote or chunk.text,
-                      district)
+    return PassageRef(chunk.chunk_id, chunk.doc_id, chunk.hash, chunk.start, chunk.end, quote or chunk.text, district)
 
 
 def chunk_of(index: Index, chunk_id: str) -> Chunk | None:
@@ -35,12 +35,21 @@ def shown_passages(answer: Answer, index: Index, *, limit: int = SHOWN_PASSAGES)
             out.setdefault(chunk.chunk_id, chunk)
     for hit in answer.hits:
         out.setdefault(hit.chunk.chunk_id, hit.chunk)
-    return tuple(out.values())[:max(limit, len({c.chunk_id for c in answer.citations}))]
+    return tuple(out.values())[: max(limit, len({c.chunk_id for c in answer.citations}))]
 
 
-def make_feedback(question: str, answer: Answer, verdict: str, index: Index, *, pointed: str = "",
-                  comment: str = "", districts: Sequence[str] = (), asked: str = "",
-                  previous: str = "") -> Feedback:
+def make_feedback(
+    question: str,
+    answer: Answer,
+    verdict: str,
+    index: Index,
+    *,
+    pointed: str = "",
+    comment: str = "",
+    districts: Sequence[str] = (),
+    asked: str = "",
+    previous: str = "",
+) -> Feedback:
     """The judgment ``verdict`` of ``answer`` to ``question``.
 
     Args:
@@ -80,6 +89,16 @@ def make_feedback(question: str, answer: Answer, verdict: str, index: Index, *, 
         ref = passage_ref(chunk, index)
     if not districts:
         districts = tuple(dict.fromkeys(r.district for r in (*cited, *((ref,) if ref else ())) if r.district))
-    return Feedback(question=question.strip(), answer=answer.text, answered=answer.answered, verdict=verdict,
-                    cited=tuple(cited), pointed=ref, comment=comment or "", districts=tuple(districts),
-                    generation=index.folder.name, asked=asked if asked != question else "", previous=previous)
+    return Feedback(
+        question=question.strip(),
+        answer=answer.text,
+        answered=answer.answered,
+        verdict=verdict,
+        cited=tuple(cited),
+        pointed=ref,
+        comment=comment or "",
+        districts=tuple(districts),
+        generation=index.folder.name,
+        asked=asked if asked != question else "",
+        previous=previous,
+    )

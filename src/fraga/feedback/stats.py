@@ -1,4 +1,5 @@
 """The share of good answers over time and per district, and a small chart of both."""
+
 from __future__ import annotations
 
 import io
@@ -73,8 +74,7 @@ def chart_png(entries: Sequence[Feedback]) -> bytes:
         xs = list(range(len(times)))
         ax1.plot(xs, [s.share for s in times], marker="o", color="#2563eb")
         for x, s in zip(xs, times, strict=True):
-            ax1.annotate(f"{s.good}/{s.total}", (x, s.share), textcoords="offset points", xytext=(0, 6),
-                         ha="center", fontsize=7)
+            ax1.annotate(f"{s.good}/{s.total}", (x, s.share), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
         step = max(1, len(times) // 8)
         ax1.set_xticks(xs[::step], [s.label for s in times][::step], rotation=30, ha="right", fontsize=8)
     ax1.set_ylim(0, 1.1)

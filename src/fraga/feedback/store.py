@@ -7,6 +7,7 @@ can tell whether those passages still exist. The database runs in WAL mode with 
 timeout; every write is one short transaction on its own connection, so concurrent sessions
 (threads or processes) lose nothing. No user identity and no address is stored.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,13 +77,27 @@ class PassageRef:
     district: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "hash": self.hash, "start": self.start,
-                "end": self.end, "quote": self.quote, "district": self.district}
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "hash": self.hash,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "district": self.district,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PassageRef:
-        return cls(str(data["chunk_id"]), str(data["doc_id"]), str(data["hash"]), int(data["start"]),
-                   int(data["end"]), str(data.get("quote", "")), str(data.get("district", "")))
+        return cls(
+            str(data["chunk_id"]),
+            str(data["doc_id"]),
+            str(data["hash"]),
+            int(data["start"]),
+            int(data["end"]),
+            str(data.get("quote", "")),
+            str(data.get("district", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +119,21 @@ class Feedback:
     created: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "created": self.created, "question": self.question, "asked": self.asked,
-                "previous": self.previous, "answer": self.answer, "answered": self.answered,
-                "verdict": self.verdict, "comment": self.comment, "cited": [c.to_dict() for c in self.cited],
-                "pointed": self.pointed.to_dict() if self.pointed else None, "districts": list(self.districts),
-                "generation": self.generation}
+        return {
+            "id": self.id,
+            "created": self.created,
+            "question": self.question,
+            "asked": self.asked,
+            "previous": self.previous,
+            "answer": self.answer,
+            "answered": self.answered,
+            "verdict": self.verdict,
+            "comment": self.comment,
+            "cited": [c.to_dict() for c in self.cited],
+            "pointed": self.pointed.to_dict() if self.pointed else None,
+            "districts": list(self.districts),
+            "generation": self.generation,
+        }
 
 
 # LOW LEVEL FUNCTIONS ==========================================================
@@ -124,8 +149,7 @@ def parse_since(text: str | None) -> str:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise FeedbackError(f"--since \"{text[:40]}\" är inget datum; skriv det som ÅÅÅÅ-MM-DD, "
-                            "t.ex. 2026-12-01.") from None
+        raise FeedbackError(f'--since "{text[:40]}" är inget datum; skriv det som ÅÅÅÅ-MM-DD, t.ex. 2026-12-01.') from None
 
 
 def _check(fb: Feedback) -> Feedback:
@@ -141,11 +165,21 @@ def _check(fb: Feedback) -> Feedback:
 
 def _row_to_feedback(row: sqlite3.Row) -> Feedback:
     pointed = json.loads(row["pointed"]) if row["pointed"] else None
-    return Feedback(question=row["question"], answer=row["answer"], answered=bool(row["answered"]),
-                    verdict=row["verdict"], cited=tuple(PassageRef.from_dict(c) for c in json.loads(row["cited"])),
-                    pointed=PassageRef.from_dict(pointed) if pointed else None, comment=row["comment"],
-                    districts=tuple(json.loads(row["districts"])), generation=row["generation"],
-                    asked=row["asked"], previous=row["previous"], id=int(row["id"]), created=row["created"])
+    return Feedback(
+        question=row["question"],
+        answer=row["answer"],
+        answered=bool(row["answered"]),
+        verdict=row["verdict"],
+        cited=tuple(PassageRef.from_dict(c) for c in json.loads(row["cited"])),
+        pointed=PassageRef.from_dict(pointed) if pointed else None,
+        comment=row["comment"],
+        districts=tuple(json.loads(row["districts"])),
+        generation=row["generation"],
+        asked=row["asked"],
+        previous=row["previous"],
+        id=int(row["id"]),
+        created=row["created"],
+    )
 
 
 # HIGH LEVEL FUNCTIONS =========================================================
@@ -179,8 +213,10 @@ class FeedbackStore:
             try:
                 yield conn
             except sqlite3.Error as exc:
-                raise FeedbackError(f"Återkopplingsdatabasen {str(self.path)!r} går inte att använda ({exc}); "
-                                    "kontrollera att filen är hel och skrivbar.") from exc
+                raise FeedbackError(
+                    f"Återkopplingsdatabasen {str(self.path)!r} går inte att använda ({exc}); "
+                    "kontrollera att filen är hel och skrivbar."
+                ) from exc
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if self._ready:
@@ -197,8 +233,10 @@ class FeedbackStore:
             if version == 0:
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             elif version > SCHEMA_VERSION:
-                raise FeedbackError(f"Återkopplingsdatabasen {str(self.path)!r} har version {version}; den här "
-                                    f"versionen av fraga läser version {SCHEMA_VERSION}. Uppdatera fraga.")
+                raise FeedbackError(
+                    f"Återkopplingsdatabasen {str(self.path)!r} har version {version}; den här "
+                    f"versionen av fraga läser version {SCHEMA_VERSION}. Uppdatera fraga."
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -219,10 +257,21 @@ class FeedbackStore:
             cur = conn.execute(
                 "INSERT INTO feedback (created, question, asked, previous, answer, answered, verdict, comment, "
                 "cited, pointed, districts, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (created, fb.question, fb.asked, fb.previous, fb.answer, int(fb.answered), fb.verdict, fb.comment,
-                 json.dumps([c.to_dict() for c in fb.cited], ensure_ascii=False),
-                 json.dumps(fb.pointed.to_dict(), ensure_ascii=False) if fb.pointed else None,
-                 json.dumps(list(fb.districts), ensure_ascii=False), fb.generation))
+                (
+                    created,
+                    fb.question,
+                    fb.asked,
+                    fb.previous,
+                    fb.answer,
+                    int(fb.answered),
+                    fb.verdict,
+                    fb.comment,
+                    json.dumps([c.to_dict() for c in fb.cited], ensure_ascii=False),
+                    json.dumps(fb.pointed.to_dict(), ensure_ascii=False) if fb.pointed else None,
+                    json.dumps(list(fb.districts), ensure_ascii=False),
+                    fb.generation,
+                ),
+            )
             row_id = int(cur.lastrowid or 0)
         logger.info("feedback %d stored (%s)", row_id, fb.verdict)
         return replace(fb, id=row_id, created=created)

@@ -12,6 +12,7 @@ The new generation is written as ``build_index`` writes one (``fraga.index.colum
 and text segments are hard-linked, the document's texts go into a new segment, and the
 small per-passage arrays, the BM25 matrix and the FAISS index are rewritten.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,13 +55,13 @@ def _average_length(bm25_folder: Path, token_lists: list[list[str]]) -> float:
     try:
         return float(json.loads((bm25_folder / STATS_FILE).read_text(encoding="utf-8"))["avgdl"])
     except (OSError, ValueError, KeyError):
-        logger.info("no %s in %s; estimating the average passage length from the new passages",
-                    STATS_FILE, bm25_folder)
+        logger.info("no %s in %s; estimating the average passage length from the new passages", STATS_FILE, bm25_folder)
         return max(1.0, float(np.mean([len(t) for t in token_lists])))
 
 
-def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
-                 source: str | os.PathLike[str] | None = None) -> AddReport:
+def add_document(
+    index: Index, doc: Document, *, encoder: Encoder | None = None, source: str | os.PathLike[str] | None = None
+) -> AddReport:
     """Add ``doc`` to ``index`` and write the result as the index's new current generation.
 
     ``index`` is updated in place (passages, vectors, BM25, documents), so a process that
@@ -89,7 +90,7 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     enc = bulk_encoder(encoder or index.encoder, len(texts))
     vectors = enc.encode_passages(texts)
     base_sections = index.columns.sections
-    sentences = embed_sentences([doc], section_list(chunks, base_sections)[len(base_sections):], enc)
+    sentences = embed_sentences([doc], section_list(chunks, base_sections)[len(base_sections) :], enc)
     t_embed = time.perf_counter()
     n_old = index.faiss.ntotal
     index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -116,14 +117,21 @@ def add_document(index: Index, doc: Document, *, encoder: Encoder | None = None,
     # the appended matrix is in memory: map the written one instead
     index.bm25 = Bm25Index.load(gen / "bm25", mmap=True, analyzer=index.bm25.analyzer)
     t_reload = time.perf_counter()
-    seconds = {"chunk": t_chunk - t0, "embed": t_embed - t_chunk, "faiss": t_faiss - t_embed,
-               "bm25": t_bm25 - t_faiss, "write": t_write - t_bm25, "reload": t_reload - t_write,
-               "total": t_reload - t0}
+    seconds = {
+        "chunk": t_chunk - t0,
+        "embed": t_embed - t_chunk,
+        "faiss": t_faiss - t_embed,
+        "bm25": t_bm25 - t_faiss,
+        "write": t_write - t_bm25,
+        "reload": t_reload - t_write,
+        "total": t_reload - t0,
+    }
     return AddReport(doc.doc_id, len(chunks), gen.name, seconds)
 
 
-def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored: str,
-                    sentences: SentenceVectors) -> tuple[Path, dict]:
+def _write_appended(
+    index: Index, doc: Document, chunks, hashes, source, stored: str, sentences: SentenceVectors
+) -> tuple[Path, dict]:
     old = index.folder
     index_path = old.parent
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
@@ -147,9 +155,13 @@ def _write_appended(index: Index, doc: Document, chunks, hashes, source, stored:
         if (old / "report.json").exists():
             shutil.copyfile(old / "report.json", tmp / "report.json")
         manifest = dict(index.manifest)
-        manifest.update(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), num_chunks=len(index.chunks) + len(chunks),
-                        num_sentences=len(index.sentences) + len(sentences.table),
-                        files=file_table(tmp, (old, old_files)), faiss={"kind": dense_mod.kind_of(index.faiss)})
+        manifest.update(
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            num_chunks=len(index.chunks) + len(chunks),
+            num_sentences=len(index.sentences) + len(sentences.table),
+            files=file_table(tmp, (old, old_files)),
+            faiss={"kind": dense_mod.kind_of(index.faiss)},
+        )
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
         if "dense" in manifest:  # a BM25-first generation: the new passages have their vectors
             dense = manifest["dense"]

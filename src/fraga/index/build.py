@@ -3,6 +3,7 @@
 Unchanged passages and sentences reuse the vectors of the current index (by content
 hash), so re-indexing after an edit encodes only what changed.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,10 +85,16 @@ def _previous_doc_ids(index_path: Path) -> list[str]:
         return []
 
 
-def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str] | None = None, *,
-                encoder: Encoder | str | None = None, repair_ocr: bool = True,
-                progress: Progress | None = None, bm25_first: bool | None = None,
-                on_publish: Callable[[str], None] | None = None) -> BuildReport:
+def build_index(
+    corpus_dir: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str] | None = None,
+    *,
+    encoder: Encoder | str | None = None,
+    repair_ocr: bool = True,
+    progress: Progress | None = None,
+    bm25_first: bool | None = None,
+    on_publish: Callable[[str], None] | None = None,
+) -> BuildReport:
     """Build or update the index of ``corpus_dir`` in ``index_dir``.
 
     Unchanged passages and sentences reuse their vectors; removed documents disappear.
@@ -142,8 +149,9 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         else:
             vectors[i] = found
     resumed = len(new_rows) - len(todo)
-    tracker = ProgressTracker(progress, checkpoint, documents=len(docs), passages_total=len(chunks),
-                              passages_ready=len(chunks) - len(todo))
+    tracker = ProgressTracker(
+        progress, checkpoint, documents=len(docs), passages_total=len(chunks), passages_ready=len(chunks) - len(todo)
+    )
     analyzer = Analyzer(AnalyzerSettings())
     bm25: Bm25Index | None = None
     published_early = ""
@@ -157,8 +165,21 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
             keep = (old.folder.name,) if old is not None else ()  # its sentence vectors are still read
 
             def publish(remaining: list[int]) -> str:
-                return publish_bm25_first(index_path, corpus, docs, chunks, hashes, vectors, remaining, built, enc,
-                                          checkpoint, old_sentences, engine=old_engine, keep=keep).name
+                return publish_bm25_first(
+                    index_path,
+                    corpus,
+                    docs,
+                    chunks,
+                    hashes,
+                    vectors,
+                    remaining,
+                    built,
+                    enc,
+                    checkpoint,
+                    old_sentences,
+                    engine=old_engine,
+                    keep=keep,
+                ).name
 
             published_early = publish(todo)
             if on_publish is not None:
@@ -174,7 +195,7 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         if todo:
             tracker("embed", 0, len(todo))  # the stage's clock starts now: rates and times left count from here
         for start in range(0, len(todo), batch):
-            rows = todo[start:start + batch]
+            rows = todo[start : start + batch]
             vectors[rows] = saving.encode_passages([texts[i] for i in rows])
             done = min(start + batch, len(todo))
             tracker.set(passages_ready=len(chunks) - len(todo) + done)
@@ -190,8 +211,9 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
             if republisher is not None:
                 republisher.maybe(())
 
-        sentences = embed_sentences(list(docs.values()), section_list(chunks), sentence_encoder, progress=step,
-                                    previous=old_sentences)
+        sentences = embed_sentences(
+            list(docs.values()), section_list(chunks), sentence_encoder, progress=step, previous=old_sentences
+        )
         t_sentences = time.perf_counter()
 
         if bm25 is None:
@@ -199,8 +221,7 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
         faiss_index = dense_mod.build_faiss(vectors)
         t_index = time.perf_counter()
 
-        write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences,
-                         engine=engine or old_engine)
+        write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences, engine=engine or old_engine)
     except BaseException:
         try:  # keep what was finished for the next build
             checkpoint.flush(stopped=True)
@@ -212,12 +233,28 @@ def build_index(corpus_dir: str | os.PathLike[str], index_dir: str | os.PathLike
     resumed_sentences = sentence_encoder.resumed - resumed_before
     removed = tuple(sorted(set(old_docs) - set(docs)))
     return BuildReport(
-        index_dir=str(index_path), documents=len(docs), chunks=len(chunks), embedded=len(todo),
-        reused=len(chunks) - len(new_rows), skipped=corpus.skipped, duplicates=corpus.duplicates, removed=removed,
-        seconds={"load": t_load - t0, "chunk": t_chunk - t_load, "bm25_first": t_early - t_chunk,
-                 "embed": t_embed - t_early,
-                 "sentences": t_sentences - t_embed, "index": t_index - t_sentences,
-                 "write": t_write - t_index, "total": t_write - t0},
-        sentences=len(sentences.table), sentences_embedded=sentences.encoded - resumed_sentences,
-        engine=engine, resumed=resumed, resumed_sentences=resumed_sentences, bm25_first=published_early,
+        index_dir=str(index_path),
+        documents=len(docs),
+        chunks=len(chunks),
+        embedded=len(todo),
+        reused=len(chunks) - len(new_rows),
+        skipped=corpus.skipped,
+        duplicates=corpus.duplicates,
+        removed=removed,
+        seconds={
+            "load": t_load - t0,
+            "chunk": t_chunk - t_load,
+            "bm25_first": t_early - t_chunk,
+            "embed": t_embed - t_early,
+            "sentences": t_sentences - t_embed,
+            "index": t_index - t_sentences,
+            "write": t_write - t_index,
+            "total": t_write - t0,
+        },
+        sentences=len(sentences.table),
+        sentences_embedded=sentences.encoded - resumed_sentences,
+        engine=engine,
+        resumed=resumed,
+        resumed_sentences=resumed_sentences,
+        bm25_first=published_early,
     )

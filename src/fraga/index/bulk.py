@@ -6,6 +6,7 @@ benchmark, an importer, a re-chunking job). It runs the same stages as ``build_i
 (BM25 with the same analyzer, ``dense.build_faiss``, ``generation.write_generation``), so the
 folder it writes is an ordinary index that ``load_index`` reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,7 @@ class _Bm25WithStats:
         (folder / STATS_FILE).write_text(json.dumps(self._stats), encoding="utf-8")
 
 
-def average_tokens(texts: Sequence[str], analyzer: Analyzer, *, sample: int = STATS_SAMPLE,
-                   seed: int = 0) -> tuple[float, int]:
+def average_tokens(texts: Sequence[str], analyzer: Analyzer, *, sample: int = STATS_SAMPLE, seed: int = 0) -> tuple[float, int]:
     """Mean BM25 tokens per text, from a sample of ``sample`` texts. Returns (mean, sampled)."""
     if not texts:
         return 1.0, 0
@@ -76,9 +76,17 @@ def average_tokens(texts: Sequence[str], analyzer: Analyzer, *, sample: int = ST
     return float(np.mean(lengths)), len(rows)
 
 
-def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document], chunks: Sequence[Chunk],
-                vectors: np.ndarray, *, encoder: EncoderInfo, sentences: SentenceVectors, corpus_root: str = "",
-                faiss_kind: str | None = None) -> BulkReport:
+def write_index(
+    index_dir: str | os.PathLike[str],
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    *,
+    encoder: EncoderInfo,
+    sentences: SentenceVectors,
+    corpus_root: str = "",
+    faiss_kind: str | None = None,
+) -> BulkReport:
     """Write a new index generation from records and their vectors.
 
     Args:
@@ -98,8 +106,10 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
         ValueError: when the vectors do not match the passages or the encoder.
     """
     if vectors.shape != (len(chunks), encoder.dim):
-        raise ValueError(f"vectors have shape {vectors.shape}, expected ({len(chunks)}, {encoder.dim}): "
-                         "one row of the encoder's dimension per passage")
+        raise ValueError(
+            f"vectors have shape {vectors.shape}, expected ({len(chunks)}, {encoder.dim}): "
+            "one row of the encoder's dimension per passage"
+        )
     if len(sentences.headings) != len(section_list(chunks)):
         raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
     t0 = time.perf_counter()
@@ -120,11 +130,25 @@ def write_index(index_dir: str | os.PathLike[str], documents: Sequence[Document]
     t_faiss = time.perf_counter()
     corpus = Corpus(root=corpus_root or str(Path(index_dir) / ".no-sources"), documents=tuple(docs.values()))
     # duck-typed: write_generation calls the BM25 index's save() and reads the encoder's name and dim
-    write_generation(Path(index_dir), corpus, docs, list(chunks), hashes,
-                     _Bm25WithStats(bm25, avgdl, sampled), faiss_index, encoder,  # type: ignore[arg-type]
-                     sentences)
+    write_generation(
+        Path(index_dir),
+        corpus,
+        docs,
+        list(chunks),
+        hashes,
+        _Bm25WithStats(bm25, avgdl, sampled),  # type: ignore[arg-type]
+        faiss_index,
+        encoder,  # type: ignore[arg-type]
+        sentences,
+    )
     t_write = time.perf_counter()
-    seconds = {"texts": t_text - t0, "bm25": t_bm25 - t_text, "stats": t_stats - t_bm25,
-               "faiss": t_faiss - t_stats, "write": t_write - t_faiss, "total": t_write - t0}
+    seconds = {
+        "texts": t_text - t0,
+        "bm25": t_bm25 - t_text,
+        "stats": t_stats - t_bm25,
+        "faiss": t_faiss - t_stats,
+        "write": t_write - t_faiss,
+        "total": t_write - t0,
+    }
     logger.info("bulk index of %d passages: %s", len(chunks), {k: round(v, 2) for k, v in seconds.items()})
     return BulkReport(str(index_dir), len(docs), len(chunks), dense_mod.kind_of(faiss_index), seconds)

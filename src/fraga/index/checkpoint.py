@@ -13,6 +13,7 @@ renamed), so a kill at any moment leaves whole parts or nothing. The next build 
 encoder reads the parts and encodes only what they lack. A build that publishes its
 generation removes the work folder. Plain ``.npy`` and ``.json`` files; no pickles.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ class Checkpoint:
         every_texts, every_seconds: When to write a part. Defaults to 512 texts or 30 s.
     """
 
-    def __init__(self, index_path: Path, encoder_name: str, dim: int, *, every_texts: int | None = None,
-                 every_seconds: float | None = None) -> None:
+    def __init__(
+        self, index_path: Path, encoder_name: str, dim: int, *, every_texts: int | None = None, every_seconds: float | None = None
+    ) -> None:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name).strip("._") or "encoder"
         self.root = work_folder(index_path)
         self.folder = self.root / f"{safe}-{int(dim)}"
@@ -133,8 +135,16 @@ class Checkpoint:
 
     def note(self, stage: str, done: int, total: int, rate: float | None, **extra: Any) -> None:
         """Remember how far ``stage`` got (written with the next part, or by ``write_progress``)."""
-        self.progress = {"stage": stage, "done": done, "total": total, "rate": rate,
-                         "pid": os.getpid(), "updated": time.time(), "checkpointed": len(self._where), **extra}
+        self.progress = {
+            "stage": stage,
+            "done": done,
+            "total": total,
+            "rate": rate,
+            "pid": os.getpid(),
+            "updated": time.time(),
+            "checkpointed": len(self._where),
+            **extra,
+        }
 
     def write_progress(self) -> None:
         if not self.progress:

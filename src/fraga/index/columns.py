@@ -6,6 +6,7 @@ objects. Format 2 keeps one memory-mapped .npy file per field (``chunks/doc.npy`
 ``chunks/text-000000.bin`` with ``chunks/text_offsets.npy``, read with ``pread``). Loading
 reads the document table only, and a ``Chunk`` is built when a caller asks for one.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,24 @@ class StoredDocument(Document):
     _row: int
 
     text = property(_text_of, lambda self, v: object.__setattr__(self, "_text", v))
-    original_text = property(_original_of,
-                             lambda self, v: object.__setattr__(self, "_original", v))
+    original_text = property(_original_of, lambda self, v: object.__setattr__(self, "_original", v))
 
     @classmethod
-    def stored(cls, store: Store, row: int, doc_id: str, path: str, metadata: Metadata, pages: tuple[Page, ...],
-               encoding: str) -> StoredDocument:
+    def stored(
+        cls, store: Store, row: int, doc_id: str, path: str, metadata: Metadata, pages: tuple[Page, ...], encoding: str
+    ) -> StoredDocument:
         doc = cls.__new__(cls)
-        for key, value in (("doc_id", doc_id), ("path", path), ("metadata", metadata), ("pages", pages),
-                           ("encoding", encoding), ("_store", store), ("_row", row), ("_text", None),
-                           ("_original", None)):
+        for key, value in (
+            ("doc_id", doc_id),
+            ("path", path),
+            ("metadata", metadata),
+            ("pages", pages),
+            ("encoding", encoding),
+            ("_store", store),
+            ("_row", row),
+            ("_text", None),
+            ("_original", None),
+        ):
             object.__setattr__(doc, key, value)
         return doc
 
@@ -84,9 +93,13 @@ class Store:
         self.doc_text = lru_cache(maxsize=64)(self.doc_texts.__getitem__)  # a document's text, recent ones cached
         self.originals = TextColumn(folder / "documents", "original")
         n = len(self.doc)
-        if any(len(a) != n for a in (self.start, self.end, self.page, self.section, self.hash, self.text)) \
-                or self.hash.shape[1:] != (HASH_BYTES,) or (self.ids is not None and len(self.ids) != n) \
-                or len(self.doc_texts) != len(doc_ids) or len(self.originals) != len(doc_ids):
+        if (
+            any(len(a) != n for a in (self.start, self.end, self.page, self.section, self.hash, self.text))
+            or self.hash.shape[1:] != (HASH_BYTES,)
+            or (self.ids is not None and len(self.ids) != n)
+            or len(self.doc_texts) != len(doc_ids)
+            or len(self.originals) != len(doc_ids)
+        ):
             raise IndexCorruptError(f"Passagekolumnerna i {folder} har olika längd; bygg om med: fraga index")
         if n and (int(self.doc.min()) < 0 or int(self.doc.max()) >= len(doc_ids)):
             raise IndexCorruptError(f"Passager i {folder} pekar på okända dokument; bygg om med: fraga index")
@@ -134,9 +147,19 @@ class Store:
             ids = [f"{self.doc_ids[d]}#{n}" for d, n in zip(docs.tolist(), numbers)]
         starts, ends = self.start[lo:hi].tolist(), self.end[lo:hi].tolist()
         pages, sections = self.page[lo:hi].tolist(), self.section[lo:hi].tolist()
-        offsets = self.text.offsets[lo:hi + 1].tolist()
-        return [Chunk(ids[i], self.doc_ids[d], self.sections[sections[i]], self.text.read(offsets[i], offsets[i + 1]),
-                      starts[i], ends[i], None if pages[i] < 0 else pages[i]) for i, d in enumerate(docs.tolist())]
+        offsets = self.text.offsets[lo : hi + 1].tolist()
+        return [
+            Chunk(
+                ids[i],
+                self.doc_ids[d],
+                self.sections[sections[i]],
+                self.text.read(offsets[i], offsets[i + 1]),
+                starts[i],
+                ends[i],
+                None if pages[i] < 0 else pages[i],
+            )
+            for i, d in enumerate(docs.tolist())
+        ]
 
     def section_numbers(self) -> dict[str, int]:
         """Section path -> its number (position in ``sections.json``), built on first use."""
@@ -147,7 +170,7 @@ class Store:
     def hash_hex(self) -> list[str]:
         """Every passage's content hash, in row order."""
         raw = np.ascontiguousarray(self.hash).tobytes()
-        return [raw[i:i + HASH_BYTES].hex() for i in range(0, len(raw), HASH_BYTES)]
+        return [raw[i : i + HASH_BYTES].hex() for i in range(0, len(raw), HASH_BYTES)]
 
 
 class Passages(Sequence[Chunk]):
@@ -218,16 +241,28 @@ def read_store(folder: Path) -> tuple[Store, dict[str, Document], dict[str, str]
     source_files: dict[str, str] = {}
     for n, r in enumerate(rows):
         documents[r["doc_id"]] = StoredDocument.stored(
-            store, n, r["doc_id"], r["path"], Metadata.from_dict(r["metadata"]),
-            tuple(Page(a, b) for a, b in r["pages"]), r.get("encoding", "utf-8"))
+            store,
+            n,
+            r["doc_id"],
+            r["path"],
+            Metadata.from_dict(r["metadata"]),
+            tuple(Page(a, b) for a, b in r["pages"]),
+            r.get("encoding", "utf-8"),
+        )
         source_files[r["doc_id"]] = r.get("source_file", "")
     return store, documents, source_files
 
 
 def _doc_json(doc: Document, stored: str, same: bool) -> dict[str, Any]:
-    return {"doc_id": doc.doc_id, "path": doc.path, "source_file": stored, "encoding": doc.encoding,
-            "metadata": doc.metadata.to_dict(), "pages": [[p.number, p.start] for p in doc.pages],
-            "original_same": same}
+    return {
+        "doc_id": doc.doc_id,
+        "path": doc.path,
+        "source_file": stored,
+        "encoding": doc.encoding,
+        "metadata": doc.metadata.to_dict(),
+        "pages": [[p.number, p.start] for p in doc.pages],
+        "original_same": same,
+    }
 
 
 def _derived_ids(chunks: Sequence[Chunk], doc_rows: np.ndarray) -> bool:
@@ -251,8 +286,15 @@ def section_list(chunks: Sequence[Chunk], base: Sequence[str] = ()) -> list[str]
     return list(dict.fromkeys([*base, *(ch.section for ch in chunks)]))
 
 
-def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Chunk], hashes: Sequence[str],
-                source_files: Sequence[str], *, base: Store | None = None) -> None:
+def write_store(
+    folder: Path,
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    hashes: Sequence[str],
+    source_files: Sequence[str],
+    *,
+    base: Store | None = None,
+) -> None:
     """Write ``documents.jsonl``, ``documents/`` and ``chunks/`` of a generation into ``folder``.
 
     Args:
@@ -280,8 +322,12 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
             f.write(json.dumps(_doc_json(doc, stored, doc.original_text == doc.text), ensure_ascii=False) + "\n")
     d = folder / "documents"
     write_texts(d, "text", (doc.text for doc in documents), base=None if base is None else base.doc_texts)
-    write_texts(d, "original", ("" if doc.original_text == doc.text else doc.original_text for doc in documents),
-                base=None if base is None else base.originals)
+    write_texts(
+        d,
+        "original",
+        ("" if doc.original_text == doc.text else doc.original_text for doc in documents),
+        base=None if base is None else base.originals,
+    )
 
     c = folder / "chunks"
     c.mkdir(parents=True, exist_ok=True)
@@ -293,17 +339,16 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
     if len(hashes) != len(chunks) or len(raw) != HASH_BYTES * len(chunks):
         raise ValueError(f"expected one {2 * HASH_BYTES}-digit hex hash per passage ({len(chunks)})")
     columns: dict[str, np.ndarray] = {
-        "doc": doc_rows, "section": section_rows,
+        "doc": doc_rows,
+        "section": section_rows,
         "start": np.fromiter((ch.start for ch in chunks), dtype=np.int64, count=len(chunks)),
         "end": np.fromiter((ch.end for ch in chunks), dtype=np.int64, count=len(chunks)),
-        "page": np.fromiter((-1 if ch.page is None else ch.page for ch in chunks), dtype=np.int32,
-                            count=len(chunks)),
+        "page": np.fromiter((-1 if ch.page is None else ch.page for ch in chunks), dtype=np.int32, count=len(chunks)),
         "hash": np.frombuffer(raw, dtype=np.uint8).reshape(len(chunks), HASH_BYTES),
     }
     for name, new in columns.items():
         old = getattr(base, name) if base is not None else None
-        np.save(c / f"{name}.npy", new if old is None else np.concatenate([np.asarray(old), new]),
-                allow_pickle=False)
+        np.save(c / f"{name}.npy", new if old is None else np.concatenate([np.asarray(old), new]), allow_pickle=False)
     write_texts(c, "text", (ch.text for ch in chunks), base=None if base is None else base.text)
     if base is None or base.ids is None:
         if _derived_ids(chunks, doc_rows):

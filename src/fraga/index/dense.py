@@ -6,6 +6,7 @@ memory of a flat index, a build of a minute or two for a million vectors on two 
 (an HNSW graph takes over ten), and recall@10 against exact search measured by
 ``fraga bench``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ HNSW_EF_SEARCH = 96
 
 
 def choose_kind(n: int) -> str:
-    """"flat" (exact inner product) for small collections, "ivf" for large ones."""
+    """ "flat" (exact inner product) for small collections, "ivf" for large ones."""
     return "flat" if n < EXACT_LIMIT else "ivf"
 
 
@@ -42,7 +43,7 @@ def ivf_lists(n: int) -> int:
 
 
 def kind_of(index: faiss.Index) -> str:
-    """"flat", "ivf" or "hnsw": the kind of a built or loaded index."""
+    """ "flat", "ivf" or "hnsw": the kind of a built or loaded index."""
     if hasattr(index, "hnsw"):
         return "hnsw"
     if hasattr(index, "nprobe"):
@@ -73,11 +74,9 @@ def build_faiss(vectors: np.ndarray, *, kind: str | None = None, seed: int = 0) 
     elif kind == "ivf":
         nlist = ivf_lists(n)
         if n < nlist * 39:
-            raise ValueError(f"an IVF index of {nlist} lists needs at least {nlist * 39} vectors, got {n}; "
-                             "use kind='flat'")
+            raise ValueError(f"an IVF index of {nlist} lists needs at least {nlist * 39} vectors, got {n}; use kind='flat'")
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         sample = min(n, nlist * IVF_TRAIN_PER_LIST)
         rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
         index.train(vectors[rows])
@@ -132,8 +131,7 @@ def _search_params(index: Any, k: int, selector, fraction: float):
     return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
-def search(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-           ) -> tuple[np.ndarray, np.ndarray]:
+def search(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` rows for ``query``; ``allowed`` is a boolean mask of rows that may be returned.
 
     Returns:

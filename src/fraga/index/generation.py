@@ -7,6 +7,7 @@ Passages and document texts are stored column-wise and memory-mapped
 (``fraga.index.columns``), sentence vectors in ``sentences/`` (``fraga.index.sentences``),
 so a million passages load in seconds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,10 +61,21 @@ def current_generation(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
-def write_generation(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
-                     hashes: list[str], bm25: Bm25Index, faiss_index, enc: Encoder,
-                     sentences: SentenceVectors, *, engine: str = "", dense: dict[str, Any] | None = None,
-                     keep: tuple[str, ...] = ()) -> Path:
+def write_generation(
+    index_path: Path,
+    corpus: Corpus,
+    docs: dict[str, Document],
+    chunks: list[Chunk],
+    hashes: list[str],
+    bm25: Bm25Index,
+    faiss_index,
+    enc: Encoder,
+    sentences: SentenceVectors,
+    *,
+    engine: str = "",
+    dense: dict[str, Any] | None = None,
+    keep: tuple[str, ...] = (),
+) -> Path:
     """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
     ``sentences`` holds the sentence vectors of ``docs`` and one heading vector per
@@ -142,8 +154,13 @@ def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None
     out: dict[str, dict[str, Any]] = {}
     for p in paths:
         rel = p.relative_to(folder).as_posix()
-        if previous is not None and rel in previous[1] and (previous[0] / rel).is_file() \
-                and os.path.samefile(p, previous[0] / rel) and (previous[1][rel].get("sha256") or not checksums):
+        if (
+            previous is not None
+            and rel in previous[1]
+            and (previous[0] / rel).is_file()
+            and os.path.samefile(p, previous[0] / rel)
+            and (previous[1][rel].get("sha256") or not checksums)
+        ):
             out[rel] = previous[1][rel]
         else:
             out[rel] = {"sha256": _sha256(p) if checksums else None, "bytes": sizes[p]}
@@ -177,8 +194,12 @@ def _next_generation_name(index_path: Path) -> str:
 
 def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = ()) -> None:
     for p in index_path.iterdir():
-        if p.is_dir() and (p.name.startswith("gen-") or p.name.startswith(".building-")) and p.name != keep \
-                and p.name not in also:
+        if (
+            p.is_dir()
+            and (p.name.startswith("gen-") or p.name.startswith(".building-"))
+            and p.name != keep
+            and p.name not in also
+        ):
             shutil.rmtree(p, ignore_errors=True)
 
 
@@ -190,8 +211,17 @@ class Index:
     are read on access, ``sentences`` holds the vectors of every passage's sentences.
     """
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], store: Store, documents: dict[str, Document],
-                 source_files: dict[str, str], bm25: Bm25Index, faiss_index, report: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict[str, Any],
+        store: Store,
+        documents: dict[str, Document],
+        source_files: dict[str, str],
+        bm25: Bm25Index,
+        faiss_index,
+        report: dict[str, Any],
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.documents = documents
@@ -254,8 +284,8 @@ class Index:
             enc = get_encoder(self.manifest["encoder"]["name"])
             if enc.dim != self.dim:
                 raise IndexMismatchError(
-                    f"Kodaren {enc.name} ger {enc.dim} dimensioner men indexet har {self.dim}; "
-                    "bygg om med: fraga index")
+                    f"Kodaren {enc.name} ger {enc.dim} dimensioner men indexet har {self.dim}; bygg om med: fraga index"
+                )
             self._encoder = enc
         return self._encoder
 
@@ -273,8 +303,7 @@ class Index:
         return path
 
 
-def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str | None = None,
-               verify: bool = True) -> Index:
+def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str | None = None, verify: bool = True) -> Index:
     """Load the current index generation from ``index_dir``.
 
     Args:
@@ -289,8 +318,7 @@ def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str 
     index_path = Path(index_dir or default_index_dir())
     gen = current_generation(index_path) if index_path.is_dir() else None
     if gen is None:
-        raise IndexNotFoundError(
-            f"Inget index i {str(index_path)!r}. Bygg det med: fraga index corpus/ --index-dir {index_path}")
+        raise IndexNotFoundError(f"Inget index i {str(index_path)!r}. Bygg det med: fraga index corpus/ --index-dir {index_path}")
     manifest_path = gen / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -299,11 +327,13 @@ def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str 
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"Indexet har format {manifest.get('format')!r}, den här versionen av fraga läser format "
-            f"{FORMAT_VERSION}; bygg om med: fraga index")
+            f"{FORMAT_VERSION}; bygg om med: fraga index"
+        )
     if encoder and manifest["encoder"]["name"] != encoder:
         raise IndexMismatchError(
             f"Indexet byggdes med kodaren {manifest['encoder']['name']!r}, inte {encoder!r}; "
-            f"bygg om med: fraga index --encoder {encoder}")
+            f"bygg om med: fraga index --encoder {encoder}"
+        )
     _verify_files(gen, manifest, full=verify)
     try:
         return _read_generation(gen, manifest)
@@ -317,8 +347,7 @@ def _verify_files(gen: Path, manifest: dict[str, Any], *, full: bool) -> None:
     for rel, info in files.items():
         path = gen / rel
         if not path.is_file() or path.stat().st_size != info["bytes"]:
-            raise IndexCorruptError(
-                f"Indexfilen {rel} saknas eller har fel storlek; bygg om med: fraga index")
+            raise IndexCorruptError(f"Indexfilen {rel} saknas eller har fel storlek; bygg om med: fraga index")
         if full and total <= CHECKSUM_FULL_LIMIT and info.get("sha256") and _sha256(path) != info["sha256"]:
             raise IndexCorruptError(f"Indexfilen {rel} har ändrats (fel kontrollsumma); bygg om med: fraga index")
 
@@ -331,7 +360,8 @@ def _read_generation(gen: Path, manifest: dict[str, Any]) -> Index:
     if faiss_index.ntotal != n or bm25.num_docs != n:
         raise IndexCorruptError(
             f"Indexet är inkonsekvent ({n} passager, {faiss_index.ntotal} vektorer, "
-            f"{bm25.num_docs} BM25-rader); bygg om med: fraga index")
+            f"{bm25.num_docs} BM25-rader); bygg om med: fraga index"
+        )
     report_path = gen / "report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     return Index(gen, manifest, store, documents, source_files, bm25, faiss_index, report)

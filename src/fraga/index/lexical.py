@@ -1,4 +1,5 @@
 """BM25 for Swedish: Snowball stemming, stop words and diacritic-free matching (bm25s engine)."""
+
 from __future__ import annotations
 
 import json
@@ -325,8 +326,7 @@ class Bm25Index:
                 data[lo:hi] *= _idf(n_new, hi - lo + int(added[col])) / _idf(n_old, hi - lo)
         positions = np.array([ext_indptr[c + 1] for c, *_ in entries], dtype=np.int64)
         scores["data"] = np.insert(data, positions, values)
-        scores["indices"] = np.insert(indices, positions,
-                                      np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
+        scores["indices"] = np.insert(indices, positions, np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
         scores["indptr"] = ext_indptr + np.concatenate([[0], np.cumsum(added)]).astype(indptr.dtype)
         scores["num_docs"] = n_new
 

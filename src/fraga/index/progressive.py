@@ -16,6 +16,7 @@ leaves them out of dense results and ranks them by BM25 alone in hybrid search
 (``fraga.search.retrieve``); their sentence vectors are zero too, which answering
 reads as "no similarity".
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,7 @@ def missing_rows(faiss_index) -> np.ndarray:
 
 def dense_entry(with_vectors: int, passages: int, *, complete: bool | None = None) -> dict[str, Any]:
     """The manifest's ``dense`` entry (``complete`` defaults to: every passage has its vector)."""
-    return {"complete": with_vectors >= passages if complete is None else complete,
-            "passages_with_vectors": int(with_vectors)}
+    return {"complete": with_vectors >= passages if complete is None else complete, "passages_with_vectors": int(with_vectors)}
 
 
 class KnownOnly:
@@ -80,9 +80,22 @@ class KnownOnly:
         raise NotImplementedError
 
 
-def publish_bm25_first(index_path: Path, corpus: Corpus, docs: dict[str, Document], chunks: list[Chunk],
-                       hashes: list[str], vectors: np.ndarray, todo: list[int], bm25: Bm25Index, enc,
-                       checkpoint: Checkpoint, previous=None, *, engine: str = "", keep: tuple[str, ...] = ()) -> Path:
+def publish_bm25_first(
+    index_path: Path,
+    corpus: Corpus,
+    docs: dict[str, Document],
+    chunks: list[Chunk],
+    hashes: list[str],
+    vectors: np.ndarray,
+    todo: list[int],
+    bm25: Bm25Index,
+    enc,
+    checkpoint: Checkpoint,
+    previous=None,
+    *,
+    engine: str = "",
+    keep: tuple[str, ...] = (),
+) -> Path:
     """Publish a generation of ``docs`` whose passages in ``todo`` have no vector yet.
 
     Args:
@@ -92,11 +105,24 @@ def publish_bm25_first(index_path: Path, corpus: Corpus, docs: dict[str, Documen
     """
     placeholder = np.array(vectors, dtype=np.float32, copy=True)
     placeholder[todo] = 0.0
-    sentences = embed_sentences(list(docs.values()), section_list(chunks), KnownOnly(enc.name, enc.dim, checkpoint),
-                                previous=previous)
+    sentences = embed_sentences(
+        list(docs.values()), section_list(chunks), KnownOnly(enc.name, enc.dim, checkpoint), previous=previous
+    )
     faiss_index = dense_mod.build_faiss(placeholder, kind="flat")
-    gen = write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences,
-                           engine=engine, dense=dense_entry(len(chunks) - len(todo), len(chunks), complete=False), keep=keep)
+    gen = write_generation(
+        index_path,
+        corpus,
+        docs,
+        chunks,
+        hashes,
+        bm25,
+        faiss_index,
+        enc,
+        sentences,
+        engine=engine,
+        dense=dense_entry(len(chunks) - len(todo), len(chunks), complete=False),
+        keep=keep,
+    )
     logger.info("published %s with BM25 and %d of %d passage vectors", gen.name, len(chunks) - len(todo), len(chunks))
     return gen
 
@@ -112,8 +138,9 @@ class Republisher:
         on_publish: Called with each new generation's name. Defaults to None.
     """
 
-    def __init__(self, publish: Callable[[list[int]], str], checkpoint: Checkpoint,
-                 on_publish: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, publish: Callable[[list[int]], str], checkpoint: Checkpoint, on_publish: Callable[[str], None] | None = None
+    ) -> None:
         self._publish, self._checkpoint, self._on_publish = publish, checkpoint, on_publish
         self._last = time.monotonic()
 

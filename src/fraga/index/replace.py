@@ -7,6 +7,7 @@ vectors and sentence vectors are copied, only the new version is chunked and enc
 the stored original files are carried over. The generation is written and published as
 ``build_index`` writes one, so an interrupted replace leaves the previous index current.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,13 @@ def replace_document(index: Index, doc: Document, source: str | os.PathLike[str]
     if todo:
         vectors[todo] = encoder.encode_passages([texts[i] for i in todo])
     incomplete = index.dense_missing is not None  # a BM25-first generation: its placeholders stay for the build
-    sentences = embed_sentences(list(docs.values()), section_list(chunks), encoder,
-                                previous=(index.sentences, index.columns.sections), keep_placeholders=incomplete)
+    sentences = embed_sentences(
+        list(docs.values()),
+        section_list(chunks),
+        encoder,
+        previous=(index.sentences, index.columns.sections),
+        keep_placeholders=incomplete,
+    )
     t_embed = time.perf_counter()
     bm25 = Bm25Index.build(texts, index.bm25.analyzer)
     faiss_index = dense_mod.build_faiss(vectors, kind=dense_mod.kind_of(index.faiss))
@@ -114,8 +120,9 @@ def replace_document(index: Index, doc: Document, source: str | os.PathLike[str]
         if incomplete:
             with_vectors = int(np.count_nonzero(np.linalg.norm(vectors, axis=1) >= MISSING_NORM))
             dense = dense_entry(with_vectors, len(chunks)) if with_vectors < len(chunks) else None
-        gen = write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, index.encoder,
-                               sentences, engine=engine, dense=dense)
+        gen = write_generation(
+            index_path, corpus, docs, chunks, hashes, bm25, faiss_index, index.encoder, sentences, engine=engine, dense=dense
+        )
     finally:
         shutil.rmtree(links, ignore_errors=True)
     _keep_corpus_folder(gen, str(index.manifest.get("corpus", "")))

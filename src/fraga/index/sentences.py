@@ -15,6 +15,7 @@ Stored in a generation's ``sentences/`` folder:
 - ``heading-*.bin`` + ``heading.json``: one vector per entry of ``chunks/sections.json``
   (the last heading of the section path, e.g. the question a reply section answers).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,8 +86,9 @@ def sentence_table(documents: Sequence[Document]) -> SentenceTable:
                 ends.append(e)
                 texts.append(context + "\n" + normalize_space(doc.text[s:e]))
         offsets.append(len(texts))
-    return SentenceTable(np.asarray(offsets, dtype=np.int64), np.asarray(starts, dtype=np.int64),
-                         np.asarray(ends, dtype=np.int64), tuple(texts))
+    return SentenceTable(
+        np.asarray(offsets, dtype=np.int64), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64), tuple(texts)
+    )
 
 
 class SentenceStore:
@@ -98,13 +100,18 @@ class SentenceStore:
             raise IndexCorruptError(f"Indexet i {folder} saknar meningsvektorer; bygg om med: fraga index")
         self.folder = folder
         self.doc_offsets = load_array(d / "doc_offsets.npy")
-        self.start, self.end, self.hash = load_array(d / "start.npy"), load_array(d / "end.npy"), \
-            load_array(d / "hash.npy")
+        self.start, self.end, self.hash = load_array(d / "start.npy"), load_array(d / "end.npy"), load_array(d / "hash.npy")
         self.vectors = VectorColumn(d, "vec")
         self.headings = VectorColumn(d, "heading")
         n = len(self.start)
-        if len(self.doc_offsets) != documents + 1 or int(self.doc_offsets[-1]) != n or len(self.end) != n \
-                or len(self.hash) != n or len(self.vectors) != n or len(self.headings) != sections:
+        if (
+            len(self.doc_offsets) != documents + 1
+            or int(self.doc_offsets[-1]) != n
+            or len(self.end) != n
+            or len(self.hash) != n
+            or len(self.vectors) != n
+            or len(self.headings) != sections
+        ):
             raise IndexCorruptError(f"Meningsvektorerna i {folder} passar inte till indexet; bygg om med: fraga index")
 
     def __len__(self) -> int:
@@ -126,13 +133,20 @@ class SentenceStore:
     def hash_rows(self) -> dict[bytes, int]:
         """Row of each sentence hash (for reusing vectors in a rebuild)."""
         raw = np.ascontiguousarray(self.hash).tobytes()
-        return {raw[i:i + HASH_BYTES]: i // HASH_BYTES for i in range(0, len(raw), HASH_BYTES)}
+        return {raw[i : i + HASH_BYTES]: i // HASH_BYTES for i in range(0, len(raw), HASH_BYTES)}
 
 
-def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[list[str]], np.ndarray], dim: int,
-                   previous: tuple[dict[bytes, int], VectorColumn] | None = None, *,
-                   progress: Progress | None = None, label: str = "sentences",
-                   keep_placeholders: bool = False) -> tuple[np.ndarray, int]:
+def encode_reusing(
+    texts: Sequence[str],
+    hashes: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    dim: int,
+    previous: tuple[dict[bytes, int], VectorColumn] | None = None,
+    *,
+    progress: Progress | None = None,
+    label: str = "sentences",
+    keep_placeholders: bool = False,
+) -> tuple[np.ndarray, int]:
     """Vectors of ``texts``: copied from ``previous`` where the hash is known, encoded otherwise
     (each distinct text once). A zero vector in ``previous`` (the placeholder of a BM25-first
     generation, ``fraga.index.progressive``) is encoded again unless ``keep_placeholders``.
@@ -151,7 +165,7 @@ def encode_reusing(texts: Sequence[str], hashes: np.ndarray, encode: Callable[[l
     if progress and keys:
         progress(label, 0, len(keys))
     for lo in range(0, len(keys), ENCODE_BATCH):
-        batch = keys[lo:lo + ENCODE_BATCH]
+        batch = keys[lo : lo + ENCODE_BATCH]
         vecs = encode([texts[todo[h][0]] for h in batch])
         for h, v in zip(batch, vecs):
             out[todo[h]] = v
@@ -174,9 +188,15 @@ class SentenceVectors:
     encoded: int = 0  # sentences and headings encoded (the rest were reused)
 
 
-def embed_sentences(documents: Sequence[Document], new_sections: Sequence[str], encoder, *,
-                    previous: tuple[SentenceStore, Sequence[str]] | None = None,
-                    progress: Progress | None = None, keep_placeholders: bool = False) -> SentenceVectors:
+def embed_sentences(
+    documents: Sequence[Document],
+    new_sections: Sequence[str],
+    encoder,
+    *,
+    previous: tuple[SentenceStore, Sequence[str]] | None = None,
+    progress: Progress | None = None,
+    keep_placeholders: bool = False,
+) -> SentenceVectors:
     """Encode the sentences of ``documents`` and the headings of ``new_sections``.
 
     Args:
@@ -191,16 +211,29 @@ def embed_sentences(documents: Sequence[Document], new_sections: Sequence[str], 
     """
     table = sentence_table(documents)
     known = (previous[0].hash_rows(), previous[0].vectors) if previous is not None else None
-    vectors, n_sent = encode_reusing(table.texts, table.hashes, encoder.encode_passages, encoder.dim, known,
-                                     progress=progress, keep_placeholders=keep_placeholders)
+    vectors, n_sent = encode_reusing(
+        table.texts,
+        table.hashes,
+        encoder.encode_passages,
+        encoder.dim,
+        known,
+        progress=progress,
+        keep_placeholders=keep_placeholders,
+    )
     texts = [heading_text(s) for s in new_sections]
     heading_hashes = np.frombuffer(b"".join(sentence_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
     known_headings = None
     if previous is not None:
-        known_headings = ({sentence_hash(heading_text(s)): i for i, s in enumerate(previous[1])},
-                          previous[0].headings)
-    headings, n_head = encode_reusing(texts, heading_hashes, encoder.encode_passages, encoder.dim, known_headings,
-                                      label="headings", keep_placeholders=keep_placeholders)
+        known_headings = ({sentence_hash(heading_text(s)): i for i, s in enumerate(previous[1])}, previous[0].headings)
+    headings, n_head = encode_reusing(
+        texts,
+        heading_hashes,
+        encoder.encode_passages,
+        encoder.dim,
+        known_headings,
+        label="headings",
+        keep_placeholders=keep_placeholders,
+    )
     return SentenceVectors(table, vectors, headings, n_sent + n_head)
 
 

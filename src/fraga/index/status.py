@@ -4,6 +4,7 @@ A build reports its progress through :class:`ProgressTracker`, which adds the ra
 remaining time to each step and leaves them in the work folder's ``progress.json``
 (``fraga.index.checkpoint``), where :func:`index_status` finds them from another process.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,10 +70,8 @@ def coverage_note(with_vectors: int, passages: int, mode: str = "hybrid", *, hin
     if with_vectors >= passages:
         return ""
     share = 100.0 * with_vectors / passages if passages else 100.0
-    note = (f"Obs: det täta indexet är ofullständigt ({with_vectors} av {passages} passager har vektorer, "
-            f"{share:.0f} %); ")
-    note += ("den täta sökningen når bara passager med vektorer." if mode == "dense" else
-             "passager utan vektor söks med BM25.")
+    note = f"Obs: det täta indexet är ofullständigt ({with_vectors} av {passages} passager har vektorer, {share:.0f} %); "
+    note += "den täta sökningen når bara passager med vektorer." if mode == "dense" else "passager utan vektor söks med BM25."
     return note + (" Se förloppet med: fraga index --status" if hint else "")
 
 
@@ -111,16 +110,21 @@ def index_status(index_path: Path) -> dict[str, Any]:
             n = int(manifest.get("num_chunks", 0))
             dense = manifest.get("dense") or {}
             out["published"] = {
-                "generation": gen.name, "created": manifest.get("created", ""),
-                "documents": len(manifest.get("documents", {})), "passages": n,
+                "generation": gen.name,
+                "created": manifest.get("created", ""),
+                "documents": len(manifest.get("documents", {})),
+                "passages": n,
                 "passages_with_vectors": int(dense.get("passages_with_vectors", n)),
                 "sentences": int(manifest.get("num_sentences", 0)),
                 "encoder": manifest.get("encoder", {}).get("name", ""),
             }
     progress = read_progress(index_path)
     if progress is not None:
-        running = not progress.get("stopped") and _alive(progress.get("pid")) \
+        running = (
+            not progress.get("stopped")
+            and _alive(progress.get("pid"))
             and time.time() - float(progress.get("updated", 0)) < STALE_SECONDS
+        )
         out["build"] = {**progress, "running": running, "checkpointed": checkpointed_vectors(index_path)}
     return out
 
@@ -138,8 +142,11 @@ def format_status(status: dict[str, Any]) -> list[str]:
         lines.append(f"  Dokument: {pub['documents']}")
         lines.append(f"  Passager: {n}, varav {k} med vektorer ({share:.0f} %)")
         lines.append(f"  Meningar: {pub['sentences']}")
-        lines.append("  Det täta indexet är komplett." if k >= n else
-                     "  Det täta indexet är ofullständigt: passager utan vektor söks med BM25.")
+        lines.append(
+            "  Det täta indexet är komplett."
+            if k >= n
+            else "  Det täta indexet är ofullständigt: passager utan vektor söks med BM25."
+        )
     build = status["build"]
     if build is None:
         lines.append("Inget bygge pågår.")

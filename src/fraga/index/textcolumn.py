@@ -5,6 +5,7 @@ A text column ``<name>`` is ``<name>-NNNNNN.bin`` (segments laid end to end) and
 segments into the new generation and writes one small segment, so an append rewrites no
 text; after ``SEGMENT_LIMIT`` segments the appended ones are merged into one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,7 +71,8 @@ class TextColumn:
         if self.offsets.ndim != 1 or len(self.offsets) == 0 or int(self.offsets[-1]) != total:
             raise IndexCorruptError(
                 f"Indexfilerna {folder.name}/{name}-*.bin har {total} byte men förteckningen väntar "
-                f"{int(self.offsets[-1]) if len(self.offsets) else '?'}; bygg om med: fraga index")
+                f"{int(self.offsets[-1]) if len(self.offsets) else '?'}; bygg om med: fraga index"
+            )
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -85,8 +87,9 @@ class TextColumn:
         s = bisect_right(self._starts, a) - 1
         data = os.pread(self._fds[s], b - a, a - self._starts[s])
         if len(data) != b - a:
-            raise IndexCorruptError(f"Indexfilen {self.segments[s].name} är kortare än förteckningen säger; "
-                                    "bygg om med: fraga index")
+            raise IndexCorruptError(
+                f"Indexfilen {self.segments[s].name} är kortare än förteckningen säger; bygg om med: fraga index"
+            )
         return data.decode("utf-8")
 
 
@@ -103,7 +106,7 @@ def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColu
             except OSError:  # another file system: copy
                 shutil.copyfile(path, folder / f"{name}-{n_seg:06d}.bin")
             n_seg += 1
-        rest = base.segments[len(keep):]
+        rest = base.segments[len(keep) :]
         if rest:  # merge the appended segments into one
             with open(folder / f"{name}-{n_seg:06d}.bin", "wb") as out:
                 for path in rest:

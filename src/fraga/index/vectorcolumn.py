@@ -11,6 +11,7 @@ segments into the new generation and writes one new segment, and rows are read w
 ``os.pread`` rather than a memory map, so a question that reads a few dozen rows keeps
 no neighbouring pages resident.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,8 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _pack(vectors: np.ndarray) -> bytes:
     q, scales = quantize(vectors)
     rows = np.empty((len(q), q.shape[1] + SCALE_BYTES), dtype=np.uint8)
-    rows[:, :q.shape[1]] = q.view(np.uint8)
-    rows[:, q.shape[1]:] = scales.view(np.uint8).reshape(-1, SCALE_BYTES)
+    rows[:, : q.shape[1]] = q.view(np.uint8)
+    rows[:, q.shape[1] :] = scales.view(np.uint8).reshape(-1, SCALE_BYTES)
     return rows.tobytes()
 
 
@@ -63,8 +64,9 @@ class VectorColumn:
             self.dim = int(meta["dim"])
             counts = [int(c) for c in meta["segments"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"Vektorfilen {folder.name}/{name}.json går inte att läsa ({exc}); "
-                                    "bygg om med: fraga index") from exc
+            raise IndexCorruptError(
+                f"Vektorfilen {folder.name}/{name}.json går inte att läsa ({exc}); bygg om med: fraga index"
+            ) from exc
         self.row_bytes = self.dim + SCALE_BYTES
         self._fds: list[int] = []
         weakref.finalize(self, close_all, self._fds)
@@ -75,12 +77,10 @@ class VectorColumn:
             try:
                 fd = os.open(path, os.O_RDONLY)
             except OSError as exc:
-                raise IndexCorruptError(f"Vektorfilen {folder.name}/{path.name} saknas; bygg om med: fraga index") \
-                    from exc
+                raise IndexCorruptError(f"Vektorfilen {folder.name}/{path.name} saknas; bygg om med: fraga index") from exc
             self._fds.append(fd)
             if os.fstat(fd).st_size != count * self.row_bytes:
-                raise IndexCorruptError(f"Vektorfilen {folder.name}/{path.name} har fel storlek; "
-                                        "bygg om med: fraga index")
+                raise IndexCorruptError(f"Vektorfilen {folder.name}/{path.name} har fel storlek; bygg om med: fraga index")
             self._first.append(total)
             total += count
         self.counts = counts
@@ -102,8 +102,8 @@ class VectorColumn:
             if len(data) != take * self.row_bytes:
                 raise IndexCorruptError(f"Vektorfilen {self.name} är kortare än väntat; bygg om med: fraga index")
             raw = np.frombuffer(data, dtype=np.uint8).reshape(take, self.row_bytes)
-            scales = raw[:, self.dim:].copy().view(np.float32).reshape(take)
-            out[pos:pos + take] = raw[:, :self.dim].view(np.int8) * scales[:, None]
+            scales = raw[:, self.dim :].copy().view(np.float32).reshape(take)
+            out[pos : pos + take] = raw[:, : self.dim].view(np.int8) * scales[:, None]
             pos += take
             lo += take
         return out
@@ -112,8 +112,9 @@ class VectorColumn:
         return self.read(0, self.rows)
 
 
-def write_vectors(folder: Path, name: str, vectors: np.ndarray | Sequence[np.ndarray], *, dim: int,
-                  base: VectorColumn | None = None) -> None:
+def write_vectors(
+    folder: Path, name: str, vectors: np.ndarray | Sequence[np.ndarray], *, dim: int, base: VectorColumn | None = None
+) -> None:
     """Write the column ``name`` in ``folder``: ``base``'s rows (hard-linked) then ``vectors``.
 
     ``vectors`` is an array or any sequence whose slices are arrays of rows (it is read
@@ -137,11 +138,11 @@ def write_vectors(folder: Path, name: str, vectors: np.ndarray | Sequence[np.nda
                 for n in range(len(keep), len(base.counts)):
                     with open(base.folder / f"{name}-{n:06d}.bin", "rb") as f:
                         shutil.copyfileobj(f, out, 1 << 20)
-            counts.append(sum(base.counts[len(keep):]))
+            counts.append(sum(base.counts[len(keep) :]))
     if len(vectors) or not counts:
         with open(folder / f"{name}-{len(counts):06d}.bin", "wb") as f:
             for lo in range(0, len(vectors), WRITE_BLOCK):
-                block = np.asarray(vectors[lo:lo + WRITE_BLOCK], dtype=np.float32)
+                block = np.asarray(vectors[lo : lo + WRITE_BLOCK], dtype=np.float32)
                 if block.ndim != 2 or block.shape[1] != dim:
                     raise ValueError(f"vector column {name}: rows of shape {block.shape[1:]}, expected ({dim},)")
                 f.write(_pack(block))

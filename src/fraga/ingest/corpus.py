@@ -1,4 +1,5 @@
 """Load a corpus folder (txt, md, pdf, docx, odt) into Documents, skipping unreadable files."""
+
 from __future__ import annotations
 
 import codecs
@@ -60,7 +61,7 @@ def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     """Codec error handler: bytes that are not UTF-8 are read as Windows-1252 (else Latin-1)."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    return "".join(_CP1252[b] for b in exc.object[exc.start:exc.end]), exc.end
+    return "".join(_CP1252[b] for b in exc.object[exc.start : exc.end]), exc.end
 
 
 codecs.register_error("fraga-cp1252", _cp1252_fallback)
@@ -181,8 +182,9 @@ def read_sidecar(path: Path) -> dict:
 TextRepair = Callable[[str, list[str]], "tuple[str, int] | None"]
 
 
-def document_metadata(text: str, path: Path, *, ocr_changes: int | None = None,
-                      properties: dict[str, str] | None = None) -> Metadata:
+def document_metadata(
+    text: str, path: Path, *, ocr_changes: int | None = None, properties: dict[str, str] | None = None
+) -> Metadata:
     """Metadata extracted from ``text``, completed from the file's ``properties`` (marked as derived),
     marked as OCR-repaired, then overridden by the sidecar."""
     metadata = derive_date(with_file_properties(extract_metadata(text), properties or {}), text, path.stem)
@@ -342,6 +344,5 @@ def _repaired(doc: Document, root: Path, repair: TextRepair, texts: list[str]) -
         logger.warning("%s: OCR repair changed the lines; kept as read", doc.path)
         return doc
     logger.info("%s: OCR repair changed %d words", doc.path, changes)
-    metadata = document_metadata(text, root / doc.path, ocr_changes=changes,
-                                 properties=file_properties(doc.metadata))
+    metadata = document_metadata(text, root / doc.path, ocr_changes=changes, properties=file_properties(doc.metadata))
     return replace(doc, text=text, pages=pages, metadata=metadata)

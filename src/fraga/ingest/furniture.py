@@ -1,4 +1,5 @@
 """Remove page furniture: running headers and footers, page numbers, lone e-mail lines."""
+
 from __future__ import annotations
 
 import functools
@@ -66,11 +67,7 @@ def remove_repeated_page_lines(pages: list[str]) -> list[str]:
     for page in pages:
         lines = page.split("\n")
         edge_idx = set(range(min(3, len(lines)))) | set(range(max(0, len(lines) - 3), len(lines)))
-        kept = [
-            line
-            for i, line in enumerate(lines)
-            if not (i in edge_idx and normalize_space(line).lower() in common)
-        ]
+        kept = [line for i, line in enumerate(lines) if not (i in edge_idx and normalize_space(line).lower() in common)]
         cleaned.append(_drop_page_numbers("\n".join(kept)))
     return cleaned
 
@@ -136,7 +133,7 @@ def signature_start(text: str) -> int | None:
         name_line = lines[names].strip()
         if len(name_line) > 80 or name_line.endswith((".", ":", "?")) or not name_line[:1].isupper():
             continue
-        tail = text[offsets[names]:]
+        tail = text[offsets[names] :]
         if len(tail) > _SIGNATURE_TAIL_CHARS or re.search(r"[.?!](\s|$)", tail):
             continue
         return offsets[names]

@@ -5,6 +5,7 @@ not a full-form list either), so inflected forms are recognised by stripping the
 suffixes of ``sv_SE.aff`` (one level; the only continuation classes are compound
 flags) and compounds by splitting into parts allowed at the start, middle and end.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,11 @@ DAMAGED_EXTRA_SHARE = 0.9  # extra texts with fewer valid words give no counts
 
 # Frequent general Swedish words, roughly most frequent first: a small frequency prior
 # for when the clean documents say nothing about a word ("är" before "år").
-COMMON_WORDS: dict[str, float] = {w: PRIOR_WEIGHT * 2 ** (-rank / 50) for rank, w in enumerate(
-    dict.fromkeys("""
+COMMON_WORDS: dict[str, float] = {
+    w: PRIOR_WEIGHT * 2 ** (-rank / 50)
+    for rank, w in enumerate(
+        dict.fromkeys(
+            """
 och i att det som en på är av för med till den har de inte om ett men var sig från
 vi så kan man när år hon under också efter eller nu sin där vid mot ska skulle kommer
 ut får finns vara hade alla andra mycket än här då sedan över bara in blir upp även
@@ -52,7 +56,10 @@ detta dem denna hos redan sätt fall första större stor se ger tid dag del jus
 olika enligt före sådan sådana bör måste kanske väl rätt nästa står gäller behöver
 behövs hela därmed följande fråga frågor dock ju nej ja blev varit kunde sina vårt
 ert era dess vars vilka vilket vilken såsom såväl samtidigt härmed nämligen
-""".split()))}
+""".split()
+        )
+    )
+}
 
 
 _TOKEN_RE = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters only; hyphens split words
@@ -105,15 +112,15 @@ def find_dictionary(name: str = DICTIONARY_NAME) -> tuple[Path, Path]:
         searched.append(str(folder))
     raise LexiconNotFoundError(
         f"Hittar inte den svenska ordlistan {name}.dic (installera paketet hunspell-sv, "
-        f"eller ange mappen i {ENV_DIR}); sökte i: {', '.join(searched)}")
+        f"eller ange mappen i {ENV_DIR}); sökte i: {', '.join(searched)}"
+    )
 
 
 class Hunspell:
     """Stems and suffix rules of a hunspell dictionary, with word and compound checks."""
 
     def __init__(self, dic: Path, aff: Path, core: Path | None = None) -> None:
-        self.flags: dict[str, str] = {"begin": "X", "middle": "U", "end": "Y", "only": "Z",
-                                      "needaffix": "¤", "forbidden": "%"}
+        self.flags: dict[str, str] = {"begin": "X", "middle": "U", "end": "Y", "only": "Z", "needaffix": "¤", "forbidden": "%"}
         self.suffixes: dict[str, list[_Suffix]] = {}
         self._read_aff(aff)
         self.max_add = max((len(a) for a in self.suffixes), default=0)
@@ -142,8 +149,14 @@ class Hunspell:
         self._splits: dict[tuple[str, int], tuple[str, ...] | None] = {}
 
     def _read_aff(self, aff: Path) -> None:
-        keys = {"COMPOUNDBEGIN": "begin", "COMPOUNDMIDDLE": "middle", "COMPOUNDEND": "end",
-                "ONLYINCOMPOUND": "only", "NEEDAFFIX": "needaffix", "FORBIDDENWORD": "forbidden"}
+        keys = {
+            "COMPOUNDBEGIN": "begin",
+            "COMPOUNDMIDDLE": "middle",
+            "COMPOUNDEND": "end",
+            "ONLYINCOMPOUND": "only",
+            "NEEDAFFIX": "needaffix",
+            "FORBIDDENWORD": "forbidden",
+        }
         with aff.open(encoding="utf-8") as fh:
             for line in fh:
                 parts = line.split()
@@ -154,8 +167,7 @@ class Hunspell:
                     add, _, cont = parts[3].partition("/")
                     add = "" if add == "0" else add
                     cond = re.compile("" if parts[4] == "." else f"(?:{parts[4]})$")
-                    self.suffixes.setdefault(add, []).append(
-                        _Suffix(parts[1], strip, add, cond, cont))
+                    self.suffixes.setdefault(add, []).append(_Suffix(parts[1], strip, add, cond, cont))
 
     def _analyses(self, word: str) -> Iterator[tuple[str, str, _Suffix | None]]:
         """(stem, flags, suffix rule or None) for each way ``word`` derives from a stem."""
@@ -164,10 +176,10 @@ class Hunspell:
             for entry in flags.split("|")[:-1]:
                 yield word, entry, None
         for k in range(0, min(self.max_add, len(word) - 1) + 1):
-            rules = self.suffixes.get(word[len(word) - k:] if k else "")
+            rules = self.suffixes.get(word[len(word) - k :] if k else "")
             if not rules:
                 continue
-            base = word[:len(word) - k]
+            base = word[: len(word) - k]
             for rule in rules:
                 stem = base + rule.strip
                 flags = self.stems.get(stem)
@@ -181,8 +193,10 @@ class Hunspell:
         key = (word, role)
         hit = self._memo.get(key)
         if hit is None:
-            hit = any(self._fits(flags, rule, role) and (role != "core" or stem in self.core)
-                      for stem, flags, rule in self._analyses(word))
+            hit = any(
+                self._fits(flags, rule, role) and (role != "core" or stem in self.core)
+                for stem, flags, rule in self._analyses(word)
+            )
             if len(self._memo) > 500_000:
                 self._memo.clear()
             self._memo[key] = hit
@@ -253,8 +267,7 @@ def load_hunspell(name: str = DICTIONARY_NAME) -> Hunspell:
         if dic not in _CACHE:
             t0 = time.perf_counter()
             _CACHE[dic] = Hunspell(dic, aff, dic.with_name(f"{name}_expanded.dic"))
-            logger.info("read %s (%d stems) in %.2f s", dic, len(_CACHE[dic].stems),
-                        time.perf_counter() - t0)
+            logger.info("read %s (%d stems) in %.2f s", dic, len(_CACHE[dic].stems), time.perf_counter() - t0)
         return _CACHE[dic]
 
 
@@ -267,8 +280,9 @@ def _snowball() -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _text_stats(hunspell: Hunspell | None, stemmer: Any, text: str) -> tuple[
-        Counter[str], Counter[tuple[str, str]], Counter[str], frozenset[str]] | None:
+def _text_stats(
+    hunspell: Hunspell | None, stemmer: Any, text: str
+) -> tuple[Counter[str], Counter[tuple[str, str]], Counter[str], frozenset[str]] | None:
     """Word, bigram and stem counts and capitalised forms of a text, or None when it
     looks OCR-damaged itself (cached: a lexicon is often built again over the same texts)."""
     tokens = _TOKEN_RE.findall(text)
@@ -277,22 +291,23 @@ def _text_stats(hunspell: Hunspell | None, stemmer: Any, text: str) -> tuple[
     if hunspell is not None and plain:
         valid = sum(hunspell.is_word(t) or hunspell.is_compound(t) for t in plain)
         if valid / len(plain) < DAMAGED_EXTRA_SHARE:
-            logger.info("extra text ignored for word counts: %.0f %% valid words",
-                        100 * valid / len(plain))
+            logger.info("extra text ignored for word counts: %.0f %% valid words", 100 * valid / len(plain))
             return None
     stems = Counter(stemmer.stemWords(lower))
-    return (Counter(lower), Counter(zip(lower, lower[1:])), stems,
-            frozenset(t for t in tokens if t[:1].isupper()))
+    return (Counter(lower), Counter(zip(lower, lower[1:])), stems, frozenset(t for t in tokens if t[:1].isupper()))
 
 
 class Lexicon:
     """Lower-case word -> frequency: hunspell-sv forms and compounds, weighted up by
     counts from clean documents and a small prior for common words."""
 
-    def __init__(self, hunspell: Hunspell | None = None,
-                 counts: Mapping[str, int] | None = None,
-                 bigrams: Mapping[tuple[str, str], int] | None = None,
-                 cased: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        hunspell: Hunspell | None = None,
+        counts: Mapping[str, int] | None = None,
+        bigrams: Mapping[tuple[str, str], int] | None = None,
+        cased: Iterable[str] = (),
+    ) -> None:
         self.hunspell = hunspell
         self.counts = Counter(counts or {})
         self.bigrams = Counter(bigrams or {})
@@ -331,13 +346,11 @@ class Lexicon:
 
     def is_proper(self, word: str) -> bool:
         """Listed only as a proper noun (e.g. a surname) and unseen in lower case."""
-        return (self.hunspell is not None and word in self.hunspell.proper
-                and word not in self.counts)
+        return self.hunspell is not None and word in self.hunspell.proper and word not in self.counts
 
     def is_compound(self, word: str) -> bool:
         """Valid only as a compound of listed parts."""
-        return (self.hunspell is not None and len(word) >= 2 * MIN_PART
-                and self.hunspell.is_compound(word))
+        return self.hunspell is not None and len(word) >= 2 * MIN_PART and self.hunspell.is_compound(word)
 
     def can_begin(self, word: str) -> bool:
         """May start a compound ("säkerhets-" in "säkerhets- och trygghetssamordnare")."""
@@ -360,8 +373,8 @@ class Lexicon:
             parts = self.hunspell.split(word)
             if parts:  # a compound: by how often its parts occur ("stöd" + "material")
                 score = 0.5 + PART_WEIGHT * sum(
-                    self.counts.get(p, 0) or self.counts.get(p[:-1], 0) * (p[-1] == "s")
-                    for p in parts)
+                    self.counts.get(p, 0) or self.counts.get(p[:-1], 0) * (p[-1] == "s") for p in parts
+                )
         return score
 
     def attested(self, word: str) -> bool:

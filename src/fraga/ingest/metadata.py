@@ -1,4 +1,5 @@
 """Extract a document's metadata from its own text; what is not there stays empty."""
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,38 @@ from fraga.records import Metadata
 from fraga.text import fold, normalize_space
 
 MONTHS = {
-    "januari": 1, "februari": 2, "mars": 3, "april": 4, "maj": 5, "juni": 6, "juli": 7,
-    "augusti": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
+    "januari": 1,
+    "februari": 2,
+    "mars": 3,
+    "april": 4,
+    "maj": 5,
+    "juni": 6,
+    "juli": 7,
+    "augusti": 8,
+    "september": 9,
+    "oktober": 10,
+    "november": 11,
+    "december": 12,
 }
 PARTIES = {
-    "S": "Socialdemokraterna", "M": "Moderaterna", "L": "Liberalerna", "C": "Centerpartiet",
-    "KD": "Kristdemokraterna", "V": "Vänsterpartiet", "MP": "Miljöpartiet", "SD": "Sverigedemokraterna",
+    "S": "Socialdemokraterna",
+    "M": "Moderaterna",
+    "L": "Liberalerna",
+    "C": "Centerpartiet",
+    "KD": "Kristdemokraterna",
+    "V": "Vänsterpartiet",
+    "MP": "Miljöpartiet",
+    "SD": "Sverigedemokraterna",
 }
 TITLES = (
-    "stadsdelsdirektör", "avdelningschef", "förvaltningschef", "enhetschef", "biträdande stadsdelsdirektör",
-    "stabschef", "direktör", "verksamhetschef",
+    "stadsdelsdirektör",
+    "avdelningschef",
+    "förvaltningschef",
+    "enhetschef",
+    "biträdande stadsdelsdirektör",
+    "stabschef",
+    "direktör",
+    "verksamhetschef",
 )
 
 ISO_DATE_RE = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
@@ -121,13 +144,13 @@ def extract_date(text: str) -> str:
     lines = _lines(text)
     for i, line in enumerate(lines):
         if DNR_RE.search(line) or line.lower().startswith("tjänsteutlåtande"):
-            for nxt in lines[i + 1:i + 4]:
+            for nxt in lines[i + 1 : i + 4]:
                 dates = iso_dates(nxt)
                 if dates:
                     return dates[0][1]
     for i, line in enumerate(lines):
         if line.lower() == "till":
-            for nxt in lines[i + 1:i + 4]:
+            for nxt in lines[i + 1 : i + 4]:
                 dates = iso_dates(nxt)
                 if dates:
                     return dates[0][1]
@@ -138,10 +161,10 @@ def extract_handlaggare(text: str) -> str:
     lines = _lines(text)
     for i, line in enumerate(lines):
         if fold(line).startswith("handlaggare"):
-            rest = line[len("handläggare"):].strip(" :")
+            rest = line[len("handläggare") :].strip(" :")
             if rest:
                 return rest
-            for nxt in lines[i + 1:i + 3]:
+            for nxt in lines[i + 1 : i + 3]:
                 if nxt:
                     return nxt
     return ""
@@ -187,7 +210,7 @@ def _split_names(raw: str, n: int) -> list[str]:
     words = line.split()
     if n > 1 and len(words) % n == 0:
         size = len(words) // n
-        return [" ".join(words[k * size:(k + 1) * size]) for k in range(n)]
+        return [" ".join(words[k * size : (k + 1) * size]) for k in range(n)]
     return [line] if n == 1 else []
 
 
@@ -195,8 +218,11 @@ def extract_parties(text: str) -> tuple[str, ...]:
     """Parties behind the skrivelse, e.g. ("Centerpartiet (C)", "Moderaterna (M)")."""
     head = text[:3000]
     found: list[str] = []
-    m = re.search(r"(?:skrivelse|svar på skrivelse|svar pa skrivelse)\s+fr[åa]n\b(.{0,400}?)(?:\n\s*\n|\.\s+(?=[A-ZÅÄÖ]))",
-                  head, re.IGNORECASE | re.DOTALL)
+    m = re.search(
+        r"(?:skrivelse|svar på skrivelse|svar pa skrivelse)\s+fr[åa]n\b(.{0,400}?)(?:\n\s*\n|\.\s+(?=[A-ZÅÄÖ]))",
+        head,
+        re.IGNORECASE | re.DOTALL,
+    )
     if m:
         for abbr in re.findall(r"\(([A-ZÅÄÖ]{1,2})\)", m.group(1)):
             if abbr in PARTIES:

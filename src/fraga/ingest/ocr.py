@@ -6,6 +6,7 @@ word by word; a clean text only gets words with an unmistakable OCR mark (a digi
 from bounded OCR-confusion substitutions; they must be Swedish words (hunspell-sv,
 compounds, the clean documents) and are chosen by frequency and neighbouring words.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -20,8 +21,16 @@ from fraga.ingest.lexicon import Lexicon, LexiconNotFoundError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Lexicon", "LexiconNotFoundError", "Repair", "RepairResult", "ingest_repair",
-           "looks_damaged", "repair_text", "valid_share"]
+__all__ = [
+    "Lexicon",
+    "LexiconNotFoundError",
+    "Repair",
+    "RepairResult",
+    "ingest_repair",
+    "looks_damaged",
+    "repair_text",
+    "valid_share",
+]
 
 DAMAGED_THRESHOLD = 0.9  # the clean corpus files score 0.99-1.0, the OCR file 0.77
 MAX_EDITS = 3  # substitutions per word
@@ -33,8 +42,7 @@ REPLACE_MARGIN = 1.5  # a valid word is replaced only by a clearly better one
 UNSURE_MARGIN = 0.5  # closer unattested candidates: leave the word as it is
 
 # OCR reading -> letters it may stand for.
-CONFUSIONS: dict[str, str] = {"a": "äå", "d": "äåö", "é": "äåö", "i": "äå", "o": "ö",
-                              "4": "äå", "6": "ö", "0": "ö", "&": "ä"}
+CONFUSIONS: dict[str, str] = {"a": "äå", "d": "äåö", "é": "äåö", "i": "äå", "o": "ö", "4": "äå", "6": "ö", "0": "ö", "&": "ä"}
 PAIRS: dict[str, str] = {"aé": "ä", "éi": "ä", "éd": "ä", "id": "ä", "oé": "ö", "éa": "å"}
 # Rare readings cost more: "vild" for "våld" needs support from the neighbouring words
 # ("sidan" must not become "sådan").
@@ -42,11 +50,12 @@ RARE_COST: dict[tuple[str, str], float] = {("i", "å"): 2.0}
 INSERTS = ("å", "ä", "ö")  # a lost letter in a word without vowels ("sl" for "slå")
 VOWELS = set("aeiouyåäöéü")
 # After a lone "1" these mean a number, not the preposition "i".
-COUNT_WORDS = frozenset("""januari februari mars april maj juni juli augusti september
+COUNT_WORDS = frozenset(
+    """januari februari mars april maj juni juli augusti september
 oktober november december procent kr kronor st år dag dagar vecka veckor månad månader
-timme timmar minut minuter gång person personer styck krona""".split())
-NUMBER_WORDS = frozenset("kapitel sida bilaga punkt paragraf avsnitt nr steg fråga "
-                         "alternativ nivå version tabell figur".split())
+timme timmar minut minuter gång person personer styck krona""".split()
+)
+NUMBER_WORDS = frozenset("kapitel sida bilaga punkt paragraf avsnitt nr steg fråga alternativ nivå version tabell figur".split())
 
 _TOKEN_RE = re.compile(r"(?:[^\W_]|&)+", re.UNICODE)
 _ABBREV_RE = re.compile(r"\b(?:[^\W\d_]{1,4}\.){2,}|\b(?:[^\W\d_]{1,4}\.)(?=[^\W\d_]{1,4}\.)")
@@ -107,16 +116,20 @@ def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     prev_end = 0
     for m in _TOKEN_RE.finditer(text):
-        gap = text[prev_end:m.start()]
+        gap = text[prev_end : m.start()]
         if not out:
             initial = True
         elif out[-1].abbrev:  # the dot of "m.fl." ends no sentence
             initial = re.search(r"[!?:]|\n[ \t\r]*\n", gap) is not None
         else:
-            initial = _SENTENCE_END_RE.search(gap) is not None or (
-                ")" in gap and out[-1].text.isdigit()) or (  # after a list marker "1)"
-                "\n" in gap and _heading(text, prev_end + gap.index("\n")))
-        after = text[m.end() + 1:m.end() + 2]
+            initial = (
+                _SENTENCE_END_RE.search(gap) is not None
+                or (")" in gap and out[-1].text.isdigit())
+                or (  # after a list marker "1)"
+                    "\n" in gap and _heading(text, prev_end + gap.index("\n"))
+                )
+            )
+        after = text[m.end() + 1 : m.end() + 2]
         hyphen = text.startswith("-", m.end()) and not after.isalnum()
         k = bisect.bisect_right(abbrev_starts, m.start()) - 1
         in_abbrev = k >= 0 and m.start() < abbrev[k][1]
@@ -127,9 +140,8 @@ def _tokens(text: str) -> list[_Token]:
 
 def _heading(text: str, line_end: int) -> bool:
     """The line ending at ``line_end`` looks like a heading or a signature line."""
-    line = text[text.rfind("\n", 0, line_end) + 1:line_end].strip()
-    return (bool(line) and line[0].isupper() and len(line.split()) <= 4
-            and line[-1] not in ".,;:!?-")
+    line = text[text.rfind("\n", 0, line_end) + 1 : line_end].strip()
+    return bool(line) and line[0].isupper() and len(line.split()) <= 4 and line[-1] not in ".,;:!?-"
 
 
 def _scored(tok: _Token) -> bool:
@@ -169,11 +181,11 @@ def _variants(word: str, edits: int) -> Iterator[tuple[str, float]]:
         head = word[:i]
         for sub in CONFUSIONS.get(ch, ""):
             cost = EDIT_COST + RARE_COST.get((ch, sub), 0.0)
-            for rest, more in _variants(word[i + 1:], edits - 1):
+            for rest, more in _variants(word[i + 1 :], edits - 1):
                 yield head + sub + rest, cost + more
-        pair = word[i:i + 2]
+        pair = word[i : i + 2]
         if pair in PAIRS:
-            for rest, more in _variants(word[i + 2:], edits - 1):
+            for rest, more in _variants(word[i + 2 :], edits - 1):
                 yield head + PAIRS[pair] + rest, EDIT_COST + more
 
 
@@ -206,8 +218,7 @@ class _Repairer:
             return STEM if lex.stem_count(word) else LISTED
         return COMPOUND if compounds and lex.is_compound(word) else UNKNOWN
 
-    def candidates(self, word: str, hyphen: bool, name: bool,
-                   valid: bool) -> list[tuple[str, int, float]]:
+    def candidates(self, word: str, hyphen: bool, name: bool, valid: bool) -> list[tuple[str, int, float]]:
         """(candidate, rank, cost) for ``word``; names only get forms seen capitalised."""
         key = (word, hyphen, name, valid)
         if key in self._cands:
@@ -254,8 +265,11 @@ class _Repairer:
         rank = self.rank(word, tok.hyphen)
         if name and (rank >= LISTED or self.lex.is_known(word)):
             return None  # a name or a valid capitalised word stays as written
-        mark = _needs_fix(word) or ("é" in word and rank == UNKNOWN) or (
-            not tok.text[0].isupper() and any(c.isupper() for c in tok.text))
+        mark = (
+            _needs_fix(word)
+            or ("é" in word and rank == UNKNOWN)
+            or (not tok.text[0].isupper() and any(c.isupper() for c in tok.text))
+        )
         if not self.damaged and not mark:
             return None
         cands = self.candidates(word, tok.hyphen, name, rank >= LISTED)
@@ -266,9 +280,7 @@ class _Repairer:
         if rank <= COMPOUND:
             if rank == COMPOUND and best_rank < LISTED:
                 return None
-            if best_rank < ATTESTED and any(
-                    best_score + best_cost - cost - sc < UNSURE_MARGIN
-                    for sc, _, _, cost in scored[1:]):
+            if best_rank < ATTESTED and any(best_score + best_cost - cost - sc < UNSURE_MARGIN for sc, _, _, cost in scored[1:]):
                 return None  # another candidate is as likely, substitutions aside
             return best
         lex = self.lex
@@ -286,11 +298,17 @@ def _lone_one(text: str, toks: list[_Token], i: int) -> bool:
     if toks[i].text != "1" or i == 0 or i + 1 >= len(toks):
         return False
     prev, nxt = toks[i - 1], toks[i + 1]
-    before = text[prev.end:toks[i].start]
-    after = text[toks[i].end:nxt.start]
-    return (re.fullmatch(r",?\s+", before) is not None and re.fullmatch(r"\s+", after) is not None
-            and prev.text.isalpha() and nxt.text.isalpha() and nxt.text.islower()
-            and nxt.lower not in COUNT_WORDS and prev.lower not in NUMBER_WORDS)
+    before = text[prev.end : toks[i].start]
+    after = text[toks[i].end : nxt.start]
+    return (
+        re.fullmatch(r",?\s+", before) is not None
+        and re.fullmatch(r"\s+", after) is not None
+        and prev.text.isalpha()
+        and nxt.text.isalpha()
+        and nxt.text.islower()
+        and nxt.lower not in COUNT_WORDS
+        and prev.lower not in NUMBER_WORDS
+    )
 
 
 def _with_case(original: str, replacement: str) -> str:
@@ -319,9 +337,18 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
             if tok.abbrev or (tok.acronym and len(tok.text) < 5) or len(tok.text) < 2:
                 continue
             nxt_tok = toks[words[k + 1]] if k + 1 < len(words) else None
-            name = tok.capital and (not tok.initial or (  # or "Linnea Sandstrom"
-                nxt_tok is not None and nxt_tok.capital and not nxt_tok.initial
-                and "\n" not in text[tok.end:nxt_tok.start]))
+            name = (
+                tok.capital
+                and (
+                    not tok.initial
+                    or (  # or "Linnea Sandstrom"
+                        nxt_tok is not None
+                        and nxt_tok.capital
+                        and not nxt_tok.initial
+                        and "\n" not in text[tok.end : nxt_tok.start]
+                    )
+                )
+            )
             prev = current.get(i - 1, "") if i > 0 else ""
             nxt = current.get(i + 1, "")
             choice = repairer.choose(tok, name, prev, nxt)
@@ -337,13 +364,12 @@ def repair_text(text: str, lexicon: Lexicon) -> RepairResult:
         tok = toks[i]
         new = _with_case(tok.text, chosen[i])
         repairs.append(Repair(tok.start, tok.end, tok.text, new))
-        parts += [text[last:tok.start], new]
+        parts += [text[last : tok.start], new]
         last = tok.end
     parts.append(text[last:])
     out = "".join(parts)
     after = valid_share(out, lexicon) if repairs else before
-    logger.info("OCR repair: %d words changed, valid share %.3f -> %.3f (damaged=%s)",
-                len(repairs), before, after, damaged)
+    logger.info("OCR repair: %d words changed, valid share %.3f -> %.3f (damaged=%s)", len(repairs), before, after, damaged)
     return RepairResult(out, tuple(repairs), before, after)
 
 

@@ -5,6 +5,7 @@ become Markdown headings the section splitter reads, list items get their marks 
 tables one line per row with cells separated by " | ", and the file's title, creation and
 modification dates are returned apart.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,8 +43,12 @@ def read_odt(name: str, data: bytes) -> OfficeText:
         props = {child.qname: str(child) for child in document.meta.childNodes if hasattr(child, "qname")}
     except Exception as exc:  # odfpy raises zip, XML and attribute errors for damaged files
         raise IngestError(f"{name}: trasig eller oläsbar ODT-fil ({type(exc).__name__}: {exc})") from exc
-    return OfficeText(text, props.get((_DC, "title"), ""), iso_date(props.get((_META, "creation-date"), "")),
-                      iso_date(props.get((_DC, "date"), "")))
+    return OfficeText(
+        text,
+        props.get((_DC, "title"), ""),
+        iso_date(props.get((_META, "creation-date"), "")),
+        iso_date(props.get((_DC, "date"), "")),
+    )
 
 
 def _numbered_list_styles(document) -> set[str]:

@@ -11,6 +11,7 @@ When it, its Swedish data or pytesseract is missing, a PDF with scanned pages ra
 indexed as empty. Fraga's own OCR repair runs on the recognised pages afterwards
 (the corpus loader moves the page starts with :func:`remap_pages`).
 """
+
 from __future__ import annotations
 
 import io
@@ -115,16 +116,18 @@ def _ocr_page(name: str, data: bytes, page, index: int) -> str:
         try:
             rendered = _render(data, index)
         except Exception as exc:  # pdfium refuses the page too
-            raise IngestError(f"{name}: sidan {index + 1} är en bild som inte kan läsas för OCR "
-                              f"({type(exc).__name__}: {exc})") from exc
+            raise IngestError(
+                f"{name}: sidan {index + 1} är en bild som inte kan läsas för OCR ({type(exc).__name__}: {exc})"
+            ) from exc
         if rendered is None:
-            raise IngestError(f"{name}: sidan {index + 1} är en bild som inte kan läsas ut för OCR "
-                              f"({type(failed).__name__}); installera pypdfium2 (pip install pypdfium2) "
-                              "eller spara om PDF:en")
+            raise IngestError(
+                f"{name}: sidan {index + 1} är en bild som inte kan läsas ut för OCR "
+                f"({type(failed).__name__}); installera pypdfium2 (pip install pypdfium2) "
+                "eller spara om PDF:en"
+            )
         images = [rendered]
     try:
-        texts = [pytesseract.image_to_string(image, lang=OCR_LANGUAGE, timeout=OCR_TIMEOUT_SECONDS)
-                 for image in images]
+        texts = [pytesseract.image_to_string(image, lang=OCR_LANGUAGE, timeout=OCR_TIMEOUT_SECONDS) for image in images]
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailableError(f"{name}: skannad PDF, men programmet Tesseract saknas; {INSTALL_HINT}") from exc
     except Exception as exc:  # pytesseract.TesseractError, a killed process, an odd image
@@ -152,13 +155,15 @@ def read_pdf_text(name: str, data: bytes) -> PdfText:
     except Exception as exc:  # pypdf raises many types for damaged files
         raise IngestError(f"{name}: trasig eller oläsbar PDF ({type(exc).__name__}: {exc})") from exc
     texts = [unicodedata.normalize("NFC", clean_invisible(t.replace("\r\n", "\n"))) for t in texts]
-    scanned = [i for i, (page, text) in enumerate(zip(pdf_pages, texts))
-               if _letters(text) < MIN_TEXT_LETTERS and _has_images(page)]
+    scanned = [
+        i for i, (page, text) in enumerate(zip(pdf_pages, texts)) if _letters(text) < MIN_TEXT_LETTERS and _has_images(page)
+    ]
     if scanned:
         problem = tesseract_problem()
         if problem:
-            raise OcrUnavailableError(f"{name}: skannad PDF ({len(scanned)} av {len(texts)} sidor utan textlager) "
-                                      f"kan inte läsas: {problem}")
+            raise OcrUnavailableError(
+                f"{name}: skannad PDF ({len(scanned)} av {len(texts)} sidor utan textlager) kan inte läsas: {problem}"
+            )
         for i in scanned:
             ocr = _ocr_page(name, data, pdf_pages[i], i)
             logger.info("%s: page %d read by OCR (%d letters)", name, i + 1, _letters(ocr))

@@ -1,4 +1,5 @@
 """Split a Document into sections by its own structure, then into passages (Chunks)."""
+
 from __future__ import annotations
 
 import difflib
@@ -137,7 +138,7 @@ def split_sections(doc: Document) -> list[Section]:
             continue
         start, end = lines[body_line][0], lines[end_line - 1][1]
         sections.extend(_split_questions(text, Section(path, start, end)))
-    return [s for s in sections if text[s.start:s.end].strip()]
+    return [s for s in sections if text[s.start : s.end].strip()]
 
 
 def _letterhead_end(raw: list[str], i: int) -> int:
@@ -162,7 +163,7 @@ def _letterhead_end(raw: list[str], i: int) -> int:
 
 def _split_questions(text: str, section: Section) -> list[Section]:
     """Sub-sections, one per question answered (or asked) inside ``section``."""
-    body = text[section.start:section.end]
+    body = text[section.start : section.end]
     in_answers = section.path[0] in ("Förvaltningens synpunkter och förslag", "Förvaltningens synpunkter")
     lines = _line_spans(body)
     questions: list[tuple[int, int, str]] = []  # (start line, first answer line, question text)
@@ -209,7 +210,7 @@ def _find_questions(body: str, lines: list[tuple[int, int]], *, need_answer: boo
                     question = normalize_space(" ".join(acc))
                     bare = re.sub(r"^\d{1,2}\s*[.)]\s*", "", question)
                     if len(question) <= 400 and not re.search(r"[.!]\s", bare[:-1]):
-                        has_answer = any(x.strip() for x in raw[j + 1:j + 4])
+                        has_answer = any(x.strip() for x in raw[j + 1 : j + 4])
                         if has_answer or not need_answer:
                             found.append((i, j + 1, question))
                             i = j
@@ -233,7 +234,7 @@ def section_sentences(doc: Document, *, max_chars: int = MAX_CHARS) -> list[tupl
     """
     out = []
     for section in split_sections(doc):
-        body = doc.text[section.start:section.end]
+        body = doc.text[section.start : section.end]
         spans = [(section.start + s, section.start + e) for s, e in split_sentences(body)]
         out.append((section, _cut_long(doc.text, spans, max_chars)))
     return out
@@ -250,15 +251,17 @@ def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
     for section, spans in section_sentences(doc, max_chars=max_chars):
         for start, end in _pack(spans, max_chars):
             n = len(chunks)
-            chunks.append(Chunk(
-                chunk_id=f"{doc.doc_id}#{n}",
-                doc_id=doc.doc_id,
-                section=section.title,
-                text=doc.text[start:end].strip(),
-                start=start,
-                end=end,
-                page=doc.page_at(start),
-            ))
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc.doc_id}#{n}",
+                    doc_id=doc.doc_id,
+                    section=section.title,
+                    text=doc.text[start:end].strip(),
+                    start=start,
+                    end=end,
+                    page=doc.page_at(start),
+                )
+            )
     return chunks
 
 

@@ -7,6 +7,7 @@ takes as the title. Word's automatic list numbers are written out, tables become
 per row with its cells separated by " | ", content controls are read through. The core
 properties (title, created, modified) are returned apart, for metadata the text lacks.
 """
+
 from __future__ import annotations
 
 import io
@@ -69,8 +70,10 @@ def check_zip(name: str, data: bytes, kind: str) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise IngestError(f"{name}: trasig eller oläsbar {kind} (inget giltigt zip-arkiv: {exc})") from exc
     if unpacked > MAX_UNPACKED_BYTES:
-        raise IngestError(f"{name}: packar upp till {unpacked / 2**20:.0f} MB, gränsen är "
-                          f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB; spara om filen eller dela upp den")
+        raise IngestError(
+            f"{name}: packar upp till {unpacked / 2**20:.0f} MB, gränsen är "
+            f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB; spara om filen eller dela upp den"
+        )
 
 
 def heading_level(style_name: str, outline_level: int | None = None) -> int | None:
@@ -178,8 +181,7 @@ def _paragraph_level(para) -> int | None:
     for _ in range(5):  # custom heading styles are based on the built-in ones
         if style is None:
             break
-        level = heading_level(style.name or "", outline if outline is not None else _outline_level(
-            style.element.pPr))
+        level = heading_level(style.name or "", outline if outline is not None else _outline_level(style.element.pPr))
         if level is not None:
             return level
         style = style.base_style

@@ -4,6 +4,7 @@ Every sentence and section heading was encoded at index time (``fraga.index.sent
 so comparing a question with the sentences of the passages it retrieved costs one
 ``pread`` per passage and a small matrix product, not an encoder call per sentence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,7 @@ def _heading_sims(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> dict[s
     return out
 
 
-def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.ndarray | None = None
-               ) -> list[Candidate]:
+def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.ndarray | None = None) -> list[Candidate]:
     """The sentences of ``hits`` (each once, with the best-ranked passage holding it).
 
     ``qvec`` is the question encoded as a query, ``pvec`` as a passage (optional)."""
@@ -75,6 +75,9 @@ def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.nda
             if lo + i in seen:
                 continue
             seen.add(lo + i)
-            out.append(Candidate(hit, lo + i, s, e, normalize_space(text[s:e]), i, float(sims[i]),
-                                 headings[chunk.section], float(syms[i])))
+            out.append(
+                Candidate(
+                    hit, lo + i, s, e, normalize_space(text[s:e]), i, float(sims[i]), headings[chunk.section], float(syms[i])
+                )
+            )
     return out

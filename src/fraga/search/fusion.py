@@ -1,4 +1,5 @@
 """Rank and score fusion as pure functions on plain ``{doc_id: score}`` runs (ranx style)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -91,4 +92,4 @@ def length_weight(n_words: int, *, half: float = 14.0) -> float:
 
 def top(run: Run, n: int) -> list[tuple[str, float]]:
     """The ``n`` best (doc_id, score) pairs of a run, ties broken by id."""
-    return sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))[:max(n, 0)]
+    return sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))[: max(n, 0)]

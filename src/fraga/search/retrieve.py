@@ -1,5 +1,6 @@
 """Retrieval: BM25, dense and hybrid (min-max normalised scores, weighted 0.3/0.7, or weighted RRF),
 with filters and district detection."""
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,12 @@ class Filters:
         return not (self.districts or self.doc_types or self.date_from or self.date_to)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"districts": list(self.districts), "doc_types": list(self.doc_types), "date_from": self.date_from,
-                "date_to": self.date_to}
+        return {
+            "districts": list(self.districts),
+            "doc_types": list(self.doc_types),
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +67,12 @@ class SearchResult:
         """The query, how it was read and the hits (``Hit.to_dict``), as JSON-ready values
         (with ``dense_coverage`` when the dense index is incomplete)."""
         out: dict[str, Any] = {
-            "query": self.query, "mode": self.mode, "districts_in_query": list(self.districts_in_query),
-            "missing_districts": list(self.missing_districts), "hits": [h.to_dict() for h in self.hits]}
+            "query": self.query,
+            "mode": self.mode,
+            "districts_in_query": list(self.districts_in_query),
+            "missing_districts": list(self.missing_districts),
+            "hits": [h.to_dict() for h in self.hits],
+        }
         if self.dense_coverage < 1.0:
             out["dense_coverage"] = round(self.dense_coverage, 4)
         return out
@@ -72,10 +81,9 @@ class SearchResult:
 def check_query(query: str) -> str:
     """The query with white space normalised. Raises EmptyQueryError / QueryTooLongError."""
     if query is None or not str(query).strip():
-        raise EmptyQueryError("Frågan är tom; skriv en fråga, t.ex. \"Vem polisanmäler i Skarpnäck?\"")
+        raise EmptyQueryError('Frågan är tom; skriv en fråga, t.ex. "Vem polisanmäler i Skarpnäck?"')
     if len(query) > MAX_QUERY_CHARS:
-        raise QueryTooLongError(
-            f"Frågan har {len(query)} tecken; gränsen är {MAX_QUERY_CHARS}. Korta ned frågan.")
+        raise QueryTooLongError(f"Frågan har {len(query)} tecken; gränsen är {MAX_QUERY_CHARS}. Korta ned frågan.")
     text = normalize_space(clean_invisible(str(query)))  # also drops lone surrogates and controls
     if not words(text):
         raise EmptyQueryError("Frågan innehåller inga ord att söka på; skriv en fråga med ord.")
@@ -95,8 +103,15 @@ class Retriever:
         candidates: How many passages each retriever contributes to fusion. Defaults to 50.
     """
 
-    def __init__(self, index: Index, *, fusion: str = "convex", weights: tuple[float, float] | None = None,
-                 rrf_k: int = 60, candidates: int = 50) -> None:
+    def __init__(
+        self,
+        index: Index,
+        *,
+        fusion: str = "convex",
+        weights: tuple[float, float] | None = None,
+        rrf_k: int = 60,
+        candidates: int = 50,
+    ) -> None:
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r}; use 'convex' or 'rrf'")
         self.index = index
@@ -125,8 +140,9 @@ class Retriever:
             if store is self._store:
                 return
             self._known_districts = self.index.districts()
-            self._matcher = DistrictMatcher(tuple(KNOWN_DISTRICTS) + tuple(self._known_districts),
-                                            preferred=tuple(self._known_districts))
+            self._matcher = DistrictMatcher(
+                tuple(KNOWN_DISTRICTS) + tuple(self._known_districts), preferred=tuple(self._known_districts)
+            )
             self._doc_ids = list(self.index.doc_ids)
             self._doc_row = np.array(self.index.chunk_doc_rows, dtype=np.int32)  # each passage's document row
             self._masks = {}
@@ -187,8 +203,15 @@ class Retriever:
         return mask
 
     # Search ------------------------------------------------------------------
-    def search(self, query: str, *, k: int = DEFAULT_K, mode: str = "hybrid", filters: Filters | None = None,
-               detect_districts: bool = True) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = DEFAULT_K,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        detect_districts: bool = True,
+    ) -> SearchResult:
         """The ``k`` best passages for ``query``.
 
         A district named in the question narrows retrieval to it when no district
@@ -232,11 +255,13 @@ class Retriever:
             for rank, (cid, score) in enumerate(top(fused, k), start=1)
         )
         with_vectors, total = self.index.dense_coverage()
-        return SearchResult(query, mode, hits, present, missing, filters, bm25_run, dense_run,
-                            with_vectors / total if total else 1.0)
+        return SearchResult(
+            query, mode, hits, present, missing, filters, bm25_run, dense_run, with_vectors / total if total else 1.0
+        )
 
-    def _bm25_alone(self, fused: dict[str, float], bm25_run: dict[str, float], no_vector: np.ndarray,
-                    bm25_weight: float) -> dict[str, float]:
+    def _bm25_alone(
+        self, fused: dict[str, float], bm25_run: dict[str, float], no_vector: np.ndarray, bm25_weight: float
+    ) -> dict[str, float]:
         """``fused`` with the passages that have no dense vector yet scored by BM25 alone: their
         BM25 part of the fusion divided by BM25's weight (both fusions are linear in it)."""
         if bm25_weight <= 0:
@@ -300,7 +325,7 @@ class Retriever:
             allowed = np.zeros(len(self.index.chunks), dtype=bool)
             allowed[rows] = True
             if (no_vector := self.index.dense_missing) is not None:
-                allowed &= ~no_vector[:len(allowed)]
+                allowed &= ~no_vector[: len(allowed)]
             values, found = dense_mod.search(self.index.faiss, self.query_vector(result.query), len(rows), allowed)
             chunks = self.index.chunks
             dense = {chunks[int(r)].chunk_id: float(v) for v, r in zip(values, found) if r >= 0}
@@ -314,7 +339,7 @@ class Retriever:
     def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
         no_vector = self.index.dense_missing
         if no_vector is not None:  # passages without a vector yet are not dense results
-            allowed = ~no_vector if allowed is None else allowed & ~no_vector[:len(allowed)]
+            allowed = ~no_vector if allowed is None else allowed & ~no_vector[: len(allowed)]
         vector = self.query_vector(query)
         scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
         chunks = self.index.chunks

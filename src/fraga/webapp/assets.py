@@ -1,4 +1,5 @@
 """The page's CSS and the small scripts of its HTML components (kept as strings: no package data)."""
+
 from __future__ import annotations
 
 # Gradio picks its own labels ("Loading…", "Error") from the browser language; the

@@ -10,6 +10,7 @@ number opens the source on the Källa tab. The same content can be downloaded as
 As in ``render``: every piece of skrivelse or document text goes through ``html.escape``;
 nothing is read as HTML or Markdown.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,16 +45,23 @@ MAX_TEXT_CHARS = 200_000  # a pasted skrivelse; longer is not a skrivelse
 KEEP_SECONDS = 3600  # how long the written .docx/.md of a request are kept
 MODE_NAMES = {"hybrid": "hybrid", "bm25": "BM25 (ordmatchning)", "dense": "semantisk"}
 
-INTRO = ("<p>Klistra in en ny skrivelse eller ladda upp den som fil. fraga hittar skrivelsens frågor och visar "
-         "för varje fråga det tidigare svar från varje stadsdel som passar bäst, ordagrant och med källa. "
-         "Öppna en ruta för att läsa hela svaret; klicka på källnumret för att se stället i dokumentet. "
-         "Ladda ner underlaget som Word- eller Markdown-fil och börja skriva svaret där.</p>")
-PLACEHOLDER = ("Klistra in skrivelsens text här, t.ex.\n\nMed anledning av ovanstående vill vi ställa följande "
-               "frågor:\n1. Har stadsdelen en säkerhetssamordnare på heltid?\n2. …")
-EMPTY_MESSAGE = ("Klistra in skrivelsens text i rutan, eller ladda upp den som fil (txt, md, pdf eller docx), "
-                 f"och klicka på {BUTTON_LABEL}.")
-PLACEHOLDER_HTML = ('<div class="fraga-welcome"><p>Här visas tabellen: skrivelsens frågor som rader och '
-                    "stadsdelarna som kolumner, med det tidigare svar som passar bäst i varje ruta.</p></div>")
+INTRO = (
+    "<p>Klistra in en ny skrivelse eller ladda upp den som fil. fraga hittar skrivelsens frågor och visar "
+    "för varje fråga det tidigare svar från varje stadsdel som passar bäst, ordagrant och med källa. "
+    "Öppna en ruta för att läsa hela svaret; klicka på källnumret för att se stället i dokumentet. "
+    "Ladda ner underlaget som Word- eller Markdown-fil och börja skriva svaret där.</p>"
+)
+PLACEHOLDER = (
+    "Klistra in skrivelsens text här, t.ex.\n\nMed anledning av ovanstående vill vi ställa följande "
+    "frågor:\n1. Har stadsdelen en säkerhetssamordnare på heltid?\n2. …"
+)
+EMPTY_MESSAGE = (
+    f"Klistra in skrivelsens text i rutan, eller ladda upp den som fil (txt, md, pdf eller docx), och klicka på {BUTTON_LABEL}."
+)
+PLACEHOLDER_HTML = (
+    '<div class="fraga-welcome"><p>Här visas tabellen: skrivelsens frågor som rader och '
+    "stadsdelarna som kolumner, med det tidigare svar som passar bäst i varje ruta.</p></div>"
+)
 
 CSS = r"""
 .fraga-dhead { margin: 0.2rem 0 0.4rem 0; }
@@ -107,20 +115,32 @@ def _cell_html(cell: Cell) -> str:
         asked = f"Ställd som: \u201d{cell.earlier_question}\u201d" if cell.earlier_question else ""
     else:
         badge = '<span class="fraga-badge fraga-badge-related">Närliggande svar</span>'
-        asked = (f"Svar på frågan: \u201d{cell.earlier_question}\u201d" if cell.earlier_question
-                 else "Ingen direkt motsvarighet till frågan; avsnittet ligger närmast.")
+        asked = (
+            f"Svar på frågan: \u201d{cell.earlier_question}\u201d"
+            if cell.earlier_question
+            else "Ingen direkt motsvarighet till frågan; avsnittet ligger närmast."
+        )
     paras = "".join(f"<p>{esc(p)}</p>" for p in c.quote.split("\n\n") if p.strip())
-    ref = source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end, cls="fraga-ref",
-                      title=f"Källa {c.n}: {c.district} – öppna dokumentet med citatet markerat")
+    ref = source_link(
+        c.doc_id,
+        f"[{c.n}]",
+        chunk_id=c.chunk_id,
+        start=c.start,
+        end=c.end,
+        cls="fraga-ref",
+        title=f"Källa {c.n}: {c.district} – öppna dokumentet med citatet markerat",
+    )
     show = source_link(c.doc_id, "Visa i dokumentet", chunk_id=c.chunk_id, start=c.start, end=c.end)
-    return (f'<td><details class="fraga-dcell" data-n="{c.n}"><summary>{badge}'
-            f'<span class="fraga-dexcerpt">{esc(cell.excerpt)}</span>'
-            f'<span class="fraga-dmore"><span class="fraga-dshow">Hela svaret och källan</span>'
-            f'<span class="fraga-dhide">Dölj hela svaret</span></span></summary>'
-            f'<div class="fraga-dfull">{paras}</div>'
-            f'<div class="fraga-dasked">{esc(asked)}</div>'
-            f'<div class="fraga-dcite">{ref} {esc(citation_line(c, numbered=False))}</div>'
-            f'<div class="fraga-card-foot">{show}</div></details></td>')
+    return (
+        f'<td><details class="fraga-dcell" data-n="{c.n}"><summary>{badge}'
+        f'<span class="fraga-dexcerpt">{esc(cell.excerpt)}</span>'
+        f'<span class="fraga-dmore"><span class="fraga-dshow">Hela svaret och källan</span>'
+        f'<span class="fraga-dhide">Dölj hela svaret</span></span></summary>'
+        f'<div class="fraga-dfull">{paras}</div>'
+        f'<div class="fraga-dasked">{esc(asked)}</div>'
+        f'<div class="fraga-dcite">{ref} {esc(citation_line(c, numbered=False))}</div>'
+        f'<div class="fraga-card-foot">{show}</div></details></td>'
+    )
 
 
 def table_html(prep: Preparation) -> str:
@@ -130,15 +150,21 @@ def table_html(prep: Preparation) -> str:
     head = ['<th class="fraga-dq" scope="col">Fråga</th>']
     for district in prep.districts:
         found = sum(1 for c in prep.cells if c.district == district and c.found)
-        head.append(f'<th scope="col">{esc(district)}<span class="fraga-dcount">svar på {found} av '
-                    f"{len(prep.questions)} frågor</span></th>")
+        head.append(
+            f'<th scope="col">{esc(district)}<span class="fraga-dcount">svar på {found} av '
+            f"{len(prep.questions)} frågor</span></th>"
+        )
     rows = []
     for q in prep.questions:
         cells = "".join(_cell_html(prep.cell(q.n, d)) for d in prep.districts)
-        rows.append(f'<tr data-q="{q.n}"><th class="fraga-dq" scope="row"><span class="fraga-dnum">{q.n}.</span>'
-                    f"{esc(q.text)}</th>{cells}</tr>")
-    return (f'<div class="fraga-dwrap"><table class="fraga-dtable"><thead><tr>{"".join(head)}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+        rows.append(
+            f'<tr data-q="{q.n}"><th class="fraga-dq" scope="row"><span class="fraga-dnum">{q.n}.</span>'
+            f"{esc(q.text)}</th>{cells}</tr>"
+        )
+    return (
+        f'<div class="fraga-dwrap"><table class="fraga-dtable"><thead><tr>{"".join(head)}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def summary_html(prep: Preparation, note: str = "") -> str:
@@ -153,18 +179,18 @@ def summary_html(prep: Preparation, note: str = "") -> str:
         lines.append(f"<div><b>Ställd till:</b> {esc(prep.district + missing)}</div>")
     notes = [note] if note else []
     if prep.excluded:
-        notes.append("Skrivelsen finns själv i indexet och räknas inte som ett tidigare svar "
-                     f"({', '.join(prep.excluded)}).")
-    summary = (f"{counts(prep)} · {found} av {len(prep.cells)} rutor har ett tidigare svar · "
-               f"sökmetod: {mode}")
+        notes.append(f"Skrivelsen finns själv i indexet och räknas inte som ett tidigare svar ({', '.join(prep.excluded)}).")
+    summary = f"{counts(prep)} · {found} av {len(prep.cells)} rutor har ett tidigare svar · sökmetod: {mode}"
     items = "".join(f'<li value="{q.n}">{esc(q.text)}</li>' for q in prep.questions)
-    return (f'<div class="fraga-dhead">{"".join(lines)}'
-            + "".join(f'<div class="fraga-note">{esc(n)}</div>' for n in notes)
-            + f'<div class="fraga-summary">{esc(summary)}</div>'
-            f'<div class="fraga-sources-title">Frågor i skrivelsen ({len(prep.questions)})</div>'
-            f'<ol class="fraga-dquestions">{items}</ol>'
-            '<div class="fraga-note">Citaten är ordagranna ur dokumenten; kontrollera dem mot källan innan '
-            "de används.</div></div>")
+    return (
+        f'<div class="fraga-dhead">{"".join(lines)}'
+        + "".join(f'<div class="fraga-note">{esc(n)}</div>' for n in notes)
+        + f'<div class="fraga-summary">{esc(summary)}</div>'
+        f'<div class="fraga-sources-title">Frågor i skrivelsen ({len(prep.questions)})</div>'
+        f'<ol class="fraga-dquestions">{items}</ol>'
+        '<div class="fraga-note">Citaten är ordagranna ur dokumenten; kontrollera dem mot källan innan '
+        "de används.</div></div>"
+    )
 
 
 def file_stem(name: str, fallback: str = "skrivelse") -> str:
@@ -231,19 +257,23 @@ class DraftingHandlers:
                 raise FragaError(f"Filen kunde inte läsas – {exc}") from exc
             except Exception as exc:  # a damaged upload can make any parser fail
                 logger.warning("could not read upload %s: %s", path.name, exc)
-                raise FragaError(f"Filen kunde inte läsas – {path.name} verkar vara trasig. Spara skrivelsen "
-                                 "som .docx, .pdf eller .txt och försök igen.") from exc
+                raise FragaError(
+                    f"Filen kunde inte läsas – {path.name} verkar vara trasig. Spara skrivelsen "
+                    "som .docx, .pdf eller .txt och försök igen."
+                ) from exc
             note = f"Läste {path.name} ({len(body):,} tecken).".replace(",", "\u00a0")
             if (text or "").strip():
-                note += (" Den inklistrade texten används inte när en fil är vald; ta bort filen för att "
-                         "använda den.")
+                note += " Den inklistrade texten används inte när en fil är vald; ta bort filen för att använda den."
             return body, path.stem, note
         body = (text or "").strip()
         if not body:
             raise FragaError(EMPTY_MESSAGE)
         if len(body) > MAX_TEXT_CHARS:
-            raise FragaError(f"Texten har {len(body):,} tecken; gränsen är {MAX_TEXT_CHARS:,}. Klistra bara in "
-                             "skrivelsen.".replace(",", "\u00a0"))
+            raise FragaError(
+                f"Texten har {len(body):,} tecken; gränsen är {MAX_TEXT_CHARS:,}. Klistra bara in skrivelsen.".replace(
+                    ",", "\u00a0"
+                )
+            )
         return body, "", ""
 
     def prepare(self, text: str | None, upload: str | Path | None, mode: str = "hybrid") -> DraftResult:
@@ -295,10 +325,15 @@ class DraftingTab:
 
     def wire(self, mode: gr.components.Component) -> None:
         """Connect the button to the handler; ``mode`` is the settings panel's retrieval mode."""
-        self.button.click(self.handlers.run, inputs=[self.text, self.upload, mode],
-                          outputs=[self.summary, self.table, self.docx, self.markdown],
-                          show_progress="minimal", concurrency_id="forbered", concurrency_limit=2,
-                          api_name="forbered")
+        self.button.click(
+            self.handlers.run,
+            inputs=[self.text, self.upload, mode],
+            outputs=[self.summary, self.table, self.docx, self.markdown],
+            show_progress="minimal",
+            concurrency_id="forbered",
+            concurrency_limit=2,
+            api_name="forbered",
+        )
 
 
 def build(service: Service, *, click_js: str) -> DraftingTab:
@@ -316,16 +351,18 @@ def build(service: Service, *, click_js: str) -> DraftingTab:
     handlers = DraftingHandlers(service)
     gr.HTML(INTRO, js_on_load=None)
     with gr.Row(equal_height=True):
-        text = gr.Textbox(label="Skrivelsens text", placeholder=PLACEHOLDER, lines=9, max_lines=18, scale=3,
-                          elem_id="fraga-draft-text")
-        upload = gr.File(label="… eller ladda upp skrivelsen (txt, md, pdf, docx)", type="filepath", scale=2,
-                         elem_id="fraga-draft-file")
+        text = gr.Textbox(
+            label="Skrivelsens text", placeholder=PLACEHOLDER, lines=9, max_lines=18, scale=3, elem_id="fraga-draft-text"
+        )
+        upload = gr.File(
+            label="… eller ladda upp skrivelsen (txt, md, pdf, docx)", type="filepath", scale=2, elem_id="fraga-draft-file"
+        )
     button = gr.Button(BUTTON_LABEL, variant="primary", elem_id="fraga-draft-run")
     summary = gr.HTML("", js_on_load=None, elem_id="fraga-draft-summary")
     with gr.Row(elem_id="fraga-draft-downloads"):
-        docx = gr.DownloadButton("Ladda ner Word (.docx)", visible=False, size="md", variant="primary",
-                                 elem_id="fraga-draft-docx")
-        markdown = gr.DownloadButton("Ladda ner Markdown (.md)", visible=False, size="md",
-                                     elem_id="fraga-draft-md")
+        docx = gr.DownloadButton(
+            "Ladda ner Word (.docx)", visible=False, size="md", variant="primary", elem_id="fraga-draft-docx"
+        )
+        markdown = gr.DownloadButton("Ladda ner Markdown (.md)", visible=False, size="md", elem_id="fraga-draft-md")
     table = gr.HTML(PLACEHOLDER_HTML, js_on_load=click_js, elem_id="fraga-draft-table")
     return DraftingTab(handlers, text, upload, button, summary, table, docx, markdown)

@@ -7,6 +7,7 @@ på detta". Judgments go to ``fraga.feedback.store`` beside the index. The "Åte
 shows the share of good answers over time and per district, with a chart, and the latest
 judgments. As in ``render``: every piece of question, answer or comment text is escaped.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,11 +40,15 @@ EXCERPT_CHARS = 110
 LABEL_QUESTION_CHARS = 70
 RECENT_SHOWN = 15
 
-INTRO = ('<div class="fraga-fb-intro"><b>Vad tyckte du om svaret?</b> Ditt omdöme hjälper oss att mäta och '
-         "förbättra fraga. Inget om dig sparas, bara frågan, svaret och omdömet.</div>")
-STATS_INTRO = ("<p>Användarnas omdömen om svaren i Fråga. Andelen bra svar visas över tid och per stadsdel. "
-               "Omdömena kan exporteras som guldfrågor med <code>fraga feedback export --out FIL</code> "
-               "och utvärderas med <code>fraga eval --gold FIL</code>.</p>")
+INTRO = (
+    '<div class="fraga-fb-intro"><b>Vad tyckte du om svaret?</b> Ditt omdöme hjälper oss att mäta och '
+    "förbättra fraga. Inget om dig sparas, bara frågan, svaret och omdömet.</div>"
+)
+STATS_INTRO = (
+    "<p>Användarnas omdömen om svaren i Fråga. Andelen bra svar visas över tid och per stadsdel. "
+    "Omdömena kan exporteras som guldfrågor med <code>fraga feedback export --out FIL</code> "
+    "och utvärderas med <code>fraga eval --gold FIL</code>.</p>"
+)
 
 CSS = r"""
 #fraga-feedback { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.4rem 0.6rem; }
@@ -59,7 +64,7 @@ img.fraga-fb-chart { max-width: 100%; height: auto; border: 1px solid var(--bord
 # LOW LEVEL FUNCTIONS ==========================================================
 def _short(text: str, limit: int) -> str:
     text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def judgeable(turns: Sequence[Turn]) -> list[tuple[str, str]]:
@@ -101,32 +106,50 @@ def stats_html(store: FeedbackStore) -> str:
         return notice("Inga omdömen ännu. Ge omdömen med Bra svar / Fel svar under svaren i Fråga.")
     per_verdict = counts(entries)
     share = overall(entries)
-    parts = [(f'<div class="fraga-fb-share">Andel bra svar: <b>{share.share * 100:.0f} %</b> '
-              f"({share.good} av {share.total} omdömen)</div>"),
-             '<div class="fraga-stats">' + "".join(f"<span><b>{n}</b> {esc(VERDICT_LABELS[v])}</span>"
-                                                   for v, n in per_verdict.items()) + "</div>"]
+    parts = [
+        (
+            f'<div class="fraga-fb-share">Andel bra svar: <b>{share.share * 100:.0f} %</b> '
+            f"({share.good} av {share.total} omdömen)</div>"
+        ),
+        '<div class="fraga-stats">'
+        + "".join(f"<span><b>{n}</b> {esc(VERDICT_LABELS[v])}</span>" for v, n in per_verdict.items())
+        + "</div>",
+    ]
     try:
         png = base64.b64encode(chart_png(entries)).decode("ascii")
-        parts.append(f'<img class="fraga-fb-chart" alt="Andel bra svar över tid och per stadsdel" '
-                     f'src="data:image/png;base64,{png}">')
+        parts.append(
+            f'<img class="fraga-fb-chart" alt="Andel bra svar över tid och per stadsdel" src="data:image/png;base64,{png}">'
+        )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:  # a chart is a help, the numbers below say the same
         logger.warning("could not draw the feedback chart: %s", exc)
-    rows = "".join(f"<tr><td>{esc(s.label)}</td><td>{s.good}</td><td>{s.total}</td><td>{s.share * 100:.0f} %</td></tr>"
-                   for s in share_by_district(entries))
-    parts.append('<h3>Per stadsdel</h3><table class="fraga-table" id="fraga-fb-districts"><thead><tr>'
-                 "<th>Stadsdel</th><th>Bra svar</th><th>Omdömen</th><th>Andel</th></tr></thead>"
-                 f"<tbody>{rows}</tbody></table>")
-    rows = "".join(f"<tr><td>{esc(s.label)}</td><td>{s.good}</td><td>{s.total}</td><td>{s.share * 100:.0f} %</td></tr>"
-                   for s in share_over_time(entries))
-    parts.append('<h3>Över tid</h3><table class="fraga-table"><thead><tr><th>Period</th><th>Bra svar</th>'
-                 f"<th>Omdömen</th><th>Andel</th></tr></thead><tbody>{rows}</tbody></table>")
+    rows = "".join(
+        f"<tr><td>{esc(s.label)}</td><td>{s.good}</td><td>{s.total}</td><td>{s.share * 100:.0f} %</td></tr>"
+        for s in share_by_district(entries)
+    )
+    parts.append(
+        '<h3>Per stadsdel</h3><table class="fraga-table" id="fraga-fb-districts"><thead><tr>'
+        "<th>Stadsdel</th><th>Bra svar</th><th>Omdömen</th><th>Andel</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+    rows = "".join(
+        f"<tr><td>{esc(s.label)}</td><td>{s.good}</td><td>{s.total}</td><td>{s.share * 100:.0f} %</td></tr>"
+        for s in share_over_time(entries)
+    )
+    parts.append(
+        '<h3>Över tid</h3><table class="fraga-table"><thead><tr><th>Period</th><th>Bra svar</th>'
+        f"<th>Omdömen</th><th>Andel</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
     recent = []
     for fb in reversed(entries[-RECENT_SHOWN:]):
-        recent.append(f"<tr><td>{esc(fb.created[:16].replace('T', ' '))}</td><td>{esc(VERDICT_LABELS[fb.verdict])}"
-                      f"</td><td>{esc(_short(fb.question, 160))}</td><td>{esc(_short(fb.comment, 200))}</td></tr>")
-    parts.append('<h3>Senaste omdömena</h3><table class="fraga-table" id="fraga-fb-recent"><thead><tr>'
-                 "<th>Tid (UTC)</th><th>Omdöme</th><th>Fråga</th><th>Kommentar</th></tr></thead>"
-                 f"<tbody>{''.join(recent)}</tbody></table>")
+        recent.append(
+            f"<tr><td>{esc(fb.created[:16].replace('T', ' '))}</td><td>{esc(VERDICT_LABELS[fb.verdict])}"
+            f"</td><td>{esc(_short(fb.question, 160))}</td><td>{esc(_short(fb.comment, 200))}</td></tr>"
+        )
+    parts.append(
+        '<h3>Senaste omdömena</h3><table class="fraga-table" id="fraga-fb-recent"><thead><tr>'
+        "<th>Tid (UTC)</th><th>Omdöme</th><th>Fråga</th><th>Kommentar</th></tr></thead>"
+        f"<tbody>{''.join(recent)}</tbody></table>"
+    )
     return "".join(parts)
 
 
@@ -160,8 +183,9 @@ class FeedbackHandlers:
         out.append((UNKNOWN_LABEL, UNKNOWN))
         return out
 
-    def save(self, turns: Sequence[Turn], which: str | None, verdict: str | None, passage: str | None,
-             comment: str | None) -> str:
+    def save(
+        self, turns: Sequence[Turn], which: str | None, verdict: str | None, passage: str | None, comment: str | None
+    ) -> str:
         """Store the judgment; returns the message to show. Raises FragaError for a bad choice."""
         turn = _turn(turns, which)
         if turn is None or turn.answer is None:
@@ -177,9 +201,17 @@ class FeedbackHandlers:
             pointed = passage
         question = turn.asked or turn.question
         named = tuple(self.service.retriever.matcher.names(question))
-        fb = make_feedback(turn.question, turn.answer, verdict, self.service.index, pointed=pointed,
-                           comment=comment or "", districts=named or turn.context, asked=turn.asked,
-                           previous=_previous(turns, turn))
+        fb = make_feedback(
+            turn.question,
+            turn.answer,
+            verdict,
+            self.service.index,
+            pointed=pointed,
+            comment=comment or "",
+            districts=named or turn.context,
+            asked=turn.asked,
+            previous=_previous(turns, turn),
+        )
         self.store.add(fb)
         label = VERDICT_LABELS[GOOD if verdict == GOOD else WRONG]
         extra = ""
@@ -197,8 +229,14 @@ class FeedbackHandlers:
         turns = tuple(turns or ())
         choices = judgeable(turns)
         latest = choices[-1][1] if choices else None
-        return (gr.update(visible=bool(choices)), gr.update(choices=choices, value=latest), gr.update(value=None),
-                gr.update(choices=[], value=None, visible=False), gr.update(value=""), "")
+        return (
+            gr.update(visible=bool(choices)),
+            gr.update(choices=choices, value=latest),
+            gr.update(value=None),
+            gr.update(choices=[], value=None, visible=False),
+            gr.update(value=""),
+            "",
+        )
 
     def show_passages(self, turns: Sequence[Turn] | None, which: str | None, verdict: str | None):
         """The passage choice, shown for a wrong answer."""
@@ -208,8 +246,9 @@ class FeedbackHandlers:
             return gr.update(choices=[], value=None, visible=False)
         return gr.update(choices=self.passage_choices(_turn(tuple(turns or ()), which)), value=None, visible=True)
 
-    def submit(self, turns: Sequence[Turn] | None, which: str | None, verdict: str | None, passage: str | None,
-               comment: str | None):
+    def submit(
+        self, turns: Sequence[Turn] | None, which: str | None, verdict: str | None, passage: str | None, comment: str | None
+    ):
         """Store the judgment; the message, and the form emptied after a success."""
         import gradio as gr
 
@@ -217,8 +256,7 @@ class FeedbackHandlers:
             message = self.save(tuple(turns or ()), which, verdict, passage, comment)
         except FragaError as exc:
             return notice(str(exc), kind="error"), gr.update(), gr.update(), gr.update()
-        return (notice(message), gr.update(value=None), gr.update(choices=[], value=None, visible=False),
-                gr.update(value=""))
+        return (notice(message), gr.update(value=None), gr.update(choices=[], value=None, visible=False), gr.update(value=""))
 
     def stats(self) -> str:
         return stats_html(self.store)
@@ -251,20 +289,29 @@ class FeedbackPanel:
     def wire(self, chat: gr.HTML, turns: gr.State, tab: gr.Tab | None = None) -> None:
         """Refresh the panel when the chat changes; store judgments; refresh the stats on demand."""
         form = [self.box, self.which, self.verdict, self.passage, self.comment, self.status]
-        chat.change(self.handlers.refresh, inputs=[turns], outputs=form, show_progress="hidden",
-                    api_visibility="private")
+        chat.change(self.handlers.refresh, inputs=[turns], outputs=form, show_progress="hidden", api_visibility="private")
         for trigger in (self.verdict.change, self.which.change):
-            trigger(self.handlers.show_passages, inputs=[turns, self.which, self.verdict], outputs=self.passage,
-                    show_progress="hidden", api_visibility="private")
-        self.send.click(self.handlers.submit, inputs=[turns, self.which, self.verdict, self.passage, self.comment],
-                        outputs=[self.status, self.verdict, self.passage, self.comment], show_progress="minimal",
-                        concurrency_id="feedback", api_visibility="private")
+            trigger(
+                self.handlers.show_passages,
+                inputs=[turns, self.which, self.verdict],
+                outputs=self.passage,
+                show_progress="hidden",
+                api_visibility="private",
+            )
+        self.send.click(
+            self.handlers.submit,
+            inputs=[turns, self.which, self.verdict, self.passage, self.comment],
+            outputs=[self.status, self.verdict, self.passage, self.comment],
+            show_progress="minimal",
+            concurrency_id="feedback",
+            api_visibility="private",
+        )
         if self.stats_html is not None:
-            self.refresh_button.click(self.handlers.stats, outputs=self.stats_html, show_progress="minimal",
-                                      api_visibility="private")
+            self.refresh_button.click(
+                self.handlers.stats, outputs=self.stats_html, show_progress="minimal", api_visibility="private"
+            )
             if tab is not None:
-                tab.select(self.handlers.stats, outputs=self.stats_html, show_progress="hidden",
-                           api_visibility="private")
+                tab.select(self.handlers.stats, outputs=self.stats_html, show_progress="hidden", api_visibility="private")
 
 
 def build(service: Service) -> FeedbackPanel:
@@ -275,15 +322,31 @@ def build(service: Service) -> FeedbackPanel:
     with gr.Column(visible=False, variant="panel", elem_id="fraga-feedback") as box:
         gr.HTML(INTRO, js_on_load=None)
         with gr.Row(equal_height=True):
-            which = gr.Dropdown([], value=None, label="Svar att bedöma", scale=3, elem_id="fraga-fb-turn",
-                                info="Det senaste svaret är valt; välj ett annat i listan.")
+            which = gr.Dropdown(
+                [],
+                value=None,
+                label="Svar att bedöma",
+                scale=3,
+                elem_id="fraga-fb-turn",
+                info="Det senaste svaret är valt; välj ett annat i listan.",
+            )
             verdict = gr.Radio(VERDICT_CHOICES, value=None, label="Omdöme", scale=2, elem_id="fraga-fb-verdict")
-        passage = gr.Radio([], value=None, visible=False, label="Vilket avsnitt svarar på frågan?",
-                           info="Avsnitt med nummer visades som källor; de andra läste fraga men citerade inte. "
-                                "Du kan också ange att dokumenten inte svarar på frågan.",
-                           elem_id="fraga-fb-passage")
-        comment = gr.Textbox(label="Kommentar (valfri)", lines=1, max_lines=4, elem_id="fraga-fb-comment",
-                             placeholder="t.ex. vad som saknas eller är fel i svaret")
+        passage = gr.Radio(
+            [],
+            value=None,
+            visible=False,
+            label="Vilket avsnitt svarar på frågan?",
+            info="Avsnitt med nummer visades som källor; de andra läste fraga men citerade inte. "
+            "Du kan också ange att dokumenten inte svarar på frågan.",
+            elem_id="fraga-fb-passage",
+        )
+        comment = gr.Textbox(
+            label="Kommentar (valfri)",
+            lines=1,
+            max_lines=4,
+            elem_id="fraga-fb-comment",
+            placeholder="t.ex. vad som saknas eller är fel i svaret",
+        )
         send = gr.Button("Skicka omdöme", variant="secondary", elem_id="fraga-fb-send")
         status = gr.HTML("", js_on_load=None, elem_id="fraga-fb-status")
     return FeedbackPanel(handlers, box, which, verdict, passage, comment, send, status)

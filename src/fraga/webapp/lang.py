@@ -4,6 +4,7 @@ Gradio's page template hard-codes ``lang="en"``, so screen readers would read th
 Swedish text with English pronunciation until a script ran. ``SwedishPage`` is a small ASGI
 middleware that rewrites that one attribute in HTML responses.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,8 +67,7 @@ class SwedishPage:
             if size > MAX_REWRITE_BYTES:  # too big to hold: send what we have unchanged
                 passing = True
                 await send(start)
-                await send({"type": "http.response.body", "body": b"".join(chunks),
-                            "more_body": message.get("more_body", False)})
+                await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": message.get("more_body", False)})
                 return
             if message.get("more_body", False):
                 return

@@ -8,6 +8,7 @@ thread and swaps it in when it is ready, between requests. A request that began 
 Service keeps it to the end (it holds the old Service's bound methods), so questions in flight
 finish on the old index; the old generation's open files stay readable until they are closed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,15 @@ class LiveService:
             with ``warm_up()``.
     """
 
-    def __init__(self, service: Service, index_dir: str | Path | None = None, *, check_seconds: float = CHECK_SECONDS,
-                 background: bool = True, open_service: Callable[[Any], Service] | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        index_dir: str | Path | None = None,
+        *,
+        check_seconds: float = CHECK_SECONDS,
+        background: bool = True,
+        open_service: Callable[[Any], Service] | None = None,
+    ) -> None:
         self._service = service
         self._folder = Path(index_dir or default_index_dir())
         self._generation = service.index.folder.name

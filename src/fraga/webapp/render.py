@@ -5,6 +5,7 @@ document or a question is shown as the characters it is. The only markup is the 
 functions add (``<mark>``, ``<strong>``, buttons carrying ``data-*`` attributes that the
 page's click handler reads).
 """
+
 from __future__ import annotations
 
 import html
@@ -55,7 +56,7 @@ def passage_end(text: str, keep: int = 0) -> int:
 
 def shown_passage(text: str) -> str:
     """A passage as a card shows it: without the signature block, wrapped lines joined."""
-    return reflow(text[:passage_end(text)])
+    return reflow(text[: passage_end(text)])
 
 
 def is_question_doc(doc: Document | None) -> bool:
@@ -69,7 +70,7 @@ def mark_words(text: str, is_match: Match | None = None) -> str:
     out, pos = [], 0
     for m in WORD_RE.finditer(text):
         if is_match(m.group()):
-            out.append(esc(text[pos:m.start()]))
+            out.append(esc(text[pos : m.start()]))
             out.append(f"<mark>{esc(m.group())}</mark>")
             pos = m.end()
     out.append(esc(text[pos:]))
@@ -90,8 +91,16 @@ def highlight(text: str, is_match: Match | None = None, *, emphasis: Sequence[tu
     return "".join(out)
 
 
-def source_link(doc_id: str, label: str, *, chunk_id: str = "", start: int | None = None,
-                end: int | None = None, cls: str = "fraga-link", title: str = "") -> str:
+def source_link(
+    doc_id: str,
+    label: str,
+    *,
+    chunk_id: str = "",
+    start: int | None = None,
+    end: int | None = None,
+    cls: str = "fraga-link",
+    title: str = "",
+) -> str:
     """A button that opens ``doc_id`` on the Källa tab (read by the page's click handler)."""
     attrs = [f'class="{cls}"', 'type="button"', f'data-doc="{esc(doc_id)}"']
     if chunk_id:
@@ -103,7 +112,7 @@ def source_link(doc_id: str, label: str, *, chunk_id: str = "", start: int | Non
 
 
 def meta_line(doc: Document | None, *, page: int | None = None, section: str = "") -> str:
-    """"Dnr … · datum · dokumenttyp · s. N", with unknown fields said plainly."""
+    """ "Dnr … · datum · dokumenttyp · s. N", with unknown fields said plainly."""
     meta = doc.metadata if doc else None
     date = "datum saknas"
     if meta and meta.date:
@@ -121,7 +130,7 @@ def meta_line(doc: Document | None, *, page: int | None = None, section: str = "
 
 
 def doc_heading(doc: Document | None, fallback: str = "") -> str:
-    """"<b>Distrikt</b> · Titel"."""
+    """ "<b>Distrikt</b> · Titel"."""
     meta = doc.metadata if doc else None
     district = meta.district if meta and meta.district else "okänd stadsdel"
     title = (meta.title if meta and meta.title else "") or fallback or (doc.doc_id if doc else "")
@@ -131,13 +140,20 @@ def doc_heading(doc: Document | None, fallback: str = "") -> str:
 
 def question_badge() -> str:
     """The mark of a passage from a skrivelse: the politicians' question, not an answer."""
-    return (f'<span class="fraga-qbadge" title="Avsnittet kommer från politikernas skrivelse, '
-            f'inte från förvaltningens svar">{esc(QUESTION_BADGE)}</span> ')
+    return (
+        f'<span class="fraga-qbadge" title="Avsnittet kommer från politikernas skrivelse, '
+        f'inte från förvaltningens svar">{esc(QUESTION_BADGE)}</span> '
+    )
 
 
 # Passages -----------------------------------------------------------------------
-def citation_card(cites: Sequence[Citation], documents: Mapping[str, Document], is_match: Match | None,
-                  passage: tuple[int, int] | None = None, page: int | None = None) -> str:
+def citation_card(
+    cites: Sequence[Citation],
+    documents: Mapping[str, Document],
+    is_match: Match | None,
+    passage: tuple[int, int] | None = None,
+    page: int | None = None,
+) -> str:
     """A cited passage: numbers, district, title, dnr, date, section, passage text with the quotes in bold.
 
     ``cites`` are the citations that quote this passage (usually one).
@@ -146,20 +162,23 @@ def citation_card(cites: Sequence[Citation], documents: Mapping[str, Document], 
     doc = documents.get(c.doc_id)
     inside = passage is not None and all(passage[0] <= x.start and x.end <= passage[1] for x in cites)
     if doc is not None and passage is not None and inside:
-        raw = doc.text[passage[0]:passage[1]]
-        text = reflow(raw[:passage_end(raw, keep=max(x.end for x in cites) - passage[0])])
+        raw = doc.text[passage[0] : passage[1]]
+        text = reflow(raw[: passage_end(raw, keep=max(x.end for x in cites) - passage[0])])
         body = highlight(text, is_match, emphasis=[(x.start - passage[0], x.end - passage[0]) for x in cites])
     else:
         body = " ".join('<strong class="fraga-quote">' + mark_words(x.quote, is_match) + "</strong>" for x in cites)
-    refs = " ".join(source_link(x.doc_id, f"[{x.n}]", chunk_id=x.chunk_id, start=x.start, end=x.end,
-                                cls="fraga-ref") for x in cites)
-    return (f'<div class="fraga-card" data-n="{c.n}"><div class="fraga-card-head">{refs} '
-            f"{doc_heading(doc, c.title)}</div>"
-            f"{meta_line(doc, page=page, section=c.section)}"
-            f'<div class="fraga-passage">{body}</div>'
-            f'<div class="fraga-card-foot">'
-            f'{source_link(c.doc_id, "Visa i dokumentet", chunk_id=c.chunk_id, start=c.start, end=c.end)}'
-            f"</div></div>")
+    refs = " ".join(
+        source_link(x.doc_id, f"[{x.n}]", chunk_id=x.chunk_id, start=x.start, end=x.end, cls="fraga-ref") for x in cites
+    )
+    return (
+        f'<div class="fraga-card" data-n="{c.n}"><div class="fraga-card-head">{refs} '
+        f"{doc_heading(doc, c.title)}</div>"
+        f"{meta_line(doc, page=page, section=c.section)}"
+        f'<div class="fraga-passage">{body}</div>'
+        f'<div class="fraga-card-foot">'
+        f"{source_link(c.doc_id, 'Visa i dokumentet', chunk_id=c.chunk_id, start=c.start, end=c.end)}"
+        f"</div></div>"
+    )
 
 
 def hit_card(hit: Hit, documents: Mapping[str, Document], is_match: Match | None, *, label: str = "") -> str:
@@ -167,11 +186,13 @@ def hit_card(hit: Hit, documents: Mapping[str, Document], is_match: Match | None
     chunk = hit.chunk
     doc = documents.get(chunk.doc_id)
     lead = f'<span class="fraga-rank">{esc(label)}</span> ' if label else ""
-    return (f'<div class="fraga-card"><div class="fraga-card-head">{lead}{doc_heading(doc)}</div>'
-            f"{meta_line(doc, page=chunk.page, section=chunk.section)}"
-            f'<div class="fraga-passage">{mark_words(shown_passage(chunk.text), is_match)}</div>'
-            f'<div class="fraga-card-foot">{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}'
-            f"</div></div>")
+    return (
+        f'<div class="fraga-card"><div class="fraga-card-head">{lead}{doc_heading(doc)}</div>'
+        f"{meta_line(doc, page=chunk.page, section=chunk.section)}"
+        f'<div class="fraga-passage">{mark_words(shown_passage(chunk.text), is_match)}</div>'
+        f'<div class="fraga-card-foot">{source_link(chunk.doc_id, "Visa i dokumentet", chunk_id=chunk.chunk_id)}'
+        f"</div></div>"
+    )
 
 
 # The chat -----------------------------------------------------------------------
@@ -190,9 +211,18 @@ def answer_text(text: str, citations: Sequence[Citation]) -> str:
             c = by_n.get(int(m.group(1)))
             if c is None:
                 continue
-            out.append(esc(line[pos:m.start()]))
-            out.append(source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end,
-                                   cls="fraga-ref", title=f"Källa {c.n}: {c.district} – öppna dokumentet"))
+            out.append(esc(line[pos : m.start()]))
+            out.append(
+                source_link(
+                    c.doc_id,
+                    f"[{c.n}]",
+                    chunk_id=c.chunk_id,
+                    start=c.start,
+                    end=c.end,
+                    cls="fraga-ref",
+                    title=f"Källa {c.n}: {c.district} – öppna dokumentet",
+                )
+            )
             pos = m.end()
         out.append(esc(line[pos:]))
         lines.append(f"<p>{label}{''.join(out)}</p>")
@@ -202,9 +232,11 @@ def answer_text(text: str, citations: Sequence[Citation]) -> str:
 def _copy_block(plain: str, *, answered: bool = True) -> str:
     # Staff paste "no earlier answer found" into drafts too, so a no-answer reply has the button.
     title = "Kopiera svaret och källorna som vanlig text" if answered else "Kopiera beskedet som vanlig text"
-    return ('<div class="fraga-actions"><button type="button" class="fraga-copy" '
-            f'title="{esc(title)}">{"Kopiera svar med källor" if answered else "Kopiera beskedet"}</button></div>'
-            f'<textarea class="fraga-copy-text" hidden readonly>{esc(plain)}</textarea>')
+    return (
+        '<div class="fraga-actions"><button type="button" class="fraga-copy" '
+        f'title="{esc(title)}">{"Kopiera svar med källor" if answered else "Kopiera beskedet"}</button></div>'
+        f'<textarea class="fraga-copy-text" hidden readonly>{esc(plain)}</textarea>'
+    )
 
 
 def _context_note(turn) -> str:
@@ -212,17 +244,25 @@ def _context_note(turn) -> str:
         return f'<div class="fraga-context">{esc(turn.interpreted)}</div>'
     if turn.carried:
         names = " och ".join(turn.carried)
-        return (f'<div class="fraga-context">Följdfråga: söker i {esc(names)}, som i föregående fråga. '
-                "Nämn en annan stadsdel eller börja en ny konversation för att söka i alla.</div>")
+        return (
+            f'<div class="fraga-context">Följdfråga: söker i {esc(names)}, som i föregående fråga. '
+            "Nämn en annan stadsdel eller börja en ny konversation för att söka i alla.</div>"
+        )
     if turn.widened:
         names = " och ".join(turn.widened)
-        return (f'<div class="fraga-context">Inget svar i {esc(names)} (föregående frågas stadsdel); '
-                "svaret kommer från alla stadsdelar.</div>")
+        return (
+            f'<div class="fraga-context">Inget svar i {esc(names)} (föregående frågas stadsdel); '
+            "svaret kommer från alla stadsdelar.</div>"
+        )
     return ""
 
 
-def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
-              passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None]) -> str:
+def turn_html(
+    turn,
+    documents: Mapping[str, Document],
+    is_match: Match | None,
+    passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None],
+) -> str:
     """One question and fraga's reply. ``turn`` is a ``service.Turn``.
 
     ``passage_of(chunk_id)`` gives the passage's (start, end) in its document and its page.
@@ -235,8 +275,7 @@ def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
         parts.append(f'<div class="fraga-q"><div class="fraga-who">Du</div><p>{esc(q)}</p></div>')
     answer = turn.answer
     if answer is None:
-        parts.append('<div class="fraga-a fraga-error"><div class="fraga-who">fraga</div>'
-                     f"<p>{esc(turn.error)}</p></div>")
+        parts.append(f'<div class="fraga-a fraga-error"><div class="fraga-who">fraga</div><p>{esc(turn.error)}</p></div>')
         parts.append("</div>")
         return "".join(parts)
     kind = "fraga-a" if answer.answered else "fraga-a fraga-noanswer"
@@ -260,15 +299,21 @@ def turn_html(turn, documents: Mapping[str, Document], is_match: Match | None,
     return "".join(parts)
 
 
-def transcript(turns: Iterable, documents: Mapping[str, Document], matcher: Callable[[str], Match],
-               passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None]) -> str:
+def transcript(
+    turns: Iterable,
+    documents: Mapping[str, Document],
+    matcher: Callable[[str], Match],
+    passage_of: Callable[[str], tuple[tuple[int, int], int | None] | None],
+) -> str:
     """The whole conversation, oldest first, or a short welcome when it is empty."""
     body = [turn_html(t, documents, matcher(t.question), passage_of) for t in turns]
     if not body:
-        return ('<div class="fraga-welcome"><p><b>Ställ en fråga</b> om hur stadsdelsförvaltningarna har svarat, '
-                "t.ex. om hot mot medarbetare, polisanmälan eller säkerhetsarbete.</p>"
-                "<p>Svaret är ordagranna citat ur dokumenten med numrerade källor. Klicka på en källa för att "
-                "läsa hela dokumentet med stället markerat.</p></div>")
+        return (
+            '<div class="fraga-welcome"><p><b>Ställ en fråga</b> om hur stadsdelsförvaltningarna har svarat, '
+            "t.ex. om hot mot medarbetare, polisanmälan eller säkerhetsarbete.</p>"
+            "<p>Svaret är ordagranna citat ur dokumenten med numrerade källor. Klicka på en källa för att "
+            "läsa hela dokumentet med stället markerat.</p></div>"
+        )
     return '<div class="fraga-chat">' + "".join(body) + "</div>"
 
 

@@ -3,6 +3,7 @@
 Every function here raises FragaError subclasses for bad input; only ``ui.py`` turns
 them into messages on screen.
 """
+
 from __future__ import annotations
 
 import logging
@@ -113,8 +114,14 @@ class Service:
         return self.fraga.answerer
 
     @classmethod
-    def open(cls, index_dir: str | os.PathLike[str] | None = None, *, corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
-             build: bool = True, on_build: Callable[[str], None] | None = None) -> Service:
+    def open(
+        cls,
+        index_dir: str | os.PathLike[str] | None = None,
+        *,
+        corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
+        build: bool = True,
+        on_build: Callable[[str], None] | None = None,
+    ) -> Service:
         """Load the index in ``index_dir``, building it from ``corpus`` first when there is none
         (``fraga.open`` with ``build``).
 
@@ -205,8 +212,9 @@ class Service:
         return Turn(question, answer, context=context, carried=carried, widened=widened)
 
     # Sök -----------------------------------------------------------------------
-    def filters(self, districts: Sequence[str] = (), doc_types: Sequence[str] = (), date_from: str = "",
-                date_to: str = "") -> Filters:
+    def filters(
+        self, districts: Sequence[str] = (), doc_types: Sequence[str] = (), date_from: str = "", date_to: str = ""
+    ) -> Filters:
         """Checked filters. Raises FragaError for an unknown district or a malformed date."""
         return self.fraga.filters(districts, doc_types, date_from, date_to)
 
@@ -215,14 +223,16 @@ class Service:
         mode = mode if mode in MODES else "hybrid"
         return self.fraga.search(query, k=max(1, min(int(k), 100)), mode=mode, filters=filters)
 
-    def compare(self, question: str, *, mode: str = "hybrid",
-                doc_types: Sequence[str] = ()) -> tuple[tuple[str, Hit | None], ...]:
+    def compare(
+        self, question: str, *, mode: str = "hybrid", doc_types: Sequence[str] = ()
+    ) -> tuple[tuple[str, Hit | None], ...]:
         """The best passage of each district for ``question``, in district order."""
         mode = mode if mode in MODES else "hybrid"
         rows = []
         for district in self.index.districts():
-            result = self.retriever.search(question, k=1, mode=mode, detect_districts=False,
-                                           filters=Filters((district,), tuple(doc_types or ())))
+            result = self.retriever.search(
+                question, k=1, mode=mode, detect_districts=False, filters=Filters((district,), tuple(doc_types or ()))
+            )
             rows.append((district, result.hits[0] if result.hits else None))
         return tuple(rows)
 
@@ -237,8 +247,9 @@ class Service:
         row = self.index.row_of.get(str(chunk_id or ""))
         return None if row is None else self.index.chunks[row]
 
-    def source(self, doc_id: str, *, chunk_id: str = "", start: int | str | None = None,
-               end: int | str | None = None) -> SourceView:
+    def source(
+        self, doc_id: str, *, chunk_id: str = "", start: int | str | None = None, end: int | str | None = None
+    ) -> SourceView:
         """The whole document ``doc_id`` with the passage ``chunk_id`` and the quote ``start:end`` marked."""
         doc = self.document(doc_id)
         n = len(doc.text)
@@ -253,8 +264,7 @@ class Service:
         if chunk is not None and chunk.doc_id != doc.doc_id:
             chunk = None
         if chunk is None and quote is not None:
-            chunk = next((c for c in self.index.chunks.of_document(doc.doc_id)
-                          if c.start <= quote[0] < c.end), None)
+            chunk = next((c for c in self.index.chunks.of_document(doc.doc_id) if c.start <= quote[0] < c.end), None)
         passage = (chunk.start, chunk.end) if chunk is not None else None
         if passage and quote and not (passage[0] <= quote[0] and quote[1] <= passage[1]):
             passage = None  # a quote across passages: mark the quote alone
@@ -279,8 +289,7 @@ class Service:
 
     # Om indexet ----------------------------------------------------------------
     def status(self) -> IndexStatus:
-        docs = sorted(self.index.documents.values(),
-                      key=lambda d: (d.metadata.district, d.metadata.date, d.metadata.title))
+        docs = sorted(self.index.documents.values(), key=lambda d: (d.metadata.district, d.metadata.date, d.metadata.title))
         counts: dict[str, int] = {}
         for d in docs:
             name = d.metadata.district or "okänd stadsdel"
@@ -289,14 +298,17 @@ class Service:
         report = self.index.report or {}
         manifest = self.index.manifest
         return IndexStatus(
-            folder=str(self.index.folder.parent), created=str(manifest.get("created", "")),
-            encoder=str(manifest.get("encoder", {}).get("name", "")), documents=tuple(docs),
-            passages=len(self.index.chunks), districts=tuple(sorted(counts.items())),
-            first_date=dates[0] if dates else "", last_date=dates[-1] if dates else "",
+            folder=str(self.index.folder.parent),
+            created=str(manifest.get("created", "")),
+            encoder=str(manifest.get("encoder", {}).get("name", "")),
+            documents=tuple(docs),
+            passages=len(self.index.chunks),
+            districts=tuple(sorted(counts.items())),
+            first_date=dates[0] if dates else "",
+            last_date=dates[-1] if dates else "",
             undated=sum(1 for d in docs if not d.metadata.date),
             skipped=tuple((str(s.get("path", "")), str(s.get("reason", ""))) for s in report.get("skipped", [])),
-            duplicates=tuple((str(x.get("kept", "")), str(x.get("duplicate", "")))
-                             for x in report.get("duplicates", [])),
+            duplicates=tuple((str(x.get("kept", "")), str(x.get("duplicate", ""))) for x in report.get("duplicates", [])),
             passages_with_vectors=self.index.dense_coverage()[0],
         )
 
