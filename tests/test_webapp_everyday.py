@@ -4,6 +4,7 @@ the date filter's note and the copy button of a no-answer reply."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,11 @@ def _serve(middleware, content_type: bytes, body: bytes, method: str = "GET", ch
     async def receive():
         return {"type": "http.request"}
 
-    asyncio.run(middleware(app)({"type": "http", "method": method, "path": "/"}, receive, send))
+    # A thread of its own: an earlier test (Playwright's sync API) may have left an event loop
+    # running in this one, where asyncio.run() refuses to start.
+    call = middleware(app)({"type": "http", "method": method, "path": "/"}, receive, send)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, call).result()
     headers = dict(sent[0]["headers"])
     return headers, b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -196,7 +201,8 @@ def test_skrivelse_passages_are_marked_as_questions():
 
 
 def test_no_answer_reply_has_a_copy_button(service):
-    turn = service.ask("Hur många förskoleplatser finns det?")
+    # A district without documents is declined by rule, whatever the encoder and the answer model.
+    turn = service.ask("Hur många säkerhetssamordnare har Bromma?")
     assert turn.answer is not None and not turn.answer.answered
     html = render.turn_html(turn, service.index.documents, None, lambda cid: None)
     assert 'class="fraga-copy"' in html and "Kopiera beskedet" in html
