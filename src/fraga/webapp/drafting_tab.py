@@ -29,7 +29,7 @@ from fraga.drafting.reader import read_upload
 from fraga.errors import FragaError
 from fraga.search.retrieve import MODES
 from fraga.text import fold
-from fraga.webapp.render import esc, notice, source_link
+from fraga.webapp.render import citation_ref, esc, notice, source_link
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -121,15 +121,7 @@ def _cell_html(cell: Cell) -> str:
             else "Ingen direkt motsvarighet till frågan; avsnittet ligger närmast."
         )
     paras = "".join(f"<p>{esc(p)}</p>" for p in c.quote.split("\n\n") if p.strip())
-    ref = source_link(
-        c.doc_id,
-        f"[{c.n}]",
-        chunk_id=c.chunk_id,
-        start=c.start,
-        end=c.end,
-        cls="fraga-ref",
-        title=f"Källa {c.n}: {c.district} – öppna dokumentet med citatet markerat",
-    )
+    ref = citation_ref(c, f"Källa {c.n}: {c.district} – öppna dokumentet med citatet markerat")
     show = source_link(c.doc_id, "Visa i dokumentet", chunk_id=c.chunk_id, start=c.start, end=c.end)
     return (
         f'<td><details class="fraga-dcell" data-n="{c.n}"><summary>{badge}'

@@ -111,6 +111,11 @@ def source_link(
     return f"<button {' '.join(attrs)}>{esc(label)}</button>"
 
 
+def citation_ref(c: Citation, title: str) -> str:
+    """The "[n]" button of citation ``c``: opens its document with the quote marked."""
+    return source_link(c.doc_id, f"[{c.n}]", chunk_id=c.chunk_id, start=c.start, end=c.end, cls="fraga-ref", title=title)
+
+
 def meta_line(doc: Document | None, *, page: int | None = None, section: str = "") -> str:
     """ "Dnr … · datum · dokumenttyp · s. N", with unknown fields said plainly."""
     meta = doc.metadata if doc else None
@@ -212,17 +217,7 @@ def answer_text(text: str, citations: Sequence[Citation]) -> str:
             if c is None:
                 continue
             out.append(esc(line[pos : m.start()]))
-            out.append(
-                source_link(
-                    c.doc_id,
-                    f"[{c.n}]",
-                    chunk_id=c.chunk_id,
-                    start=c.start,
-                    end=c.end,
-                    cls="fraga-ref",
-                    title=f"Källa {c.n}: {c.district} – öppna dokumentet",
-                )
-            )
+            out.append(citation_ref(c, f"Källa {c.n}: {c.district} – öppna dokumentet"))
             pos = m.end()
         out.append(esc(line[pos:]))
         lines.append(f"<p>{label}{''.join(out)}</p>")
