@@ -56,6 +56,12 @@ def ask(page, question: str, turns_before: int) -> None:
     box.fill(question)
     box.press("Enter")
     page.wait_for_function(f"document.querySelectorAll('#fraga-chat .fraga-turn').length > {turns_before}")
+    # The panel refreshes after the chat changed; a verdict clicked before that would be reset.
+    label = f"{turns_before + 1}. {question[:20]}"
+    page.wait_for_function(
+        "label => { const i = document.querySelector('#fraga-fb-turn input'); return i !== null && i.value.startsWith(label); }",
+        arg=label,
+    )
 
 
 def judge(page, verdict: str, *, passage: str | None = None, passage_index: int | None = None, comment: str = "") -> None:

@@ -60,7 +60,7 @@ def test_judgments_from_a_conversation(service: Service, handlers: FeedbackHandl
         (None, GOOD, None, "Välj vilket svar"),
         ("7", GOOD, None, "Välj vilket svar"),
         ("0", None, None, "Välj Bra svar eller Fel svar"),
-        ("0", WRONG, "skarpnack-2024-09-24-starkt-skydd#999", "hör inte till svaret"),
+        ("0", WRONG, "skarpnack-2024-09-24-starkt-skydd#999", "finns inte i indexet"),
     ],
 )
 def test_bad_choices_are_refused_with_a_message(service, handlers, which, verdict, passage, message):
@@ -70,6 +70,20 @@ def test_bad_choices_are_refused_with_a_message(service, handlers, which, verdic
     status, *_ = handlers.submit(turns, which, verdict, passage, "")
     assert message in status and "fraga-notice-error" in status
     assert handlers.store.entries() == ()
+
+
+def test_a_passage_found_by_the_users_own_search_can_be_pointed_at(service, handlers):
+    turns = (service.ask("Vem polisanmäler i Skarpnäck?"),)
+    shown = {v for _, v in handlers.passage_choices(turns[0])}
+    update, message = handlers.search_passages(turns, "0", "tystnadskultur Kungsholmen kriminella strukturer")
+    assert message == ""
+    found = [(label, v) for label, v in update["choices"] if v not in shown]
+    assert found and all(label.startswith("Sökträff – ") for label, _ in found)
+    assert update["choices"][-1][1] == UNKNOWN  # the other answers stay last
+    assert "med avsnittet" in handlers.save(turns, "0", WRONG, found[0][1], "")
+    assert handlers.store.entries()[-1].pointed.chunk_id == found[0][1]
+    update, message = handlers.search_passages(turns, "0", "x" * 3000)  # a search error is shown, not raised
+    assert "fraga-notice-error" in message
 
 
 def test_stats_page_escapes_and_counts(service, handlers):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fraga.errors import FragaError
-from fraga.feedback.record import make_feedback, shown_passages
+from fraga.feedback.record import chunk_of, make_feedback, shown_passages
 from fraga.feedback.stats import chart_png, overall, share_by_district, share_over_time
 from fraga.feedback.store import GOOD, UNANSWERABLE, VERDICT_LABELS, WRONG, FeedbackStore, counts
 from fraga.webapp.render import esc, notice
@@ -25,6 +25,7 @@ from fraga.webapp.render import esc, notice
 if TYPE_CHECKING:
     import gradio as gr
 
+    from fraga.records import Chunk
     from fraga.webapp.service import Service, Turn
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ NOT_ANSWERED_LABEL = "Dokumenten svarar inte på detta"
 UNKNOWN_LABEL = "Inget av avsnitten (förklara gärna i kommentaren)"
 VERDICT_CHOICES = [("Bra svar", GOOD), ("Fel svar", WRONG)]
 EXCERPT_CHARS = 110
+SEARCH_HITS = 8  # passages a user's own search adds to the choice
 LABEL_QUESTION_CHARS = 70
 RECENT_SHOWN = 15
 
@@ -166,17 +168,21 @@ class FeedbackHandlers:
         self.service = service
         self.store = store or FeedbackStore.beside(service.index.folder.parent)
 
-    def passage_choices(self, turn: Turn | None) -> list[tuple[str, str]]:
-        """The passages a user may say answers ``turn``'s question, then the two other answers."""
+    def passage_choices(self, turn: Turn | None, found: Sequence[Chunk] = ()) -> list[tuple[str, str]]:
+        """The passages a user may say answers ``turn``'s question (those fraga read, then ``found``
+        by the user's own search), then the two other answers."""
         if turn is None or turn.answer is None:
             return []
         index = self.service.index
         numbers = {c.chunk_id: c.n for c in reversed(turn.answer.citations)}
         out = []
-        for chunk in shown_passages(turn.answer, index):
+        shown = shown_passages(turn.answer, index)
+        seen = {c.chunk_id for c in shown}
+        for chunk in (*shown, *(c for c in found if c.chunk_id not in seen)):
             doc = index.documents.get(chunk.doc_id)
             district = doc.metadata.district if doc is not None and doc.metadata.district else "okänd stadsdel"
             lead = f"[{numbers[chunk.chunk_id]}] " if chunk.chunk_id in numbers else ""
+            lead = lead if chunk.chunk_id in seen else "Sökträff – "
             out.append((f"{lead}{district}: {_short(chunk.text, EXCERPT_CHARS)}", chunk.chunk_id))
         if turn.answer.answered:
             out.append((NOT_ANSWERED_LABEL, NOT_ANSWERED))
@@ -196,8 +202,8 @@ class FeedbackHandlers:
         if verdict == WRONG and passage == NOT_ANSWERED:
             verdict = UNANSWERABLE
         elif verdict == WRONG and passage and passage != UNKNOWN:
-            if passage not in {value for _, value in self.passage_choices(turn)}:
-                raise FragaError("Avsnittet hör inte till svaret; välj ett av avsnitten i listan.")
+            if chunk_of(self.service.index, passage) is None:  # shown, or found by the user's search
+                raise FragaError("Avsnittet finns inte i indexet; välj ett av avsnitten i listan.")
             pointed = passage
         question = turn.asked or turn.question
         named = tuple(self.service.retriever.matcher.names(question))
@@ -246,6 +252,20 @@ class FeedbackHandlers:
             return gr.update(choices=[], value=None, visible=False)
         return gr.update(choices=self.passage_choices(_turn(tuple(turns or ()), which)), value=None, visible=True)
 
+    def search_passages(self, turns: Sequence[Turn] | None, which: str | None, words: str | None):
+        """The passage choice with the passages a search for ``words`` finds added: the one that
+        answers may be one fraga never read."""
+        import gradio as gr
+
+        turn = _turn(tuple(turns or ()), which)
+        found: tuple[Chunk, ...] = ()
+        if words and words.strip():
+            try:
+                found = tuple(h.chunk for h in self.service.retriever.search(words, k=SEARCH_HITS).hits)
+            except FragaError as exc:
+                return gr.update(), notice(str(exc), kind="error")
+        return gr.update(choices=self.passage_choices(turn, found), value=None, visible=True), ""
+
     def submit(
         self, turns: Sequence[Turn] | None, which: str | None, verdict: str | None, passage: str | None, comment: str | None
     ):
@@ -275,6 +295,8 @@ class FeedbackPanel:
     comment: Any
     send: Any
     status: Any
+    search_box: Any = None
+    search_button: Any = None
     stats_html: Any = None
     refresh_button: Any = None
 
@@ -298,6 +320,15 @@ class FeedbackPanel:
                 show_progress="hidden",
                 api_visibility="private",
             )
+        if self.search_button is not None:
+            for trigger in (self.search_button.click, self.search_box.submit):
+                trigger(
+                    self.handlers.search_passages,
+                    inputs=[turns, self.which, self.search_box],
+                    outputs=[self.passage, self.status],
+                    show_progress="minimal",
+                    api_visibility="private",
+                )
         self.send.click(
             self.handlers.submit,
             inputs=[turns, self.which, self.verdict, self.passage, self.comment],
@@ -340,6 +371,15 @@ def build(service: Service) -> FeedbackPanel:
             "Du kan också ange att dokumenten inte svarar på frågan.",
             elem_id="fraga-fb-passage",
         )
+        with gr.Row(equal_height=True):
+            search_box = gr.Textbox(
+                label="Hittar du inte avsnittet? Sök efter det",
+                lines=1,
+                scale=4,
+                elem_id="fraga-fb-search",
+                placeholder="ord ur avsnittet som svarar",
+            )
+            search_button = gr.Button("Sök avsnitt", size="sm", variant="secondary", scale=1, elem_id="fraga-fb-search-go")
         comment = gr.Textbox(
             label="Kommentar (valfri)",
             lines=1,
@@ -349,4 +389,4 @@ def build(service: Service) -> FeedbackPanel:
         )
         send = gr.Button("Skicka omdöme", variant="secondary", elem_id="fraga-fb-send")
         status = gr.HTML("", js_on_load=None, elem_id="fraga-fb-status")
-    return FeedbackPanel(handlers, box, which, verdict, passage, comment, send, status)
+    return FeedbackPanel(handlers, box, which, verdict, passage, comment, send, status, search_box, search_button)
