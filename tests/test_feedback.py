@@ -24,6 +24,9 @@ GOOD_Q = "Vem polisanmäler i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
 NONE_Q = "Vad kostar larmen i Bromma?"
 SKARPNACK = "skarpnack-2024-09-24-starkt-skydd"
+# What a judgment stores, in the database and in its JSON: no user identity, no IP address.
+STORED_FIELDS = {"id", "created", "question", "asked", "previous", "answer", "answered", "verdict", "comment",
+                 "cited", "pointed", "districts", "generation"}  # fmt: skip
 
 
 # FIXTURES ===========================================================================
@@ -81,21 +84,7 @@ def test_store_round_trip_in_wal_mode_without_identity(tmp_path: Path):
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
-    assert columns == {
-        "id",
-        "created",
-        "question",
-        "asked",
-        "previous",
-        "answer",
-        "answered",
-        "verdict",
-        "comment",
-        "cited",
-        "pointed",
-        "districts",
-        "generation",
-    }
+    assert columns == STORED_FIELDS
 
 
 @pytest.mark.parametrize(
@@ -317,19 +306,5 @@ def test_share_over_time_by_week_beyond_a_month_of_days():
 
 def test_json_of_an_entry_names_no_user(tmp_path: Path):
     fb = FeedbackStore(tmp_path / FILE_NAME).add(entry())
-    assert set(fb.to_dict()) == {
-        "id",
-        "created",
-        "question",
-        "asked",
-        "previous",
-        "answer",
-        "answered",
-        "verdict",
-        "comment",
-        "cited",
-        "pointed",
-        "districts",
-        "generation",
-    }
+    assert set(fb.to_dict()) == STORED_FIELDS
     json.dumps(fb.to_dict())

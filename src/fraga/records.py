@@ -165,6 +165,27 @@ class Citation:
     end: int
     page: int | None = None  # the page the quote starts on (paged documents: PDFs)
 
+    @classmethod
+    def of(
+        cls, doc: Document, *, n: int, chunk_id: str, section: str, quote: str, start: int, end: int, page: int | None = None
+    ) -> Citation:
+        """A citation of ``doc[start:end]``, with the document's district, title, dnr and date."""
+        meta = doc.metadata
+        return cls(
+            n=n,
+            chunk_id=chunk_id,
+            doc_id=doc.doc_id,
+            district=meta.district,
+            title=meta.title,
+            dnr=meta.dnr,
+            date=meta.date,
+            section=section,
+            quote=quote,
+            start=start,
+            end=end,
+            page=page,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -187,15 +187,10 @@ class Answerer:
             )
         start, end = span
         chunk = next((c for c in self.retriever.index.chunks.of_document(doc.doc_id) if c.start <= start < c.end), None)
-        meta = doc.metadata
-        citation = Citation(
+        citation = Citation.of(
+            doc,
             n=1,
             chunk_id=chunk.chunk_id if chunk else "",
-            doc_id=doc.doc_id,
-            district=meta.district,
-            title=meta.title,
-            dnr=meta.dnr,
-            date=meta.date,
             section=chunk.section if chunk else "",
             quote=normalize_space(doc.text[start:end]),
             start=start,
@@ -244,20 +239,8 @@ class Answerer:
     def _cite(self, n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
         chunk = hit.chunk
         doc = self.retriever.index.documents[chunk.doc_id]
-        meta = doc.metadata
-        return Citation(
-            n=n,
-            chunk_id=chunk.chunk_id,
-            doc_id=chunk.doc_id,
-            district=meta.district,
-            title=meta.title,
-            dnr=meta.dnr,
-            date=meta.date,
-            section=chunk.section,
-            quote=quote,
-            start=start,
-            end=end,
-            page=doc.page_at(start),
+        return Citation.of(
+            doc, n=n, chunk_id=chunk.chunk_id, section=chunk.section, quote=quote, start=start, end=end, page=doc.page_at(start)
         )
 
 

@@ -326,20 +326,7 @@ def _related(
 
 # Quotes and citations ----------------------------------------------------------
 def _citation(doc: Document, section: str, start: int, end: int, *, chunk_id: str = "") -> Citation:
-    meta = doc.metadata
-    return Citation(
-        n=0,
-        chunk_id=chunk_id,
-        doc_id=doc.doc_id,
-        district=meta.district,
-        title=meta.title,
-        dnr=meta.dnr,
-        date=meta.date,
-        section=section,
-        quote=unwrap(doc.text[start:end]),
-        start=start,
-        end=end,
-    )
+    return Citation.of(doc, n=0, chunk_id=chunk_id, section=section, quote=unwrap(doc.text[start:end]), start=start, end=end)
 
 
 def _number(cells: list[Cell]) -> list[Cell]:

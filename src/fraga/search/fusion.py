@@ -82,7 +82,7 @@ def length_weight(n_words: int, *, half: float = 14.0) -> float:
     in other words, where the encoder does better. ``half`` is the length at which both count
     the same. It was chosen by leave-one-collection-out over three collections (fraga's gold dev
     split, SweFAQ dev, 1,000 Riksdag interpellations): fitted on two, scored on the third
-    (see search/README or the closing note of issue 14).
+    (figures in README's "How it works" and in the closing note of issue 14).
     """
     if half <= 0:
         raise ValueError(f"half must be positive, got {half}")

@@ -295,8 +295,8 @@ class FeedbackPanel:
     comment: Any
     send: Any
     status: Any
-    search_box: Any = None
-    search_button: Any = None
+    search_box: Any
+    search_button: Any
     stats_html: Any = None
     refresh_button: Any = None
 
@@ -320,15 +320,14 @@ class FeedbackPanel:
                 show_progress="hidden",
                 api_visibility="private",
             )
-        if self.search_button is not None:
-            for trigger in (self.search_button.click, self.search_box.submit):
-                trigger(
-                    self.handlers.search_passages,
-                    inputs=[turns, self.which, self.search_box],
-                    outputs=[self.passage, self.status],
-                    show_progress="minimal",
-                    api_visibility="private",
-                )
+        for trigger in (self.search_button.click, self.search_box.submit):
+            trigger(
+                self.handlers.search_passages,
+                inputs=[turns, self.which, self.search_box],
+                outputs=[self.passage, self.status],
+                show_progress="minimal",
+                api_visibility="private",
+            )
         self.send.click(
             self.handlers.submit,
             inputs=[turns, self.which, self.verdict, self.passage, self.comment],
