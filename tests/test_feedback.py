@@ -171,6 +171,24 @@ def test_twenty_concurrent_processes_lose_nothing(tmp_path: Path):
     assert {fb.question for fb in got} == {f"process {n} fråga {i}" for n in range(20) for i in range(5)}
 
 
+def test_a_new_database_locked_by_another_writer_is_waited_for(tmp_path: Path):
+    # Switching a new database to WAL while another connection is in a write transaction makes
+    # SQLite say "database is locked" at once, without its busy timeout: twenty processes opening
+    # a new store together lost a write now and then.
+    path = tmp_path / FILE_NAME
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (a)")
+    holder.execute("BEGIN IMMEDIATE")  # what another store's first write does
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        stored = FeedbackStore(path).add(entry())
+    finally:
+        release.join()
+        holder.close()
+    assert [fb.id for fb in FeedbackStore(path).entries()] == [stored.id]
+
+
 # TESTS: judgments from answers ======================================================
 def test_make_feedback_records_hashes_generation_and_districts(index, answerer):
     answer = answerer.answer(GOOD_Q)

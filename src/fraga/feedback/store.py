@@ -183,6 +183,23 @@ def _row_to_feedback(row: sqlite3.Row) -> Feedback:
 
 
 # HIGH LEVEL FUNCTIONS =========================================================
+def _set_wal(conn: sqlite3.Connection) -> str:
+    """Switch the database to WAL; returns the journal mode it has then.
+
+    While another connection is in a write transaction, SQLite answers the change with "database
+    is locked" at once, without its busy timeout (twenty app processes opening a new feedback
+    database together), so wait here, up to the same timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class FeedbackStore:
     """The judgments in one SQLite file.
 
@@ -221,7 +238,7 @@ class FeedbackStore:
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if self._ready:
             return
-        if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+        if _set_wal(conn) != "wal":
             logger.warning("%s: WAL mode is not available; concurrent writers wait longer", self.path)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")
