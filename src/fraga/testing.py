@@ -291,3 +291,19 @@ def make_odt(*, creation: str = "2023-11-20T09:30:00", title: str = "Svar om try
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def new_database(server_url: str, name: str) -> str:
+    """Create an empty database named after ``name`` on the PostgreSQL server ``server_url``
+    (dropping one of that name) and return its URL."""
+    import re
+
+    import psycopg
+
+    db = "t_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[:50]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
+    head, _, query = server_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{db}" + (f"?{query}" if query else "")

@@ -22,7 +22,7 @@ from fraga.answer.model import CANDIDATE_K, AnswerModel, load_model
 from fraga.answer.overlap import TermMatcher, district_words
 from fraga.answer.questions import QuestionInfo, analyse
 from fraga.districts import CROSS_DISTRICT_RE
-from fraga.index.generation import Index
+from fraga.index.kinds import AnyIndex
 from fraga.records import Answer, Citation, Hit
 from fraga.search.candidates import Candidate, candidates
 from fraga.search.retrieve import Filters, Retriever, SearchResult
@@ -108,11 +108,9 @@ class Answerer:
         index = self.retriever.index
         cand = best.cand
         doc = index.documents[cand.hit.chunk.doc_id]
-        store = index.sentences
-        nxt = cand.row + 1
         start, end, text = cand.start, cand.end, cand.text
-        if nxt < len(store) and int(store.start[nxt]) < cand.hit.chunk.end and int(store.start[nxt]) >= cand.end:
-            n_start, n_end = int(store.start[nxt]), int(store.end[nxt])
+        if cand.next_span is not None and cand.next_span[0] >= cand.end:
+            n_start, n_end = cand.next_span
             following = normalize_space(doc.text[n_start:n_end])
             joined = len(text) + 1 + len(following) <= MAX_ANSWER_CHARS
             if joined and (text.endswith(":") or _CONTINUES.match(following)):
@@ -244,7 +242,9 @@ class Answerer:
         )
 
 
-def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: QuestionInfo, wanted: tuple[str, ...]) -> str | None:
+def settled_by_rule(
+    index: AnyIndex, matcher: TermMatcher, question: str, info: QuestionInfo, wanted: tuple[str, ...]
+) -> str | None:
     """Why ``question`` is declined before any sentence is scored, or None: "only_skrivelse"
     (its districts have only a skrivelse, and it does not ask about one) or "unknown_words"
     (nothing asked beyond stop words and names, or only words the documents never use)."""
@@ -255,7 +255,7 @@ def settled_by_rule(index: Index, matcher: TermMatcher, question: str, info: Que
     return None
 
 
-def only_skrivelser(index: Index, districts: tuple[str, ...]) -> bool:
+def only_skrivelser(index: AnyIndex, districts: tuple[str, ...]) -> bool:
     """Whether every document of ``districts`` is a skrivelse (questions, no reply to quote)."""
     docs = [d for d in index.documents.values() if d.metadata.district in districts]
     return bool(docs) and all(d.metadata.doc_type == "skrivelse" for d in docs)

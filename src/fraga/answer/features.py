@@ -17,7 +17,7 @@ import numpy as np
 
 from fraga.answer.overlap import TermMatcher
 from fraga.answer.questions import QuestionInfo, has_answer_shape
-from fraga.index.generation import Index
+from fraga.index.kinds import AnyIndex
 from fraga.index.sentences import heading_text
 from fraga.search.candidates import Candidate
 from fraga.search.retrieve import SearchResult
@@ -71,7 +71,7 @@ def _section_flags(section: str) -> tuple[float, float, float, float]:
 
 
 def feature_rows(
-    index: Index, question: str, info: QuestionInfo, result: SearchResult, cands: Sequence[Candidate], matcher: TermMatcher
+    index: AnyIndex, question: str, info: QuestionInfo, result: SearchResult, cands: Sequence[Candidate], matcher: TermMatcher
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate."""
     if not cands:
@@ -136,7 +136,7 @@ def feature_rows(
 NEEDS_SHAPE = ("cost", "quantity")
 
 
-def usable(index: Index, cands: Sequence[Candidate], info: QuestionInfo) -> list[int]:
+def usable(index: AnyIndex, cands: Sequence[Candidate], info: QuestionInfo) -> list[int]:
     """Positions of the candidates that can be an answer: not a question echoed back, not
     from a skrivelse (unless the question is about what a skrivelse asks), and holding an
     amount when the question asks for one ("hur många", "vad kostar")."""

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from fraga.districts import SETTING_WORDS
-from fraga.index.lexical import Bm25Index, bare
+from fraga.index.kinds import TermStats
+from fraga.index.lexical import bare
 from fraga.text import fold, words
 
 EXACT, FOLDED, PART = 1.0, 0.7, 0.6
@@ -49,7 +50,7 @@ def shares_part(a: str, b: str, n: int = SHARED_AFFIX) -> bool:
 class TermMatcher:
     """Question terms with IDF weights from a BM25 index, and their coverage in texts."""
 
-    def __init__(self, bm25: Bm25Index, ignore: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, bm25: TermStats, ignore: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.bm25 = bm25
         self.analyzer = bm25.analyzer
         self.ignore = {fold(w) for w in ignore}

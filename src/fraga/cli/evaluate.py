@@ -33,7 +33,9 @@ def main_eval(args: argparse.Namespace) -> int:
         return 0
     modes = parse_modes(args.modes)
     files = args.gold or [str(p) for p in DEFAULT_SPLITS.values() if p.exists()] or [str(DEFAULT_SPLITS["dev"])]
-    index = open_fraga(args.index_dir, on_build=lambda m: print(m, file=sys.stderr, flush=True)).index
+    index = open_fraga(
+        args.index_dir, store=getattr(args, "store", None), on_build=lambda m: print(m, file=sys.stderr, flush=True)
+    ).index
     out = Path(args.out) if args.out else default_report_dir(args.label or "")
     print(format_model_info())
     for path in files:

@@ -22,6 +22,16 @@ LOG_PROGRESS_SECONDS = 60.0  # progress lines when stderr is not a terminal
 
 def _index_dir_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", default=None, help="index folder (default: $FRAGA_INDEX_DIR or index/)")
+    store_arg(p)
+
+
+def store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="a PostgreSQL store, postgresql://… (default: $FRAGA_STORE; without one, the index folder)",
+    )
 
 
 class _Progress:
@@ -77,6 +87,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         print("\n".join(format_status(index_status(Path(args.index_dir or default_index_dir())))))
         return 0
+    from fraga.index.postgres.schema import default_store
+
+    if store := (args.store or default_store()):
+        return _index_store(args, store)
     published: list[str] = []
 
     def early(gen: str) -> None:  # the first BM25-first generation; later ones are logged
@@ -117,6 +131,24 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_store(args: argparse.Namespace, store: str) -> int:
+    """``fraga index CORPUS --store URL``: make the PostgreSQL store hold the corpus."""
+    from fraga.api import sync_store
+    from fraga.index.postgres.schema import is_store_url, redact
+
+    if not is_store_url(store):
+        raise FragaError(f"--store {store!r} är ingen PostgreSQL-adress; skriv den som postgresql://användare@värd/databas")
+    report = sync_store(store, args.corpus, args.encoder, repair_ocr=not args.no_ocr_repair, progress=_Progress())
+    print(
+        f"Databasen {redact(store)} har {report.documents} dokument: {len(report.added)} nya, {len(report.replaced)} "
+        f"ändrade, {len(report.removed)} borttagna, {report.unchanged} oförändrade ({report.passages} nya passager, "
+        f"{report.encoded} nya vektorer) på {report.seconds['total']:.1f} s."
+    )
+    for s in report.skipped:
+        print(f"  hoppade över {s.path}: {s.reason}")
+    return 0
+
+
 def read_input(path: str, what: str) -> str:
     """The text of the file ``path``, or of standard input when ``path`` is "-" (``what`` names it in errors)."""
     if path == "-":
@@ -145,7 +177,11 @@ def open_index(args: argparse.Namespace):
     ./corpus first, with a notice on stderr (as the web app does)."""
     from fraga.api import open as open_fraga
 
-    return open_fraga(getattr(args, "index_dir", None), on_build=lambda m: print(m, file=sys.stderr, flush=True))
+    return open_fraga(
+        getattr(args, "index_dir", None),
+        store=getattr(args, "store", None),
+        on_build=lambda m: print(m, file=sys.stderr, flush=True),
+    )
 
 
 def _filters(args: argparse.Namespace, engine):

@@ -56,6 +56,12 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     p.add_argument("--index-dir", default=None, help="index folder (default: $FRAGA_INDEX_DIR or index/)")
     p.add_argument("--corpus", default=None, help="corpus to index when there is no index (default: ./corpus when it exists)")
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="serve a PostgreSQL store, postgresql://… (default: $FRAGA_STORE; without one, the index folder)",
+    )
 
 
 def address(args: argparse.Namespace) -> tuple[str, int]:
@@ -88,7 +94,13 @@ def serve(args: argparse.Namespace) -> int:
 
     corpus = corpus_for(args)
     try:
-        engine = open_fraga(args.index_dir, corpus=corpus, build=corpus is not None, on_build=lambda m: print(m, flush=True))
+        engine = open_fraga(
+            args.index_dir,
+            corpus=corpus,
+            build=corpus is not None,
+            on_build=lambda m: print(m, flush=True),
+            store=getattr(args, "store", None),
+        )
     except IndexNotFoundError as exc:
         if corpus is not None:
             raise
@@ -99,8 +111,9 @@ def serve(args: argparse.Namespace) -> int:
         ) from exc
     service = Service(engine)
     service.warm_up()
-    # LiveService follows `fraga index` (new documents live, no restart) and stands in for the Service it wraps.
-    live = cast(Service, LiveService(service, args.index_dir))
+    # LiveService follows `fraga index` (new documents live, no restart) and stands in for the Service it wraps;
+    # an index in PostgreSQL follows the database by itself.
+    live = service if engine.index.kind == "postgresql" else cast(Service, LiveService(service, args.index_dir))
     try:
         launch(build_ui(live), host=host, port=port, on_ready=lambda url: print(f"{READY_LINE} {url}", flush=True))
     except OSError as exc:

@@ -19,7 +19,7 @@ from fraga.answer.overlap import shares_part
 from fraga.text import fold, normalize_space, words
 
 if TYPE_CHECKING:
-    from fraga.index.generation import Index
+    from fraga.index.kinds import AnyIndex
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class QuestionSimilarity:
         use_dense: Whether to use the encoder. Defaults to True.
     """
 
-    def __init__(self, index: Index, *, districts: tuple[str, ...] | None = None, use_dense: bool = True) -> None:
+    def __init__(self, index: AnyIndex, *, districts: tuple[str, ...] | None = None, use_dense: bool = True) -> None:
         self.index = index
         self.analyzer = index.bm25.analyzer
         names = districts if districts is not None else tuple(KNOWN_DISTRICTS) + tuple(index.districts())

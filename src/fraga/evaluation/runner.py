@@ -14,7 +14,7 @@ from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, groups_of, 
 from fraga.evaluation.gold import GoldItem, check_documents
 from fraga.evaluation.metrics import answer_score, citation_correct, citation_score, group_qrels_run, retrieval_scores
 from fraga.evaluation.results import BenchmarkResult, Cited, QuestionResult, Retrieved, summarize, summarize_by_kind
-from fraga.index.generation import Index
+from fraga.index.kinds import AnyIndex
 from fraga.search.retrieve import MODES
 
 logger = logging.getLogger(__name__)
@@ -46,12 +46,12 @@ def default_report_dir(label: str = "", *, now: time.struct_time | None = None) 
     return DEFAULT_REPORTS_DIR / (f"{stamp}-{safe}" if safe else stamp)
 
 
-def index_info(index: Index) -> dict[str, object]:
+def index_info(index: AnyIndex) -> dict[str, object]:
     """What metrics.json records about the index."""
     m = index.manifest
     return {
-        "folder": str(index.folder.parent),
-        "generation": index.folder.name,
+        "folder": index.location,
+        "generation": index.generation,
         "encoder": m.get("encoder", {}).get("name", ""),
         "dim": m.get("encoder", {}).get("dim"),
         "num_chunks": m.get("num_chunks", len(index.chunks)),
@@ -116,7 +116,7 @@ def _question_result(
 
 # HIGH LEVEL FUNCTIONS =========================================================
 def run_mode(
-    index: Index,
+    index: AnyIndex,
     gold: Sequence[GoldItem],
     spans: dict[str, tuple[EvidenceSpan, ...]],
     mode: str,
@@ -162,7 +162,7 @@ def run_mode(
 
 
 def run_benchmark(
-    index: Index,
+    index: AnyIndex,
     gold: Sequence[GoldItem],
     *,
     modes: Sequence[str] = MODES,

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from fraga.feedback.store import GOOD, UNANSWERABLE, VERDICTS, WRONG, Feedback, FeedbackError, PassageRef
-from fraga.index.generation import Index
+from fraga.index.kinds import AnyIndex
 from fraga.records import Answer, Chunk
 
 logger = logging.getLogger(__name__)
@@ -14,19 +14,19 @@ logger = logging.getLogger(__name__)
 SHOWN_PASSAGES = 5  # passages of an answer a user may point at (cited first, then the others read)
 
 
-def passage_ref(chunk: Chunk, index: Index, *, quote: str = "") -> PassageRef:
+def passage_ref(chunk: Chunk, index: AnyIndex, *, quote: str = "") -> PassageRef:
     """``chunk`` as a reference: its id, document, content hash, offsets, and ``quote`` or its text."""
     doc = index.documents.get(chunk.doc_id)
     district = doc.metadata.district if doc is not None else ""
     return PassageRef(chunk.chunk_id, chunk.doc_id, chunk.hash, chunk.start, chunk.end, quote or chunk.text, district)
 
 
-def chunk_of(index: Index, chunk_id: str) -> Chunk | None:
+def chunk_of(index: AnyIndex, chunk_id: str) -> Chunk | None:
     row = index.row_of.get(str(chunk_id or ""))
     return None if row is None else index.chunks[row]
 
 
-def shown_passages(answer: Answer, index: Index, *, limit: int = SHOWN_PASSAGES) -> tuple[Chunk, ...]:
+def shown_passages(answer: Answer, index: AnyIndex, *, limit: int = SHOWN_PASSAGES) -> tuple[Chunk, ...]:
     """The passages a user may say answers the question: the cited ones, then the others fraga read."""
     out: dict[str, Chunk] = {}
     for c in answer.citations:
@@ -42,7 +42,7 @@ def make_feedback(
     question: str,
     answer: Answer,
     verdict: str,
-    index: Index,
+    index: AnyIndex,
     *,
     pointed: str = "",
     comment: str = "",
@@ -98,7 +98,7 @@ def make_feedback(
         pointed=ref,
         comment=comment or "",
         districts=tuple(districts),
-        generation=index.folder.name,
+        generation=index.generation,
         asked=asked if asked != question else "",
         previous=previous,
     )

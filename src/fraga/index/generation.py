@@ -292,6 +292,42 @@ class Index:
     def districts(self) -> list[str]:
         return sorted({d.metadata.district for d in self.documents.values() if d.metadata.district})
 
+    # What a store of another kind (``fraga.index.postgres.reader.PgIndex``) has too --------
+    kind = "files"
+
+    @property
+    def state(self) -> object:
+        """Changes when the passages change (an append attaches a new store)."""
+        return self.columns
+
+    @property
+    def location(self) -> str:
+        """Where the index is, for people: its folder."""
+        return str(self.folder.parent)
+
+    @property
+    def generation(self) -> str:
+        """The name of the generation in use."""
+        return self.folder.name
+
+    @property
+    def local_dir(self) -> Path:
+        """The folder for what stays beside the index (the users' feedback)."""
+        return self.folder.parent
+
+    def passage_sentences(self, chunk: Chunk) -> tuple[list[int], list[tuple[int, int]], np.ndarray]:
+        """(keys, spans, vectors) of the sentences inside ``chunk``, in text order."""
+        store = self.sentences
+        lo, hi = store.rows(self.columns.doc_pos[chunk.doc_id], chunk.start, chunk.end)
+        if hi <= lo:
+            return [], [], np.zeros((0, self.dim), dtype=np.float32)
+        return list(range(lo, hi)), store.spans(lo, hi), store.vectors.read(lo, hi)
+
+    def heading_vector(self, section: str) -> np.ndarray | None:
+        """The vector of a section path's heading (None for a section the index lacks)."""
+        n = self.columns.section_numbers().get(section)
+        return None if n is None else self.sentences.headings.read(n, n + 1)[0]
+
     def source_path(self, doc_id: str) -> Path | None:
         """The stored original file of ``doc_id`` (only files inside the index are served)."""
         stored = self.source_files.get(doc_id)

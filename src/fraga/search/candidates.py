@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraga.index.generation import Index
 from fraga.records import Hit
 from fraga.text import normalize_space
 
@@ -31,7 +30,7 @@ class Candidate:
     """
 
     hit: Hit  # the best-ranked passage holding the sentence
-    row: int  # sentence row in the index's sentence store
+    row: int  # the sentence's key in the index (its row in the file index's sentence store)
     start: int  # offsets in the document's display text
     end: int
     text: str
@@ -39,45 +38,54 @@ class Candidate:
     sim: float
     heading_sim: float
     sym_sim: float = 0.0  # cosine with the question encoded as a passage (symmetric)
+    next_span: tuple[int, int] | None = None  # the next sentence of the same passage, if any
 
 
-def _heading_sims(index: Index, hits: Sequence[Hit], qvec: np.ndarray) -> dict[str, float]:
+def _heading_sims(index, hits: Sequence[Hit], qvec: np.ndarray) -> dict[str, float]:
     """The similarity of each distinct section heading of ``hits`` to the question."""
     out: dict[str, float] = {}
-    section_no = index.columns.section_numbers()
     for hit in hits:
         name = hit.chunk.section
         if name not in out:
-            n = section_no.get(name)
-            out[name] = float(index.sentences.headings.read(n, n + 1)[0] @ qvec) if n is not None else 0.0
+            vector = index.heading_vector(name)
+            out[name] = float(vector @ qvec) if vector is not None else 0.0
     return out
 
 
-def candidates(index: Index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.ndarray | None = None) -> list[Candidate]:
+def candidates(index, hits: Sequence[Hit], qvec: np.ndarray, pvec: np.ndarray | None = None) -> list[Candidate]:
     """The sentences of ``hits`` (each once, with the best-ranked passage holding it).
 
+    ``index`` is a file ``Index`` or a ``PgIndex`` (``passage_sentences``, ``heading_vector``);
     ``qvec`` is the question encoded as a query, ``pvec`` as a passage (optional)."""
-    store = index.sentences
     headings = _heading_sims(index, hits, qvec)
     seen: set[int] = set()
     out: list[Candidate] = []
     for hit in hits:
         chunk = hit.chunk
-        doc = index.documents[chunk.doc_id]
-        lo, hi = store.rows(index.columns.doc_pos[chunk.doc_id], chunk.start, chunk.end)
-        if hi <= lo:
+        keys, spans, vectors = index.passage_sentences(chunk)
+        if not keys:
             continue
-        vectors = store.vectors.read(lo, hi)
+        doc = index.documents[chunk.doc_id]
         sims = vectors @ qvec
-        syms = vectors @ pvec if pvec is not None else np.zeros(hi - lo)
+        syms = vectors @ pvec if pvec is not None else np.zeros(len(keys))
         text = doc.text
-        for i, (s, e) in enumerate(store.spans(lo, hi)):
-            if lo + i in seen:
+        for i, (key, (s, e)) in enumerate(zip(keys, spans)):
+            if key in seen:
                 continue
-            seen.add(lo + i)
+            seen.add(key)
+            following = spans[i + 1] if i + 1 < len(spans) else None
             out.append(
                 Candidate(
-                    hit, lo + i, s, e, normalize_space(text[s:e]), i, float(sims[i]), headings[chunk.section], float(syms[i])
+                    hit,
+                    key,
+                    s,
+                    e,
+                    normalize_space(text[s:e]),
+                    i,
+                    float(sims[i]),
+                    headings[chunk.section],
+                    float(syms[i]),
+                    following,
                 )
             )
     return out

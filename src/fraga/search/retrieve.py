@@ -7,46 +7,30 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fraga.index import dense as dense_mod
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
+from fraga.search.files import FileSearch
 from fraga.search.fusion import convex, length_weight, rrf, top
-from fraga.index.generation import Index
-from fraga.index.lexical import top_rows
+from fraga.search.sql import SqlSearch
 from fraga.records import Hit
+from fraga.search.filters import Filters
 from fraga.text import clean_invisible, normalize_space, words
+
+if TYPE_CHECKING:
+    from fraga.index.generation import Index
+    from fraga.index.postgres.reader import PgIndex
+
+__all__ = ["MODES", "Filters", "Retriever", "SearchResult", "check_query"]
 
 logger = logging.getLogger(__name__)
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000
 DEFAULT_K = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Restrict retrieval to documents with these metadata values (empty = no restriction)."""
-
-    districts: tuple[str, ...] = ()
-    doc_types: tuple[str, ...] = ()
-    date_from: str = ""  # ISO date, inclusive
-    date_to: str = ""
-
-    @property
-    def empty(self) -> bool:
-        return not (self.districts or self.doc_types or self.date_from or self.date_to)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "districts": list(self.districts),
-            "doc_types": list(self.doc_types),
-            "date_from": self.date_from,
-            "date_to": self.date_to,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +89,7 @@ class Retriever:
 
     def __init__(
         self,
-        index: Index,
+        index: Index | PgIndex,
         *,
         fusion: str = "convex",
         weights: tuple[float, float] | None = None,
@@ -121,32 +105,27 @@ class Retriever:
         self.candidates = candidates
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
-        self._store: object = None
+        self._state: object = None
         self._known_districts: list[str]
         self._matcher: DistrictMatcher
-        self._doc_ids: list[str]
-        self._doc_row: np.ndarray
-        self._masks: dict[tuple, np.ndarray]
+        self.backend: FileSearch | SqlSearch
+        self.backend = SqlSearch(index) if index.kind == "postgresql" else FileSearch(index)  # type: ignore[arg-type]
         self._sync()
 
     def _sync(self) -> None:
-        """Read the index's districts and passage-to-document rows again when its passages
-        changed (``fraga.index.append.add_document`` attaches a new store); cached filter
-        masks go with them."""
-        store = self.index.columns
-        if store is self._store:
+        """Read the index's districts again when its passages changed (an appended document,
+        or a write to the PostgreSQL store)."""
+        state = self.index.state
+        if state is self._state:
             return
         with self._vectors_lock:
-            if store is self._store:
+            if state is self._state:
                 return
             self._known_districts = self.index.districts()
             self._matcher = DistrictMatcher(
                 tuple(KNOWN_DISTRICTS) + tuple(self._known_districts), preferred=tuple(self._known_districts)
             )
-            self._doc_ids = list(self.index.doc_ids)
-            self._doc_row = np.array(self.index.chunk_doc_rows, dtype=np.int32)  # each passage's document row
-            self._masks = {}
-            self._store = store
+            self._state = state
 
     @property
     def known_districts(self) -> list[str]:
@@ -174,33 +153,10 @@ class Retriever:
         return tuple(dict.fromkeys(out))
 
     def mask(self, filters: Filters) -> np.ndarray | None:
-        """Boolean mask over passages that pass ``filters`` (None: no filter)."""
-        if filters.empty:
-            return None
-        self._sync()
-        key = (filters.districts, filters.doc_types, filters.date_from, filters.date_to)
-        cached = self._masks.get(key)
-        if cached is not None:
-            return cached
-        ok = np.zeros(len(self._doc_ids), dtype=bool)
-        for n, doc_id in enumerate(self._doc_ids):
-            doc = self.index.documents[doc_id]
-            meta = doc.metadata
-            if filters.districts and meta.district not in filters.districts:
-                continue
-            if filters.doc_types and meta.doc_type not in filters.doc_types:
-                continue
-            if filters.date_from and (not meta.date or meta.date < filters.date_from):
-                continue
-            if filters.date_to and (not meta.date or meta.date > filters.date_to):
-                continue
-            ok[n] = True
-        mask = ok[self._doc_row]  # one vectorised step over all passages
-        with self._vectors_lock:
-            if len(self._masks) >= 64:
-                self._masks.clear()
-            self._masks[key] = mask
-        return mask
+        """Boolean mask over a file index's passages that pass ``filters`` (None: no filter)."""
+        if not isinstance(self.backend, FileSearch):
+            raise TypeError("masks are for file indexes; the PostgreSQL store filters in SQL")
+        return self.backend.mask(filters)
 
     # Search ------------------------------------------------------------------
     def search(
@@ -228,16 +184,15 @@ class Retriever:
         missing = tuple(n for n in named if n not in self.known_districts)
         if present and not filters.districts:
             filters = Filters(present, filters.doc_types, filters.date_from, filters.date_to)
-        allowed = self.mask(filters)
         n = len(self.index.chunks)
         k = max(1, min(k, n)) if n else 0
         depth = max(k, self.candidates)
         bm25_run: dict[str, float] = {}
         dense_run: dict[str, float] = {}
         if mode in ("bm25", "hybrid") and n:
-            bm25_run = self._bm25(query, depth, allowed)
+            bm25_run = self.backend.bm25(query, depth, filters)
         if mode in ("dense", "hybrid") and n:
-            dense_run = self._dense(query, depth, allowed)
+            dense_run = self.backend.dense(self.query_vector(query), depth, filters)
         if mode == "bm25":
             fused = bm25_run
         elif mode == "dense":
@@ -246,31 +201,34 @@ class Retriever:
             fused = rrf([bm25_run, dense_run], k=self.rrf_k, weights=self.fusion_weights(query))
         else:
             fused = convex([bm25_run, dense_run], weights=self.fusion_weights(query))
-        no_vector = self.index.dense_missing
-        if mode == "hybrid" and no_vector is not None:
-            fused = self._bm25_alone(fused, bm25_run, no_vector, self.fusion_weights(query)[0])
-        rows = self.index.row_of
-        hits = tuple(
-            Hit(self.index.chunks[rows[cid]], float(score), rank, mode)
-            for rank, (cid, score) in enumerate(top(fused, k), start=1)
-        )
+        if mode == "hybrid":
+            fused = self._bm25_alone(fused, bm25_run, self.backend.no_vector(list(bm25_run)), self.fusion_weights(query)[0])
+        ranked = top(fused, k)
+        chunks = self._chunks([cid for cid, _ in ranked])
+        hits = tuple(Hit(chunks[cid], float(score), rank, mode) for rank, (cid, score) in enumerate(ranked, start=1))
         with_vectors, total = self.index.dense_coverage()
         return SearchResult(
             query, mode, hits, present, missing, filters, bm25_run, dense_run, with_vectors / total if total else 1.0
         )
 
+    def _chunks(self, chunk_ids: list[str]) -> dict:
+        """chunk id -> Chunk for ``chunk_ids`` (one query on a PostgreSQL store)."""
+        by_ids = getattr(self.index.chunks, "by_ids", None)
+        if by_ids is not None:
+            return by_ids(chunk_ids)
+        rows, chunks = self.index.row_of, self.index.chunks
+        return {cid: chunks[rows[cid]] for cid in chunk_ids}
+
     def _bm25_alone(
-        self, fused: dict[str, float], bm25_run: dict[str, float], no_vector: np.ndarray, bm25_weight: float
+        self, fused: dict[str, float], bm25_run: dict[str, float], no_vector: set[str], bm25_weight: float
     ) -> dict[str, float]:
         """``fused`` with the passages that have no dense vector yet scored by BM25 alone: their
         BM25 part of the fusion divided by BM25's weight (both fusions are linear in it)."""
-        if bm25_weight <= 0:
+        if bm25_weight <= 0 or not no_vector:
             return fused
-        rows = self.index.row_of
         out = dict(fused)
         for cid in bm25_run:
-            row = rows[cid]
-            if row < len(no_vector) and no_vector[row]:
+            if cid in no_vector:
                 out[cid] = fused[cid] / bm25_weight
         return out
 
@@ -281,14 +239,6 @@ class Retriever:
             return self.weights
         bm25 = length_weight(len(words(query)))
         return bm25, 1.0 - bm25
-
-    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
-        scores = self.index.bm25.scores(query)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        positive = top_rows(scores, depth)
-        chunks = self.index.chunks
-        return {chunks[i].chunk_id: float(scores[i]) for i in positive}
 
     def clear_cache(self) -> None:
         """Forget cached query vectors (benchmarks time the encoding too)."""
@@ -316,31 +266,16 @@ class Retriever:
         (answering weighs both, as a hybrid search has them)."""
         if result.mode == "hybrid" or not result.hits:
             return result
-        rows = np.array([self.index.row_of[h.chunk.chunk_id] for h in result.hits], dtype=np.int64)
+        ids = [h.chunk.chunk_id for h in result.hits]
         bm25, dense = dict(result.bm25_scores), dict(result.dense_scores)
         if result.mode == "dense":
-            scores = self.index.bm25.scores(result.query)
-            bm25 = {h.chunk.chunk_id: float(scores[r]) for h, r in zip(result.hits, rows) if scores[r] > 0}
+            bm25 = self.backend.bm25_of(result.query, ids)
         else:
-            allowed = np.zeros(len(self.index.chunks), dtype=bool)
-            allowed[rows] = True
-            if (no_vector := self.index.dense_missing) is not None:
-                allowed &= ~no_vector[: len(allowed)]
-            values, found = dense_mod.search(self.index.faiss, self.query_vector(result.query), len(rows), allowed)
-            chunks = self.index.chunks
-            dense = {chunks[int(r)].chunk_id: float(v) for v, r in zip(values, found) if r >= 0}
+            missing = self.backend.no_vector(ids)
+            dense = self.backend.dense_of(self.query_vector(result.query), [c for c in ids if c not in missing])
         return replace(result, bm25_scores=bm25, dense_scores=dense)
 
     def passage_vector(self, query: str) -> np.ndarray:
         """The question encoded as a passage ("passage: " prefix), cached: answering compares
         it with sentences, which e5 does better between two texts of one kind."""
         return self._cached_vector("\x00passage\x00" + query, lambda: self.index.encoder.encode_passages([query])[0])
-
-    def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
-        no_vector = self.index.dense_missing
-        if no_vector is not None:  # passages without a vector yet are not dense results
-            allowed = ~no_vector if allowed is None else allowed & ~no_vector[: len(allowed)]
-        vector = self.query_vector(query)
-        scores, rows = dense_mod.search(self.index.faiss, vector, depth, allowed)
-        chunks = self.index.chunks
-        return {chunks[int(r)].chunk_id: float(s) for s, r in zip(scores, rows)}

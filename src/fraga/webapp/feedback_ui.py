@@ -166,7 +166,7 @@ class FeedbackHandlers:
 
     def __init__(self, service: Service, store: FeedbackStore | None = None) -> None:
         self.service = service
-        self.store = store or FeedbackStore.beside(service.index.folder.parent)
+        self.store = store or FeedbackStore.beside(service.index.local_dir)
 
     def passage_choices(self, turn: Turn | None, found: Sequence[Chunk] = ()) -> list[tuple[str, str]]:
         """The passages a user may say answers ``turn``'s question (those fraga read, then ``found``

@@ -50,7 +50,7 @@ class LiveService:
     ) -> None:
         self._service = service
         self._folder = Path(index_dir or default_index_dir())
-        self._generation = service.index.folder.name
+        self._generation = service.index.generation
         self._check_seconds = check_seconds
         self._background = background
         self._open = open_service or _warm_service

@@ -22,7 +22,7 @@ from fraga.districts import CROSS_DISTRICT_RE, KNOWN_DISTRICTS, SETTING_WORDS
 from fraga.api import DEFAULT_CORPUS, Fraga
 from fraga.api import open as open_fraga
 from fraga.errors import FragaError
-from fraga.index.generation import Index
+from fraga.index.kinds import AnyIndex
 from fraga.index.lexical import bare
 from fraga.records import Answer, Chunk, Document, Hit
 from fraga.search.retrieve import MODES, Filters, Retriever, SearchResult
@@ -92,7 +92,7 @@ class Service:
         index: The loaded index.
     """
 
-    def __init__(self, engine: Fraga | Index) -> None:
+    def __init__(self, engine: Fraga | AnyIndex) -> None:
         self.fraga = engine if isinstance(engine, Fraga) else Fraga(engine)
         self.analyzer = self.index.bm25.analyzer
         names = (*KNOWN_DISTRICTS, *self.retriever.known_districts)
@@ -102,7 +102,7 @@ class Service:
         self._download_lock = threading.Lock()
 
     @property
-    def index(self) -> Index:
+    def index(self) -> AnyIndex:
         return self.fraga.index
 
     @property
@@ -298,7 +298,7 @@ class Service:
         report = self.index.report or {}
         manifest = self.index.manifest
         return IndexStatus(
-            folder=str(self.index.folder.parent),
+            folder=self.index.location,
             created=str(manifest.get("created", "")),
             encoder=str(manifest.get("encoder", {}).get("name", "")),
             documents=tuple(docs),

@@ -1,0 +1,326 @@
+"""Writing documents into the PostgreSQL store: each add, replace or delete is one transaction.
+
+Encoding happens before the transaction (it is the slow part); the transaction then takes the
+``fraga_stats`` row lock, so two writers serialise only while they write, and BM25's
+statistics (passage count, total length, each term's document frequency) never lose an
+update. Readers see a document's old or new version, never half: PostgreSQL's snapshot
+isolation. Vectors of unchanged passages, sentences and headings are read back from the store
+by content hash, never encoded again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fraga.index.embed import Encoder, bulk_encoder
+from fraga.index.lexical import Analyzer, AnalyzerSettings
+from fraga.index.postgres.schema import StoreError, as_array, connect, ensure_schema, register_vector
+from fraga.index.sentences import heading_text, sentence_table
+from fraga.ingest.sections import chunk_document
+from fraga.records import Chunk, Document, content_hash
+
+logger = logging.getLogger(__name__)
+
+K1, B = 1.2, 0.75  # bm25s' defaults, as the file index uses them
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document with everything its transaction writes (computed outside it)."""
+
+    doc: Document
+    chunks: tuple[Chunk, ...]
+    hashes: tuple[str, ...]
+    tokens: tuple[tuple[str, ...], ...]  # BM25 tokens of each passage ([""] for an empty one)
+    vectors: np.ndarray  # (passages, dim)
+    sentences: tuple[tuple[int, int, bytes], ...]  # (start, end, hash)
+    sentence_vectors: np.ndarray
+    headings: dict[str, np.ndarray] = field(default_factory=dict)  # section path -> vector (new ones only)
+    encoded: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What ``PgWriter.sync`` did."""
+
+    store: str
+    documents: int
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    passages: int
+    encoded: int
+    skipped: tuple = ()
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class PgWriter:
+    """Adds, replaces and deletes documents in the store at ``url``.
+
+    Args:
+        url: ``postgresql://…``
+        encoder: The encoder for new passages (must be the store's; a new store takes it).
+    """
+
+    def __init__(self, url: str, encoder: Encoder) -> None:
+        self.url = url
+        self.encoder = encoder
+        self.conn = connect(url)
+        self.meta = ensure_schema(
+            self.conn,
+            {
+                "encoder": {"name": encoder.name, "dim": int(encoder.dim)},
+                "analyzer": AnalyzerSettings().to_dict(),
+                "k1": K1,
+                "b": B,
+            },
+        )
+        register_vector(self.conn)
+        self.conn.commit()
+        self._bulk: Encoder | None = None  # the engine for a whole sync, chosen once
+        self.analyzer = Analyzer(AnalyzerSettings(**self.meta["analyzer"]))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PgWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Reading what is there ---------------------------------------------------
+    def documents(self) -> dict[str, str]:
+        """doc_id -> content hash of every stored document."""
+        rows = self.conn.execute("SELECT doc_id, hash FROM fraga_documents").fetchall()
+        self.conn.commit()
+        return dict(rows)
+
+    def _known(self, sql: str, keys: list) -> dict:
+        if not keys:
+            return {}
+        rows = self.conn.execute(sql, (keys,)).fetchall()
+        self.conn.commit()
+        return {k: as_array(v) for k, v in rows}
+
+    # Preparing (outside a transaction) ---------------------------------------
+    def prepare(self, doc: Document) -> Prepared:
+        """Chunk, tokenize and encode ``doc``, reusing the store's vectors for known texts."""
+        from fraga.index.build import embed_text
+
+        chunks = tuple(chunk_document(doc))
+        if not chunks:
+            raise StoreError(f"Dokumentet {doc.doc_id!r} har inga avsnitt att indexera")
+        texts = [embed_text(doc, c) for c in chunks]
+        hashes = tuple(content_hash(t) for t in texts)
+        tokens = tuple(tuple(self.analyzer.tokens(t) or [""]) for t in texts)
+        known = self._known("SELECT DISTINCT ON (hash) hash, vector FROM fraga_passages WHERE hash = ANY(%s)", list(set(hashes)))
+        vectors = self._encode(texts, hashes, known)
+        table = sentence_table([doc])
+        s_hashes = [bytes(h) for h in table.hashes]
+        s_known = self._known(
+            "SELECT DISTINCT ON (hash) hash, vector FROM fraga_sentences WHERE hash = ANY(%s)", list(set(s_hashes))
+        )
+        s_vectors = self._encode(list(table.texts), s_hashes, {bytes(k): v for k, v in s_known.items()})
+        sections = sorted({c.section for c in chunks})
+        have = self.conn.execute("SELECT section FROM fraga_headings WHERE section = ANY(%s)", (sections,)).fetchall()
+        self.conn.commit()
+        new_sections = [s for s in sections if s not in {r[0] for r in have}]
+        h_vectors = self._encode([heading_text(s) for s in new_sections], new_sections, {})
+        encoded = (len(set(hashes) - set(known)) + len(set(s_hashes) - set(s_known))) + len(new_sections)
+        sentences = tuple((int(s), int(e), h) for s, e, h in zip(table.start.tolist(), table.end.tolist(), s_hashes))
+        return Prepared(doc, chunks, hashes, tokens, vectors, sentences, s_vectors, dict(zip(new_sections, h_vectors)), encoded)
+
+    def _encode(self, texts: list[str], keys: Sequence, known: dict) -> np.ndarray:
+        out = np.zeros((len(texts), int(self.encoder.dim)), dtype=np.float32)
+        todo: dict = {}
+        for i, key in enumerate(keys):
+            if key in known:
+                out[i] = known[key]
+            else:
+                todo.setdefault(key, []).append(i)
+        if todo:
+            first = [rows[0] for rows in todo.values()]
+            engine = self._bulk or bulk_encoder(self.encoder, len(first))
+            vecs = engine.encode_passages([texts[i] for i in first])
+            for rows, v in zip(todo.values(), vecs):
+                out[rows] = v
+        return out
+
+    # Transactions ------------------------------------------------------------
+    def write(self, items: Sequence[Prepared], *, replace: bool = True) -> None:
+        """Write ``items`` in one transaction (an existing document with the same id is
+        replaced when ``replace``; else StoreError)."""
+        if not items:
+            return
+        with self.conn.transaction():
+            self.conn.execute("SELECT 1 FROM fraga_stats WHERE id = 1 FOR UPDATE")
+            ids = [p.doc.doc_id for p in items]
+            present = [r[0] for r in self.conn.execute("SELECT doc_id FROM fraga_documents WHERE doc_id = ANY(%s)", (ids,))]
+            if present and not replace:
+                raise StoreError(f"Dokumentet {present[0]!r} finns redan i databasen; använd ersätt (replace)")
+            if present:
+                self._delete(present)
+            self._insert(items)
+            self.conn.execute("UPDATE fraga_stats SET version = version + 1 WHERE id = 1")
+
+    def delete(self, doc_ids: Iterable[str]) -> int:
+        """Delete documents in one transaction. Returns how many there were."""
+        ids = list(doc_ids)
+        with self.conn.transaction():
+            self.conn.execute("SELECT 1 FROM fraga_stats WHERE id = 1 FOR UPDATE")
+            n = self._delete(ids)
+            self.conn.execute("UPDATE fraga_stats SET version = version + 1 WHERE id = 1")
+        return n
+
+    def _delete(self, doc_ids: list[str]) -> int:
+        c = self.conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS fraga_gone (id bigint, length int) ON COMMIT DROP; TRUNCATE fraga_gone")
+        c.execute(
+            "INSERT INTO fraga_gone SELECT p.id, p.length FROM fraga_passages p JOIN fraga_documents d ON d.id = p.doc "
+            "WHERE d.doc_id = ANY(%s)",
+            (doc_ids,),
+        )
+        c.execute(
+            "UPDATE fraga_terms t SET df = t.df - g.n FROM (SELECT po.term, count(*) AS n FROM fraga_postings po "
+            "JOIN fraga_gone ON po.passage = fraga_gone.id GROUP BY po.term) g WHERE t.term = g.term"
+        )
+        c.execute(
+            "UPDATE fraga_stats SET num_passages = num_passages - g.n, total_len = total_len - g.len "
+            "FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS len FROM fraga_gone) g WHERE id = 1"
+        )
+        c.execute("DELETE FROM fraga_terms WHERE df <= 0")
+        cur = c.execute("DELETE FROM fraga_documents WHERE doc_id = ANY(%s)", (doc_ids,))
+        return cur.rowcount
+
+    def _insert(self, items: Sequence[Prepared]) -> None:
+        from psycopg.types.json import Jsonb
+
+        c = self.conn
+        n_pass = sum(len(p.chunks) for p in items)
+        doc_pk = [r[0] for r in c.execute("SELECT nextval('fraga_documents_id_seq') FROM generate_series(1, %s)", (len(items),))]
+        pass_pk = [r[0] for r in c.execute("SELECT nextval('fraga_passages_id_seq') FROM generate_series(1, %s)", (n_pass,))]
+        df: Counter[str] = Counter()
+        total_len = 0
+        with c.cursor() as cur:
+            with cur.copy(
+                "COPY fraga_documents (id, doc_id, path, hash, district, doc_type, date, metadata, pages, encoding, "
+                "text, original) FROM STDIN"
+            ) as cp:
+                for pk, p in zip(doc_pk, items):
+                    d, m = p.doc, p.doc.metadata
+                    cp.write_row(
+                        (
+                            pk,
+                            d.doc_id,
+                            d.path,
+                            d.hash,
+                            m.district,
+                            m.doc_type,
+                            m.date,
+                            Jsonb(m.to_dict()),
+                            Jsonb([[pg.number, pg.start] for pg in d.pages]),
+                            d.encoding,
+                            d.text,
+                            None if d.original_text == d.text else d.original_text,
+                        )
+                    )
+            rows = iter(pass_pk)
+            postings: list[tuple[str, int, int, int]] = []
+            with cur.copy(
+                'COPY fraga_passages (id, doc, ord, chunk_id, section, text, start, "end", page, hash, length, '
+                "district, doc_type, date, vector) FROM STDIN"
+            ) as cp:
+                for pk, p in zip(doc_pk, items):
+                    m = p.doc.metadata
+                    for n, (chunk, h, toks, vec) in enumerate(zip(p.chunks, p.hashes, p.tokens, p.vectors)):
+                        row = next(rows)
+                        cp.write_row(
+                            (row, pk, n, chunk.chunk_id, chunk.section, chunk.text, chunk.start, chunk.end, chunk.page,
+                             h, len(toks), m.district, m.doc_type, m.date, _vec(vec))
+                        )  # fmt: skip
+                        counts = Counter(toks)
+                        df.update(counts.keys())
+                        total_len += len(toks)
+                        postings.extend((t, row, tf, len(toks)) for t, tf in counts.items())
+            with cur.copy("COPY fraga_postings (term, passage, tf, dl) FROM STDIN") as cp:
+                for entry in postings:
+                    cp.write_row(entry)
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS fraga_df (term text, n bigint) ON COMMIT DROP; TRUNCATE fraga_df")
+            with cur.copy("COPY fraga_df (term, n) FROM STDIN") as cp:
+                for term, n in df.items():
+                    cp.write_row((term, n))
+            c.execute(
+                "INSERT INTO fraga_terms (term, df) SELECT term, n FROM fraga_df "
+                "ON CONFLICT (term) DO UPDATE SET df = fraga_terms.df + EXCLUDED.df"
+            )
+            with cur.copy('COPY fraga_sentences (doc, ord, start, "end", hash, vector) FROM STDIN') as cp:
+                for pk, p in zip(doc_pk, items):
+                    for n, ((s, e, digest), vec) in enumerate(zip(p.sentences, p.sentence_vectors)):
+                        cp.write_row((pk, n, s, e, digest, _vec(vec)))
+        headings = {name: v for p in items for name, v in p.headings.items()}
+        if headings:
+            c.cursor().executemany(
+                "INSERT INTO fraga_headings (section, vector) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(name, _vec(v)) for name, v in headings.items()],
+            )
+        c.execute(
+            "UPDATE fraga_stats SET num_passages = num_passages + %s, total_len = total_len + %s WHERE id = 1",
+            (n_pass, total_len),
+        )
+
+    # Whole corpora -----------------------------------------------------------
+    def sync(self, corpus_dir, *, repair_ocr: bool = True, batch: int = 50, progress=None) -> SyncReport:
+        """Make the store hold exactly the documents of ``corpus_dir``: new and changed ones
+        are written (``batch`` documents a transaction), removed ones deleted, unchanged ones
+        left alone."""
+        from fraga.ingest.corpus import load_corpus
+
+        t0 = time.perf_counter()
+        repair = None
+        if repair_ocr:
+            from fraga.ingest.ocr import ingest_repair
+
+            repair = ingest_repair
+        corpus = load_corpus(corpus_dir, repair=repair)
+        have = self.documents()
+        todo = [d for d in corpus.documents if have.get(d.doc_id) != d.hash]
+        self._bulk = bulk_encoder(self.encoder, 20 * len(todo))  # passages and sentences: about 20 a document
+        t_load = time.perf_counter()
+        encoded = passages = 0
+        for lo in range(0, len(todo), batch):
+            prepared = [self.prepare(d) for d in todo[lo : lo + batch]]
+            self.write(prepared)
+            encoded += sum(p.encoded for p in prepared)
+            passages += sum(len(p.chunks) for p in prepared)
+            if progress:
+                progress("store", min(lo + batch, len(todo)), len(todo))
+        t_write = time.perf_counter()
+        gone = sorted(set(have) - {d.doc_id for d in corpus.documents})
+        if gone:
+            self.delete(gone)
+        return SyncReport(
+            store=self.url,
+            documents=len(corpus.documents),
+            added=tuple(d.doc_id for d in todo if d.doc_id not in have),
+            replaced=tuple(d.doc_id for d in todo if d.doc_id in have),
+            removed=tuple(gone),
+            unchanged=len(corpus.documents) - len(todo),
+            passages=passages,
+            encoded=encoded,
+            skipped=corpus.skipped,
+            seconds={"load": t_load - t0, "write": t_write - t_load, "total": time.perf_counter() - t0},
+        )
+
+
+def _vec(v: np.ndarray):
+    from pgvector import Vector
+
+    return Vector(np.asarray(v, dtype=np.float32))
