@@ -187,4 +187,7 @@ def format_table(result: dict[str, Any]) -> str:
     for size in result.get("sizes", []):
         stages = size["fraga"]["latency"].get("stages", {})
         lines.append(f"| {size['passages']:,} | " + " | ".join(_ms(stages.get(k)) for k in QUERY_STAGES) + " |")
+    from fraga.bench.pgstore import format_section
+
+    lines += format_section(result)
     return "\n".join(lines)

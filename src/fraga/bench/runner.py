@@ -9,6 +9,7 @@ FAISS index against exact search, and the time to add one document. The baseline
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -221,8 +222,10 @@ def bench_size(
     queries: int,
     real_encoder: bool,
     passages_per_s: float | None,
+    store_url: str | None = None,
 ) -> dict[str, Any]:
-    """Every figure for one collection size (see the module docstring)."""
+    """Every figure for one collection size (see the module docstring); with ``store_url`` (a
+    PostgreSQL server) the PostgreSQL store's too (``fraga.bench.pgstore``)."""
     from fraga.index.append import add_document
     from fraga.index.bulk import EncoderInfo, write_index
     from fraga.index.embed import get_encoder
@@ -262,6 +265,23 @@ def bench_size(
     sentence_vectors = synth.sentence_vectors(coll, seed=n)
     res["synth_s"]["sentences"] = time.perf_counter() - t
     res["sentences"] = len(sentence_vectors.table)
+    if store_url:
+        from fraga.bench import pgstore
+
+        logger.info("benchmarking the PostgreSQL store at %d passages", n)
+        res["postgresql"] = pgstore.bench_store(
+            store_url,
+            coll,
+            vectors,
+            sentence_vectors,
+            questions,
+            qvecs,
+            exact,
+            register_bench_encoder(synth.DIM, real=real_encoder),
+            queries=queries,
+            encoded_cap=ENCODED_QUERY_CAP,
+            new_document=synth.make_collection(25, sentences, seed=n + 1).documents[0],
+        )
     built = write_index(
         work / "fraga",
         coll.documents,
@@ -306,9 +326,12 @@ def bench_size(
     return res
 
 
-def run_bench(sizes: list[int], out: Path, *, corpus: str, queries: int, real_encoder: bool = True) -> dict[str, Any]:
+def run_bench(
+    sizes: list[int], out: Path, *, corpus: str, queries: int, real_encoder: bool = True, store: str | None = None
+) -> dict[str, Any]:
     """Run the benchmark for ``sizes`` (passage counts); writes bench.json and table.md to ``out``
-    after each step and returns the result."""
+    after each step and returns the result. ``store``: a PostgreSQL server (``postgresql://…``, or
+    "embedded" for a throw-away one) to measure the PostgreSQL store on too."""
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
     work.mkdir(exist_ok=True)
@@ -331,13 +354,28 @@ def run_bench(sizes: list[int], out: Path, *, corpus: str, queries: int, real_en
         passages_per_s = encoders.get(encoders["bulk"], {}).get("passages_per_s")
         result["bundled"] = bundled_ask(corpus, work, questions, queries)
         _save(out, result)
-    for n in sizes:
-        logger.info("benchmarking %d passages", n)
-        result["sizes"].append(
-            bench_size(n, sentences, questions, work, queries=queries, real_encoder=real_encoder, passages_per_s=passages_per_s)
-        )
-        result["machine_after"] = measure.machine()
-        _save(out, result)
+    with contextlib.ExitStack() as stack:
+        store_url = None
+        if store:
+            from fraga.bench import pgstore
+
+            store_url = stack.enter_context(pgstore.server(store, work))
+        for n in sizes:
+            logger.info("benchmarking %d passages", n)
+            result["sizes"].append(
+                bench_size(
+                    n,
+                    sentences,
+                    questions,
+                    work,
+                    queries=queries,
+                    real_encoder=real_encoder,
+                    passages_per_s=passages_per_s,
+                    store_url=store_url,
+                )
+            )
+            result["machine_after"] = measure.machine()
+            _save(out, result)
     shutil.rmtree(work, ignore_errors=True)
     return result
 

@@ -27,7 +27,14 @@ def main_bench(args: argparse.Namespace) -> int:
 
     sizes = parse_sizes(args.sizes)
     out = Path(args.out or f"eval/reports/bench-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = run_bench(sizes, out, corpus=args.corpus, queries=args.queries, real_encoder=getattr(args, "real_encoder", True))
+    result = run_bench(
+        sizes,
+        out,
+        corpus=args.corpus,
+        queries=args.queries,
+        real_encoder=getattr(args, "real_encoder", True),
+        store=getattr(args, "store", None),
+    )
     print(report.format_table(result))
     print(f"\nSkrev {out / 'bench.json'} och {out / 'table.md'}")
     return 0

@@ -357,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for bench.json (default: eval/reports/bench-<timestamp>)")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size and mode")
     p.add_argument("--corpus", default="corpus", help="where the vocabulary and sentences come from")
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="also measure the PostgreSQL store on this server (postgresql://…, a database per size is created "
+        "and dropped; 'embedded' starts a throw-away local server)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("prepare", help="earlier answers, district by district, to each question of a skrivelse")

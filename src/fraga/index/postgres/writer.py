@@ -276,6 +276,72 @@ class PgWriter:
             (n_pass, total_len),
         )
 
+    # Records with their vectors (bulk loads, benchmarks) -------------------------
+    def write_records(
+        self, documents: Sequence[Document], chunks: Sequence[Chunk], vectors, sentences, *, batch: int = 500
+    ) -> dict[str, float]:
+        """Write documents whose vectors are already computed, ``batch`` documents a transaction.
+
+        ``chunks`` are in document order with ``vectors`` row by row; ``sentences`` is a
+        ``fraga.index.sentences.SentenceVectors`` of ``documents`` (headings in
+        ``columns.section_list(chunks)`` order). The HNSW index is dropped while loading and built
+        once at the end. Returns seconds per stage."""
+        from fraga.index.build import embed_text
+        from fraga.index.columns import section_list
+
+        t0 = time.perf_counter()
+        self.conn.execute("DROP INDEX IF EXISTS fraga_passages_hnsw")
+        self.conn.commit()
+        heading_of = dict(zip(section_list(chunks), np.asarray(sentences.headings, dtype=np.float32)))
+        table = sentences.table
+        by_doc: dict[str, list[int]] = {}
+        for row, chunk in enumerate(chunks):
+            by_doc.setdefault(chunk.doc_id, []).append(row)
+        written: set[str] = set()
+        prepare_s = 0.0
+        for lo in range(0, len(documents), batch):
+            t = time.perf_counter()
+            items = []
+            for n, doc in enumerate(documents[lo : lo + batch], start=lo):
+                rows = by_doc.get(doc.doc_id, [])
+                a, b = int(table.doc_offsets[n]), int(table.doc_offsets[n + 1])
+                doc_chunks = tuple(chunks[r] for r in rows)
+                texts = [embed_text(doc, c) for c in doc_chunks]
+                new_sections = {c.section for c in doc_chunks} - written
+                written |= new_sections
+                items.append(
+                    Prepared(
+                        doc,
+                        doc_chunks,
+                        tuple(content_hash(t) for t in texts),
+                        tuple(tuple(self.analyzer.tokens(t) or [""]) for t in texts),
+                        np.asarray([vectors[r] for r in rows], dtype=np.float32),
+                        tuple((int(s), int(e), bytes(h)) for s, e, h in zip(table.start[a:b], table.end[a:b], table.hashes[a:b])),
+                        np.asarray(sentences.vectors[a:b], dtype=np.float32),
+                        {s: heading_of[s] for s in new_sections},
+                    )
+                )
+            prepare_s += time.perf_counter() - t
+            self.write(items, replace=False)
+        t_rows = time.perf_counter()
+        self.create_vector_index()
+        t_hnsw = time.perf_counter()
+        self.conn.execute("ANALYZE")
+        self.conn.commit()
+        return {
+            "prepare": prepare_s,
+            "write": t_rows - t0 - prepare_s,
+            "hnsw": t_hnsw - t_rows,
+            "analyze": time.perf_counter() - t_hnsw,
+            "total": time.perf_counter() - t0,
+        }
+
+    def create_vector_index(self) -> None:
+        """Build the HNSW index over the passages' vectors (when missing)."""
+        self.conn.execute("SET maintenance_work_mem = '1GB'")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS fraga_passages_hnsw ON fraga_passages USING hnsw (vector vector_ip_ops)")
+        self.conn.commit()
+
     # Whole corpora -----------------------------------------------------------
     def sync(self, corpus_dir, *, repair_ocr: bool = True, batch: int = 50, progress=None) -> SyncReport:
         """Make the store hold exactly the documents of ``corpus_dir``: new and changed ones
