@@ -153,7 +153,9 @@ def test_a_failed_write_changes_nothing(pg_url: str) -> None:
     before = _stats(pg_url)
     with PgWriter(pg_url, FakeEncoder()) as writer:
         with pytest.raises(StoreError, match="finns redan"):
-            writer.write([writer.prepare(_doc("new", "Ny text om bibliotek.")), writer.prepare(_doc("a", "Ändrad."))], replace=False)
+            writer.write(
+                [writer.prepare(_doc("new", "Ny text om bibliotek.")), writer.prepare(_doc("a", "Ändrad."))], replace=False
+            )
     assert _stats(pg_url) == before
 
 
