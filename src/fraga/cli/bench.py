@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -22,10 +23,12 @@ def parse_sizes(text: str) -> list[int]:
 
 def main_bench(args: argparse.Namespace) -> int:
     """Run the benchmark for ``args.sizes``, write bench.json and table.md to ``args.out`` and print the table."""
-    from fraga.bench import report
+    from fraga.bench import report, txtai_peer
     from fraga.bench.runner import run_bench
 
     sizes = parse_sizes(args.sizes)
+    if not txtai_peer.available():
+        print("txtai är inte installerat och mäts inte; installera det med: pip install txtai", file=sys.stderr)
     out = Path(args.out or f"eval/reports/bench-{time.strftime('%Y%m%d-%H%M%S')}")
     result = run_bench(
         sizes,
