@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 _STATS = (
     "s AS (SELECT num_passages::float8 AS n, greatest(total_len, 1)::float8 / greatest(num_passages, 1) AS avgdl "
     "FROM fraga_stats WHERE id = 1), "
-    "q AS (SELECT t.term, q.qtf, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf "
+    "q AS MATERIALIZED (SELECT t.term, q.qtf, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf "
     "FROM unnest(%(terms)s::text[], %(qtf)s::int[]) AS q(term, qtf) JOIN fraga_terms t USING (term), s)"
 )
 _SCORE = "sum(q.qtf * q.idf * po.tf / (%(k1)s * (1 - %(b)s + %(b)s * po.dl / s.avgdl) + po.tf))"

@@ -10,6 +10,9 @@ One database holds one index. Tables (all prefixed ``fraga_``):
   filter columns copied from their document;
 - ``fraga_postings`` (term, passage, tf, dl) and ``fraga_terms`` (term, df): BM25 in SQL;
 - ``fraga_sentences`` and ``fraga_headings``: the sentence and heading vectors answering reads.
+
+There are no foreign keys (their per-row triggers cost most of a bulk load): ``writer`` deletes a
+document's rows from every table in the transaction that deletes the document.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ CREATE TABLE IF NOT EXISTS fraga_documents (
 );
 CREATE TABLE IF NOT EXISTS fraga_passages (
     id bigserial PRIMARY KEY,
-    doc bigint NOT NULL REFERENCES fraga_documents(id) ON DELETE CASCADE,
+    doc bigint NOT NULL,
     ord int NOT NULL,
     chunk_id text UNIQUE NOT NULL,
     section text NOT NULL,
@@ -117,14 +120,14 @@ CREATE INDEX IF NOT EXISTS fraga_passages_hnsw ON fraga_passages USING hnsw (vec
 CREATE TABLE IF NOT EXISTS fraga_terms (term text PRIMARY KEY, df bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS fraga_postings (
     term text NOT NULL,
-    passage bigint NOT NULL REFERENCES fraga_passages(id) ON DELETE CASCADE,
+    passage bigint NOT NULL,
     tf int NOT NULL,
     dl int NOT NULL,
-    PRIMARY KEY (term, passage)
+    PRIMARY KEY (term, passage) INCLUDE (tf, dl)  -- BM25 reads a term's postings from the index alone
 );
 CREATE INDEX IF NOT EXISTS fraga_postings_passage ON fraga_postings (passage);
 CREATE TABLE IF NOT EXISTS fraga_sentences (
-    doc bigint NOT NULL REFERENCES fraga_documents(id) ON DELETE CASCADE,
+    doc bigint NOT NULL,
     ord int NOT NULL,
     start int NOT NULL,
     "end" int NOT NULL,
