@@ -110,6 +110,30 @@ def test_hand_computed_bm25(pg_url: str) -> None:
     assert list(got.values()) == pytest.approx([expected], rel=1e-9)
 
 
+def test_the_web_app_service_works_on_the_store(pg_corpus_url: str, fake_index_dir: Path, tmp_path: Path) -> None:
+    """The web app's Service (Fråga, Sök, Jämför, Källa, Om indexet) on both stores."""
+    import fraga
+    from fraga.webapp.service import Service
+
+    files = Service(fraga.open(fake_index_dir))
+    store = Service(fraga.open(store=pg_corpus_url, index_dir=tmp_path))
+    q = "Vem polisanmäler hot mot medarbetare i Skarpnäck?"
+    assert store.ask(q).answer.text == files.ask(q).answer.text
+    hits = store.search("otillåten påverkan", k=5).hits
+    assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in files.search("otillåten påverkan", k=5).hits]
+    assert [(d, h and h.chunk.chunk_id) for d, h in store.compare("säkerhetssamordnare")] == [
+        (d, h and h.chunk.chunk_id) for d, h in files.compare("säkerhetssamordnare")
+    ]
+    chunk = hits[0].chunk
+    view = store.source(chunk.doc_id, chunk_id=chunk.chunk_id)
+    assert view.passage == (chunk.start, chunk.end) and view.doc.text == files.document(chunk.doc_id).text
+    assert store.chunk(chunk.chunk_id) == chunk and store.chunk("nope#1") is None
+    assert store.download(chunk.doc_id) is None  # the store keeps texts, not original files
+    status = store.status()
+    assert (status.passages, status.districts) == (files.status().passages, files.status().districts)
+    assert status.folder.startswith("postgresql://") and store.doc_types() == files.doc_types()
+
+
 # Filters in SQL ------------------------------------------------------------------------------
 def test_filters_apply_inside_both_searches(pg_corpus_url: str, fake_index_dir: Path) -> None:
     files, store = Retriever(load_index(fake_index_dir)), Retriever(PgIndex(pg_corpus_url))
