@@ -313,7 +313,7 @@ class PgIndex:
     def passage_sentences(self, chunk: Chunk) -> tuple[list[int], list[tuple[int, int]], np.ndarray]:
         """(keys, spans, vectors) of the sentences inside ``chunk``, in text order."""
         rows = self.query(
-            'SELECT s.doc * 100000 + s.ord, s.start, s."end", s.vector FROM fraga_sentences s '
+            'SELECT s.doc * 10000000 + s.ord, s.start, s."end", s.vector FROM fraga_sentences s '
             "JOIN fraga_documents d ON d.id = s.doc WHERE d.doc_id = %s AND s.start >= %s AND s.start < %s "
             'AND s."end" <= %s ORDER BY s.ord',
             (chunk.doc_id, chunk.start, chunk.end, chunk.end),
