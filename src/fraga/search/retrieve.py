@@ -14,6 +14,7 @@ import numpy as np
 from fraga.index import dense as dense_mod
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
+from fraga.search.expand import Expansion, ExpansionSettings, QueryExpander, default_settings
 from fraga.search.fusion import convex, length_weight, rrf, top
 from fraga.index.generation import Index
 from fraga.index.lexical import top_rows
@@ -101,6 +102,9 @@ class Retriever:
             follow the query's length (``fusion.length_weight``; BM25 counts more for long questions).
         rrf_k: RRF constant, for fusion="rrf". Defaults to 60.
         candidates: How many passages each retriever contributes to fusion. Defaults to 50.
+        expansion: How question words the index does not have are expanded with their
+            neighbours in its vocabulary (``fraga.search.expand``). Defaults to
+            ``expand.default_settings()`` ($FRAGA_EXPAND turns it on or off).
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class Retriever:
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
         candidates: int = 50,
+        expansion: ExpansionSettings | None = None,
     ) -> None:
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r}; use 'convex' or 'rrf'")
@@ -119,6 +124,8 @@ class Retriever:
         self.rrf_k = rrf_k
         self.weights = weights
         self.candidates = candidates
+        self.expansion = expansion or default_settings()
+        self._expander: tuple[object, object, QueryExpander | None] = (None, None, None)
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
         self._store: object = None
@@ -282,8 +289,34 @@ class Retriever:
         bm25 = length_weight(len(words(query)))
         return bm25, 1.0 - bm25
 
-    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
+    @property
+    def expander(self) -> QueryExpander | None:
+        """The query expander over the index's vocabulary (None when the index has none),
+        made again when the index's BM25 or vocabulary changed."""
+        vocab, bm25 = self.index.vocabulary, self.index.bm25
+        if vocab is None:
+            return None
+        held_vocab, held_bm25, expander = self._expander
+        if held_vocab is not vocab or held_bm25 is not bm25 or expander is None:
+            expander = QueryExpander(vocab, bm25, lambda ws: self.index.encoder.encode_passages(ws), self.expansion)
+            self._expander = (vocab, bm25, expander)
+        return expander
+
+    def expansions(self, query: str) -> tuple[Expansion, ...]:
+        """The neighbours in the index's vocabulary of ``query``'s words the index lacks."""
+        expander = self.expander if self.expansion.enabled else None
+        return expander.expansions(query) if expander is not None else ()
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query``, its expansions included."""
         scores = self.index.bm25.scores(query)
+        found = self.expansions(query)
+        if found and self.expander is not None:
+            self.index.bm25.add_weighted(scores, self.expander.bm25_weights(found))
+        return scores
+
+    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> dict[str, float]:
+        scores = self.bm25_scores(query)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         positive = top_rows(scores, depth)
@@ -294,6 +327,8 @@ class Retriever:
         """Forget cached query vectors (benchmarks time the encoding too)."""
         with self._vectors_lock:
             self._vectors.clear()
+        if self._expander[2] is not None:
+            self._expander[2].clear()
 
     def _cached_vector(self, key: str, encode: Callable[[], np.ndarray]) -> np.ndarray:
         """``encode()``, cached under ``key`` (at most 256 vectors, the oldest dropped first)."""
@@ -319,7 +354,7 @@ class Retriever:
         rows = np.array([self.index.row_of[h.chunk.chunk_id] for h in result.hits], dtype=np.int64)
         bm25, dense = dict(result.bm25_scores), dict(result.dense_scores)
         if result.mode == "dense":
-            scores = self.index.bm25.scores(result.query)
+            scores = self.bm25_scores(result.query)
             bm25 = {h.chunk.chunk_id: float(scores[r]) for h, r in zip(result.hits, rows) if scores[r] > 0}
         else:
             allowed = np.zeros(len(self.index.chunks), dtype=bool)
