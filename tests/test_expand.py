@@ -140,3 +140,12 @@ def test_a_neighbour_found_in_a_sentence_counts_for_answering(analyzer):
     expanded = matcher.overlap(terms, text, expanded=True)
     assert expanded.coverage == pytest.approx(NEIGHBOUR) and expanded.missing_idf == 0.0
     assert math.isclose(terms[0].idf, math.log(1 + 3.5 / 0.5))  # unseen: df 0 of 3 passages
+
+
+def test_a_large_index_is_read_at_an_even_stride(monkeypatch, analyzer):
+    from fraga.index import vocab as vocab_mod
+
+    monkeypatch.setattr(vocab_mod, "SAMPLE", 2)
+    sampled, _ = build_vocabulary(TEXTS, analyzer, FakeEncoder())  # three texts, every second read: 1st and 3rd
+    assert sampled.words == ("chefen", "incidenter", "polisen", "polisanmälan", "rapporteras", "systemet")
+    assert sampled.df.tolist() == [1, 1, 1, 1, 1, 1]
