@@ -100,7 +100,7 @@ def expander(analyzer) -> QueryExpander:
     enc = FakeEncoder()
     vocab, _ = build_vocabulary(TEXTS, analyzer, enc)
     index = Bm25Index.build(TEXTS, analyzer)
-    return QueryExpander(vocab, index, enc.encode_passages, ExpansionSettings(True, threshold=0.5, top=2, weight=0.8))
+    return QueryExpander(vocab, index, enc.encode_passages, ExpansionSettings(True, threshold=0.5, top=2, weight=0.8, max_df=0))
 
 
 def test_a_word_the_index_lacks_is_expanded_with_its_nearest_vocabulary_word(expander, analyzer):
@@ -149,3 +149,29 @@ def test_a_large_index_is_read_at_an_even_stride(monkeypatch, analyzer):
     sampled, _ = build_vocabulary(TEXTS, analyzer, FakeEncoder())  # three texts, every second read: 1st and 3rd
     assert sampled.words == ("chefen", "incidenter", "polisen", "polisanmälan", "rapporteras", "systemet")
     assert sampled.df.tolist() == [1, 1, 1, 1, 1, 1]
+
+
+def test_the_retriever_scores_the_neighbours_of_an_unknown_word(fake_index_dir):
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
+    from fraga.text import words
+
+    index = load_index(fake_index_dir)
+    assert index.vocabulary is not None and len(index.vocabulary) > 300
+    plain = Retriever(index, expansion=ExpansionSettings(False))
+    assert not plain.bm25_scores("tystxyz").any() and plain.expansions("tystxyz") == ()
+    retriever = Retriever(index, expansion=ExpansionSettings(True, threshold=0.5, top=2, weight=1.0, max_df=0))
+    found = retriever.expansions("tystxyz")
+    # the fake encoder hashes a word's first four letters into one of 64 dimensions: the neighbours
+    # are words of the same dimension ("tystnadskultur", and whatever shares its hash)
+    fake = FakeEncoder()
+    assert len(found) == 2 and all(e.similarity > 0.99 for e in found)
+    assert all(float(fake.encode_query(e.neighbour) @ fake.encode_query("tystxyz")) > 0.99 for e in found)
+    scores = retriever.bm25_scores("tystxyz")
+    rows = set(np.flatnonzero(scores).tolist())
+    stems = {e.stem for e in found}
+    holding = {n for n, c in enumerate(index.chunks) if any(index.bm25.analyzer.exact_key(w) in stems for w in words(c.text))}
+    # BM25 reads each passage with its context line (title, section), so a few more passages score
+    assert holding and holding <= rows
+    hits = retriever.search("tystxyz", mode="bm25").hits
+    assert hits and {index.row_of[h.chunk.chunk_id] for h in hits} <= rows

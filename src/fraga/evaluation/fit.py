@@ -54,7 +54,7 @@ def collect(
     expansion: ExpansionSettings | None = None,
 ) -> TrainingSet:
     """Candidate rows for every gold question (a follow-up read with its previous question),
-    retrieved with ``expansion`` (default: ``expand.DEFAULT_SETTINGS``)."""
+    retrieved with ``expansion`` (default: ``expand.default_settings()``)."""
     retriever = Retriever(index, expansion=expansion)
     matcher = TermMatcher(index.bm25, district_words(retriever.known_districts), retriever.expansions)
     locator = EvidenceLocator(index.documents)
