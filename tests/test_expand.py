@@ -175,3 +175,24 @@ def test_the_retriever_scores_the_neighbours_of_an_unknown_word(fake_index_dir):
     assert holding and holding <= rows
     hits = retriever.search("tystxyz", mode="bm25").hits
     assert hits and {index.row_of[h.chunk.chunk_id] for h in hits} <= rows
+
+
+def test_adding_a_document_keeps_the_vocabulary_of_the_last_build(tmp_path, fake_index_dir, fake_encoder):
+    import shutil
+    from dataclasses import replace
+
+    from fraga.index.append import add_document
+    from fraga.index.generation import load_index
+
+    shutil.copytree(fake_index_dir, tmp_path / "idx")
+    index = load_index(tmp_path / "idx")
+    words_before = index.vocabulary.words  # type: ignore[union-attr]
+    old = index.folder
+    inode = (old / "vocab" / "vectors.npy").stat().st_ino
+    base = next(iter(index.documents.values()))
+    text = "Tillbudsrapporten skrivs av chefen.\n\n" + base.text
+    add_document(index, replace(base, doc_id="ny", path="ny.txt", text=text, original_text=text), encoder=fake_encoder)
+    for current in (index, load_index(tmp_path / "idx")):  # in place, and as written
+        assert current.folder != old and current.vocabulary is not None
+        assert current.vocabulary.words == words_before  # the new word waits for the next full build
+        assert (current.folder / "vocab" / "vectors.npy").stat().st_ino == inode  # hard-linked
