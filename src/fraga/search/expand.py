@@ -42,7 +42,7 @@ class ExpansionSettings:
     0.586), R@5 from 0.912 to 0.927, MRR@10 from 0.735 to 0.762. The answers gain less: the
     ranking model picks the right sentence for 0.526 of them without expansion, 0.538 when
     refitted with it and 0.546 when fitted without it and applied with it (5-fold, mean of 5
-    seeds: two or three of 122 questions); the refitted model also lost a known answer ("vem
+    seeds: two or three of 122 questions; ``eval/expansion_answers.py``); the refitted model also lost a known answer ("vem
     polisanmäler i Skarpnäck?"). On SweFAQ dev (settings from the gold set) hybrid nDCG@10
     went from 0.783 to 0.779, BM25's from 0.692 to 0.708. So it is off by default, and the
     shipped answer model is fitted without it; ``FRAGA_EXPAND=1`` turns it on.
