@@ -196,3 +196,35 @@ def test_adding_a_document_keeps_the_vocabulary_of_the_last_build(tmp_path, fake
         assert current.folder != old and current.vocabulary is not None
         assert current.vocabulary.words == words_before  # the new word waits for the next full build
         assert (current.folder / "vocab" / "vectors.npy").stat().st_ino == inode  # hard-linked
+
+
+@pytest.mark.parametrize(("value", "enabled"), [("1", True), ("on", True), ("0", False), ("off", False), ("", False)])
+def test_fraga_expand_switches_the_default_on_or_off(monkeypatch, value, enabled):
+    from fraga.search.expand import DEFAULT_SETTINGS, default_settings
+
+    monkeypatch.setenv("FRAGA_EXPAND", value)
+    settings = default_settings()
+    assert settings.enabled is enabled
+    assert (settings.threshold, settings.top, settings.weight, settings.max_df) == (
+        DEFAULT_SETTINGS.threshold,
+        DEFAULT_SETTINGS.top,
+        DEFAULT_SETTINGS.weight,
+        DEFAULT_SETTINGS.max_df,
+    )
+
+
+def test_clearing_the_retrievers_cache_forgets_the_neighbours(fake_index_dir):
+    from fraga.index.generation import load_index
+    from fraga.search.retrieve import Retriever
+
+    calls: list[list[str]] = []
+    retriever = Retriever(load_index(fake_index_dir), expansion=ExpansionSettings(True, max_df=0))
+    expander = retriever.expander
+    assert expander is not None
+    encode = expander.encode
+    expander.encode = lambda ws: calls.append(ws) or encode(ws)
+    retriever.expansions("tystxyz okändord")
+    retriever.expansions("tystxyz")  # cached
+    retriever.clear_cache()
+    retriever.expansions("tystxyz")
+    assert calls == [["tystxyz", "okändord"], ["tystxyz"]]
