@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from fraga.evaluation.gold import load_gold
     from fraga.index.build import build_index
     from fraga.index.generation import load_index
+    from fraga.search.expand import default_settings
 
     if not (args.index_dir / "CURRENT").exists():
         build_index(args.corpus, args.index_dir)
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     model, cv = fit_model(ts, l2=args.l2)
     info = {"fitted": time.strftime("%Y-%m-%d"), "gold": args.gold.name, "questions": len(ts.answerable),
             "rows": int(len(ts.y)), "positives": int(ts.y.sum()), "encoder": index.manifest["encoder"]["name"],
-            "l2": args.l2, "cv_5fold": {k: round(v, 4) for k, v in cv.items()}}
+            "l2": args.l2, "expansion": dataclasses.asdict(default_settings()),
+            "cv_5fold": {k: round(v, 4) for k, v in cv.items()}}
     model = dataclasses.replace(model, info=info)
     model.save(args.out)
     print(json.dumps(info, ensure_ascii=False, indent=1))

@@ -224,7 +224,8 @@ def test_republishing_keeps_the_previous_index_readable_for_reuse(tmp_path, corp
     enc = Watching(idx)
     report = build_index(corpus_copy, idx, encoder=enc, repair_ocr=False, bm25_first=True, on_publish=published.append)
     assert len(published) >= 2 and report.reused == 53 and report.embedded == report.chunks - 53
-    assert len(enc.texts) == report.embedded + report.sentences_embedded
+    assert len(enc.texts) == report.embedded + report.sentences_embedded + report.vocabulary_embedded
+    assert report.vocabulary_embedded == 2  # "arbetsmiljö", "nytt": the vocabulary reuses the rest
     index = load_index(idx)
     assert index.dense_complete and len(index.sentences) == report.sentences
     vectors = index.sentences.vectors.read(0, len(index.sentences))

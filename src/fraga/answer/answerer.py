@@ -60,7 +60,7 @@ class Answerer:
     def __init__(self, retriever: Retriever, model: AnswerModel | None = None) -> None:
         self.retriever = retriever
         self.model = model or load_model()
-        self._matcher = TermMatcher(retriever.index.bm25, district_words(retriever.known_districts))
+        self._matcher = TermMatcher(retriever.index.bm25, district_words(retriever.known_districts), retriever.expansions)
         self._matcher_key: tuple = (retriever.index.bm25, tuple(retriever.known_districts))
 
     @property
@@ -71,7 +71,7 @@ class Answerer:
         districts = tuple(self.retriever.known_districts)
         key = (index.bm25, districts)
         if key[0] is not self._matcher_key[0] or key[1] != self._matcher_key[1]:
-            self._matcher = TermMatcher(index.bm25, district_words(districts))
+            self._matcher = TermMatcher(index.bm25, district_words(districts), self.retriever.expansions)
             self._matcher_key = key
         return self._matcher
 

@@ -1,7 +1,8 @@
 """The signals that say whether a candidate sentence answers a question, as one row each.
 
 Retrieval (rank, BM25, dense), the encoder's similarity of the question to the sentence
-and to its section heading, the question's vocabulary found in the sentence, the answer
+and to its section heading, the question's vocabulary found in the sentence (also as the
+words of the index nearest to the question's unknown words, ``fraga.search.expand``), the answer
 shape the question's grammar asks for, and where the sentence stands in a
 tjänsteutlåtande: the administration's reply, or the parts that restate the skrivelse.
 A learned model (``fraga.answer.model``) weighs them.
@@ -51,6 +52,8 @@ FEATURES: tuple[str, ...] = (
     "en_lex",
     "sym",
     "sym_rel",
+    "lex_exp",
+    "missing_exp",
 )
 
 # The standard parts of a tjänsteutlåtande (fraga.ingest.sections.HEADINGS).
@@ -91,6 +94,7 @@ def feature_rows(
         heading = heading_text(chunk.section)
         lex = matcher.overlap(terms, c.text)
         ctx = matcher.overlap(terms, c.text + " " + heading)
+        exp = matcher.overlap(terms, c.text + " " + heading, expanded=True)
         pas = matcher.overlap(terms, chunk.text + " " + heading)
         shape = float(has_answer_shape(info.kind, c.text)) if typed else 0.0
         reply, summary, background, letterhead = _section_flags(chunk.section)
@@ -127,6 +131,8 @@ def feature_rows(
                 english * lex.coverage,
                 c.sym_sim,
                 c.sym_sim - max_sym,
+                exp.coverage - ctx.coverage,
+                exp.missing_idf,
             )
         )
     return np.asarray(rows, dtype=np.float64)
@@ -162,6 +168,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "max_lex_pass",
     "min_missing",
     "max_dense",
+    "min_missing_exp",
 )
 
 
@@ -180,5 +187,6 @@ def question_row(rows: np.ndarray, best: int, accept: float) -> np.ndarray:
             rows[:, col("lex_pass")].max(),
             rows[:, col("missing")].min(),
             rows[:, col("pass_dense")].max(),
+            rows[:, col("missing_exp")].min(),
         ]
     )

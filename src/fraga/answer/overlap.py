@@ -3,20 +3,25 @@
 The same stem counts 1.0; the same letters but for diacritics 0.7 ("nämns" is not
 "namn", but an OCR'd "polisanmalas" is "polisanmälas"); a shared compound part 0.6
 ("samordnare" ~ "säkerhetssamordnare"). Words that only name the setting (district
-names, "stadsdel", "förvaltningen") do not count.
+names, "stadsdel", "förvaltningen") do not count. With ``expanded``, a term the text
+lacks counts ``NEIGHBOUR`` when the text holds one of its neighbours in the index's
+vocabulary (``fraga.search.expand``: "säkerhetsansvarig" ~ "säkerhetssamordnare").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fraga.districts import SETTING_WORDS
 from fraga.index.kinds import TermStats
 from fraga.index.lexical import bare
+from fraga.search.expand import Expansion
 from fraga.text import fold, words
 
 EXACT, FOLDED, PART = 1.0, 0.7, 0.6
+NEIGHBOUR = 0.6  # a neighbour of the term in the index's vocabulary, found instead of it
 SHARED_AFFIX = 7  # letters two stems must share at the start or end to count as one compound part
 
 
@@ -26,6 +31,7 @@ class Term:
     exact: str  # stem with diacritics
     parts: frozenset[str]  # diacritic-free stems of compound parts
     idf: float
+    neighbours: frozenset[str] = frozenset()  # stems (with diacritics) of its vocabulary neighbours
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +56,16 @@ def shares_part(a: str, b: str, n: int = SHARED_AFFIX) -> bool:
 class TermMatcher:
     """Question terms with IDF weights from a BM25 index, and their coverage in texts."""
 
-    def __init__(self, bm25: TermStats, ignore: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        bm25: TermStats,
+        ignore: set[str] = frozenset(),  # type: ignore[assignment]
+        expand: Callable[[str], tuple[Expansion, ...]] | None = None,
+    ) -> None:
+        """``ignore``: words that do not count (district names); ``expand``: a question's
+        expansions (``Retriever.expansions``), giving terms their ``neighbours``."""
         self.bm25 = bm25
+        self.expand = expand
         self.analyzer = bm25.analyzer
         self.ignore = {fold(w) for w in ignore}
         self._idf: dict[str, float] = {}
@@ -65,6 +79,9 @@ class TermMatcher:
         return value
 
     def terms(self, question: str) -> list[Term]:
+        near: dict[str, set[str]] = {}
+        for e in self.expand(question) if self.expand is not None else ():
+            near.setdefault(e.word, set()).add(e.stem)
         out: dict[str, Term] = {}
         for word in self.analyzer.content_words(question):
             low = word.lower()
@@ -72,7 +89,8 @@ class TermMatcher:
                 continue
             key, parts = self.analyzer.keys(word)
             if key and key not in out:
-                out[key] = Term(key, self.analyzer.exact_key(word), parts, self.idf(word))
+                neighbours = frozenset(near.get(low, ()))
+                out[key] = Term(key, self.analyzer.exact_key(word), parts, self.idf(word), neighbours)
         return list(out.values())
 
     def knows_any(self, question: str) -> bool:
@@ -108,7 +126,9 @@ class TermMatcher:
         self._keys[text] = (exact, keys, parts)
         return exact, keys, parts
 
-    def overlap(self, terms: list[Term], text: str) -> Overlap:
+    def overlap(self, terms: list[Term], text: str, *, expanded: bool = False) -> Overlap:
+        """Coverage of ``terms`` in ``text``; with ``expanded``, a term's vocabulary neighbour
+        found in the text counts ``NEIGHBOUR`` (and the term is not missing)."""
         if not terms:
             return Overlap(0.0, 0.0)
         exact, keys, parts = self._text_keys(text)
@@ -124,6 +144,8 @@ class TermMatcher:
                 or (len(t.key) >= SHARED_AFFIX and any(shares_part(t.key, k) for k in keys))
             ):
                 got += PART * t.idf
+            elif expanded and t.neighbours & exact:
+                got += NEIGHBOUR * t.idf
             else:
                 missing = max(missing, t.idf)
         total = sum(t.idf for t in terms)

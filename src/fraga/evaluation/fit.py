@@ -28,6 +28,7 @@ from fraga.evaluation.gold import GoldItem
 from fraga.index.generation import Index
 from fraga.logistic import fit, fit_choice, group_folds
 from fraga.search.candidates import candidates
+from fraga.search.expand import ExpansionSettings
 from fraga.search.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,18 @@ class TrainingSet:
     english: dict[str, bool]  # per question: ranked by the encoder alone, never abstains
 
 
-def collect(index: Index, gold: Sequence[GoldItem], *, mode: str = "hybrid", k: int = CANDIDATE_K) -> TrainingSet:
-    """Candidate rows for every gold question (a follow-up read with its previous question)."""
-    retriever = Retriever(index)
-    matcher = TermMatcher(index.bm25, district_words(retriever.known_districts))
+def collect(
+    index: Index,
+    gold: Sequence[GoldItem],
+    *,
+    mode: str = "hybrid",
+    k: int = CANDIDATE_K,
+    expansion: ExpansionSettings | None = None,
+) -> TrainingSet:
+    """Candidate rows for every gold question (a follow-up read with its previous question),
+    retrieved with ``expansion`` (default: ``expand.default_settings()``)."""
+    retriever = Retriever(index, expansion=expansion)
+    matcher = TermMatcher(index.bm25, district_words(retriever.known_districts), retriever.expansions)
     locator = EvidenceLocator(index.documents)
     xs, groups = [], []
     ys: list[float] = []

@@ -34,6 +34,7 @@ from fraga.index.build import embed_text
 from fraga.index.generation import Index, remove_old_generations, file_table, publish_generation
 from fraga.index.lexical import Bm25Index
 from fraga.index.sentences import SentenceVectors, embed_sentences, write_sentences
+from fraga.index.vocab import FOLDER as VOCAB_FOLDER
 from fraga.records import Document, content_hash
 from fraga.ingest.sections import chunk_document
 
@@ -146,6 +147,13 @@ def _write_appended(
                     shutil.copyfile(old / rel, tmp / rel)
         if source is not None:
             shutil.copyfile(source, tmp / "sources" / stored)
+        for rel in old_files:  # the vocabulary of the last full build (the new words wait for the next)
+            if rel.startswith(VOCAB_FOLDER + "/"):
+                (tmp / VOCAB_FOLDER).mkdir(exist_ok=True)
+                try:
+                    os.link(old / rel, tmp / rel)
+                except OSError:
+                    shutil.copyfile(old / rel, tmp / rel)
         write_store(tmp, [doc], chunks, hashes, [stored], base=index.columns)
         write_sentences(tmp, sentences, dim=index.dim, base=index.sentences)
         index.bm25.save(tmp / "bm25")

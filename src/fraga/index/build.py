@@ -26,6 +26,7 @@ from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.index.progressive import Republisher, publish_bm25_first, wants_bm25_first
 from fraga.index.sentences import embed_sentences
 from fraga.index.status import ProgressTracker
+from fraga.index.vocab import build_vocabulary
 from fraga.ingest.corpus import Skipped, TextRepair, load_corpus
 from fraga.ingest.sections import chunk_document, context_line
 from fraga.records import Chunk, Document, content_hash
@@ -54,6 +55,8 @@ class BuildReport:
     resumed: int = 0  # passages whose vectors came from the checkpoints of an interrupted build
     resumed_sentences: int = 0  # sentences and headings whose vectors came from those checkpoints
     bm25_first: str = ""  # the generation published with BM25 before encoding ("" when none was)
+    vocabulary: int = 0  # words in the encoded vocabulary (``fraga.index.vocab``)
+    vocabulary_embedded: int = 0  # of them, encoded in this build (the rest were reused)
 
 
 def embed_text(doc: Document, chunk: Chunk) -> str:
@@ -215,13 +218,17 @@ def build_index(
             list(docs.values()), section_list(chunks), sentence_encoder, progress=step, previous=old_sentences
         )
         t_sentences = time.perf_counter()
+        vocab, vocab_encoded = build_vocabulary(texts, analyzer, bulk, previous=old.vocabulary if old is not None else None)
+        t_vocab = time.perf_counter()
 
         if bm25 is None:
             bm25 = Bm25Index.build(texts, analyzer)
         faiss_index = dense_mod.build_faiss(vectors)
         t_index = time.perf_counter()
 
-        write_generation(index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences, engine=engine or old_engine)
+        write_generation(
+            index_path, corpus, docs, chunks, hashes, bm25, faiss_index, enc, sentences, engine=engine or old_engine, vocab=vocab
+        )
     except BaseException:
         try:  # keep what was finished for the next build
             checkpoint.flush(stopped=True)
@@ -247,7 +254,8 @@ def build_index(
             "bm25_first": t_early - t_chunk,
             "embed": t_embed - t_early,
             "sentences": t_sentences - t_embed,
-            "index": t_index - t_sentences,
+            "vocab": t_vocab - t_sentences,
+            "index": t_index - t_vocab,
             "write": t_write - t_index,
             "total": t_write - t0,
         },
@@ -257,4 +265,6 @@ def build_index(
         resumed=resumed,
         resumed_sentences=resumed_sentences,
         bm25_first=published_early,
+        vocabulary=len(vocab),
+        vocabulary_embedded=vocab_encoded,
     )

@@ -29,6 +29,7 @@ from fraga.index.columns import Passages, RowIndex, Store, read_store, section_l
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Bm25Index
 from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
+from fraga.index.vocab import Vocabulary, load_vocabulary, write_vocabulary
 from fraga.ingest.corpus import Corpus
 from fraga.records import Chunk, Document
 
@@ -75,6 +76,7 @@ def write_generation(
     engine: str = "",
     dense: dict[str, Any] | None = None,
     keep: tuple[str, ...] = (),
+    vocab: Vocabulary | None = None,
 ) -> Path:
     """Write a complete generation of ``docs`` and ``chunks`` and make it current.
 
@@ -84,7 +86,8 @@ def write_generation(
     engine that computed the vectors (``engine``, else ``enc.engine``). ``dense``, when given,
     is the manifest's ``dense`` entry of a generation whose dense vectors are incomplete
     (``fraga.index.progressive``); ``keep`` names older generations to leave on disk (the
-    build still reads them).
+    build still reads them). ``vocab``, when given, is the encoded vocabulary
+    (``fraga.index.vocab``; without one, questions are not expanded).
     """
     if len(sentences.headings) != len(section_list(chunks)):
         raise ValueError(f"{len(sentences.headings)} heading vectors for {len(section_list(chunks))} sections")
@@ -102,6 +105,8 @@ def write_generation(
                 stored[-1] = ""
         write_store(tmp, list(docs.values()), chunks, hashes, stored)
         write_sentences(tmp, sentences, dim=int(enc.dim))
+        if vocab is not None:
+            write_vocabulary(tmp, vocab)
         bm25.save(tmp / "bm25")
         dense_mod.save_faiss(faiss_index, tmp / "dense.faiss")
         report = {
@@ -239,6 +244,15 @@ class Index:
         self.chunks = Passages(store)
         self.row_of = RowIndex(store)
         self.sentences = SentenceStore(store.folder, documents=len(store.doc_ids), sections=len(store.sections))
+        self._vocab: tuple[Vocabulary | None] | None = None
+
+    @property
+    def vocabulary(self) -> Vocabulary | None:
+        """The encoded vocabulary of the passages (``fraga.index.vocab``), read on first use;
+        None when the generation has none."""
+        if self._vocab is None:
+            self._vocab = (load_vocabulary(self.columns.folder),)
+        return self._vocab[0]
 
     @property
     def doc_ids(self) -> list[str]:

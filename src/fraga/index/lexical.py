@@ -339,6 +339,20 @@ class Bm25Index:
         m = self._bm25.scores
         return _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
 
+    def add_weighted(self, scores: np.ndarray, weights: dict[str, float]) -> None:
+        """Add to ``scores`` (one per passage, in place) the BM25 scores of ``weights``' tokens,
+        each times its weight (tokens the index lacks add nothing). A column holds each
+        passage once, so one vectorised add per token is exact."""
+        m = self._bm25.scores
+        data, indptr, indices = m["data"], m["indptr"], m["indices"]
+        vocab = self._bm25.vocab_dict
+        for token, w in weights.items():
+            tid = vocab.get(token)
+            if tid is None or w == 0:
+                continue
+            lo, hi = int(indptr[tid]), int(indptr[tid + 1])
+            scores[indices[lo:hi]] += np.float32(w) * data[lo:hi]
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._bm25.save(str(folder), show_progress=False, allow_pickle=False)

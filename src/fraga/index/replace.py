@@ -121,7 +121,18 @@ def replace_document(index: Index, doc: Document, source: str | os.PathLike[str]
             with_vectors = int(np.count_nonzero(np.linalg.norm(vectors, axis=1) >= MISSING_NORM))
             dense = dense_entry(with_vectors, len(chunks)) if with_vectors < len(chunks) else None
         gen = write_generation(
-            index_path, corpus, docs, chunks, hashes, bm25, faiss_index, index.encoder, sentences, engine=engine, dense=dense
+            index_path,
+            corpus,
+            docs,
+            chunks,
+            hashes,
+            bm25,
+            faiss_index,
+            index.encoder,
+            sentences,
+            engine=engine,
+            dense=dense,
+            vocab=index.vocabulary,  # the last full build's: the new version's new words wait for the next
         )
     finally:
         shutil.rmtree(links, ignore_errors=True)

@@ -54,10 +54,18 @@ class FileSearch:
             self._masks[key] = mask
         return mask
 
-    def bm25(self, query: str, depth: int, filters: Filters) -> dict[str, float]:
+    def scores(self, query: str, extra: dict[str, float] | None = None) -> np.ndarray:
+        """BM25 score of every passage for ``query``, plus ``extra`` tokens times their weights
+        (a query's expansions, ``fraga.search.expand``)."""
+        scores = self.index.bm25.scores(query)
+        if extra:
+            self.index.bm25.add_weighted(scores, extra)
+        return scores
+
+    def bm25(self, query: str, depth: int, filters: Filters, extra: dict[str, float] | None = None) -> dict[str, float]:
         """chunk id -> BM25 score of the ``depth`` best passages (positive scores only)."""
         allowed = self.mask(filters)
-        scores = self.index.bm25.scores(query)
+        scores = self.scores(query, extra)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         chunks = self.index.chunks
@@ -73,10 +81,10 @@ class FileSearch:
         chunks = self.index.chunks
         return {chunks[int(r)].chunk_id: float(s) for s, r in zip(scores, rows)}
 
-    def bm25_of(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+    def bm25_of(self, query: str, chunk_ids: Sequence[str], extra: dict[str, float] | None = None) -> dict[str, float]:
         """The positive BM25 scores of the passages ``chunk_ids``."""
         rows = [self.index.row_of[c] for c in chunk_ids]
-        scores = self.index.bm25.scores(query)
+        scores = self.scores(query, extra)
         return {c: float(scores[r]) for c, r in zip(chunk_ids, rows) if scores[r] > 0}
 
     def dense_of(self, vector: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from fraga.districts import KNOWN_DISTRICTS, DistrictMatcher, canonical_district
 from fraga.errors import EmptyQueryError, QueryTooLongError, UnknownDistrictError
+from fraga.search.expand import Expansion, ExpansionSettings, QueryExpander, default_settings
 from fraga.search.files import FileSearch
 from fraga.search.fusion import convex, length_weight, rrf, top
 from fraga.search.sql import SqlSearch
@@ -85,6 +86,9 @@ class Retriever:
             follow the query's length (``fusion.length_weight``; BM25 counts more for long questions).
         rrf_k: RRF constant, for fusion="rrf". Defaults to 60.
         candidates: How many passages each retriever contributes to fusion. Defaults to 50.
+        expansion: How question words the index does not have are expanded with their
+            neighbours in its vocabulary (``fraga.search.expand``). Defaults to
+            ``expand.default_settings()`` ($FRAGA_EXPAND turns it on or off).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class Retriever:
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
         candidates: int = 50,
+        expansion: ExpansionSettings | None = None,
     ) -> None:
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r}; use 'convex' or 'rrf'")
@@ -103,6 +108,8 @@ class Retriever:
         self.rrf_k = rrf_k
         self.weights = weights
         self.candidates = candidates
+        self.expansion = expansion or default_settings()
+        self._expander: tuple[object, object, QueryExpander | None] = (None, None, None)
         self._vectors: dict[str, np.ndarray] = {}
         self._vectors_lock = threading.Lock()
         self._state: object = None
@@ -190,7 +197,7 @@ class Retriever:
         bm25_run: dict[str, float] = {}
         dense_run: dict[str, float] = {}
         if mode in ("bm25", "hybrid") and n:
-            bm25_run = self.backend.bm25(query, depth, filters)
+            bm25_run = self.backend.bm25(query, depth, filters, self.bm25_extra(query))
         if mode in ("dense", "hybrid") and n:
             dense_run = self.backend.dense(self.query_vector(query), depth, filters)
         if mode == "bm25":
@@ -240,10 +247,42 @@ class Retriever:
         bm25 = length_weight(len(words(query)))
         return bm25, 1.0 - bm25
 
+    @property
+    def expander(self) -> QueryExpander | None:
+        """The query expander over the index's vocabulary (None when the index has none),
+        made again when the index's BM25 or vocabulary changed."""
+        vocab, bm25 = self.index.vocabulary, self.index.bm25
+        if vocab is None:
+            return None
+        held_vocab, held_bm25, expander = self._expander
+        if held_vocab is not vocab or held_bm25 is not bm25 or expander is None:
+            expander = QueryExpander(vocab, bm25, lambda ws: self.index.encoder.encode_passages(ws), self.expansion)
+            self._expander = (vocab, bm25, expander)
+        return expander
+
+    def expansions(self, query: str) -> tuple[Expansion, ...]:
+        """The neighbours in the index's vocabulary of ``query``'s words the index lacks."""
+        expander = self.expander if self.expansion.enabled else None
+        return expander.expansions(query) if expander is not None else ()
+
+    def bm25_extra(self, query: str) -> dict[str, float]:
+        """The weighted BM25 tokens that ``query``'s expansions add (empty without any)."""
+        found = self.expansions(query)
+        expander = self.expander if found else None
+        return expander.bm25_weights(found) if expander is not None else {}
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage of a file index for ``query``, its expansions included."""
+        if not isinstance(self.backend, FileSearch):
+            raise TypeError("full score arrays are for file indexes; the PostgreSQL store ranks in SQL")
+        return self.backend.scores(query, self.bm25_extra(query))
+
     def clear_cache(self) -> None:
         """Forget cached query vectors (benchmarks time the encoding too)."""
         with self._vectors_lock:
             self._vectors.clear()
+        if self._expander[2] is not None:
+            self._expander[2].clear()
 
     def _cached_vector(self, key: str, encode: Callable[[], np.ndarray]) -> np.ndarray:
         """``encode()``, cached under ``key`` (at most 256 vectors, the oldest dropped first)."""
@@ -269,7 +308,7 @@ class Retriever:
         ids = [h.chunk.chunk_id for h in result.hits]
         bm25, dense = dict(result.bm25_scores), dict(result.dense_scores)
         if result.mode == "dense":
-            bm25 = self.backend.bm25_of(result.query, ids)
+            bm25 = self.backend.bm25_of(result.query, ids, self.bm25_extra(result.query))
         else:
             missing = self.backend.no_vector(ids)
             dense = self.backend.dense_of(self.query_vector(result.query), [c for c in ids if c not in missing])

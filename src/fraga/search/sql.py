@@ -27,7 +27,7 @@ _STATS = (
     "s AS (SELECT num_passages::float8 AS n, greatest(total_len, 1)::float8 / greatest(num_passages, 1) AS avgdl "
     "FROM fraga_stats WHERE id = 1), "
     "q AS MATERIALIZED (SELECT t.term, q.qtf, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf "
-    "FROM unnest(%(terms)s::text[], %(qtf)s::int[]) AS q(term, qtf) JOIN fraga_terms t USING (term), s)"
+    "FROM unnest(%(terms)s::text[], %(qtf)s::float8[]) AS q(term, qtf) JOIN fraga_terms t USING (term), s)"
 )
 _SCORE = "sum(q.qtf * q.idf * po.tf / (%(k1)s * (1 - %(b)s + %(b)s * po.dl / s.avgdl) + po.tf))"
 
@@ -57,18 +57,21 @@ class SqlSearch:
     def __init__(self, index) -> None:
         self.index = index
 
-    def _terms(self, query: str) -> dict[str, Any]:
-        counts = Counter(self.index.bm25.analyzer.tokens(query))
+    def _terms(self, query: str, extra: dict[str, float] | None = None) -> dict[str, Any]:
+        counts: dict[str, float] = dict(Counter(self.index.bm25.analyzer.tokens(query)))
+        for token, weight in (extra or {}).items():
+            counts[token] = counts.get(token, 0.0) + weight
         return {
             "terms": list(counts),
-            "qtf": list(counts.values()),
+            "qtf": [float(v) for v in counts.values()],
             "k1": self.index.bm25.k1,
             "b": self.index.bm25.b,
         }
 
-    def bm25(self, query: str, depth: int, filters: Filters) -> dict[str, float]:
-        """chunk id -> BM25 score of the ``depth`` best passages (positive scores only)."""
-        params = self._terms(query)
+    def bm25(self, query: str, depth: int, filters: Filters, extra: dict[str, float] | None = None) -> dict[str, float]:
+        """chunk id -> BM25 score of the ``depth`` best passages (positive scores only); ``extra``:
+        more tokens with their weights (a query's expansions)."""
+        params = self._terms(query, extra)
         if not params["terms"]:
             return {}
         cond, extra = where(filters)
@@ -93,9 +96,9 @@ class SqlSearch:
         )
         return {cid: float(score) for cid, score in rows}
 
-    def bm25_of(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+    def bm25_of(self, query: str, chunk_ids: Sequence[str], extra: dict[str, float] | None = None) -> dict[str, float]:
         """The positive BM25 scores of the passages ``chunk_ids``."""
-        params = self._terms(query)
+        params = self._terms(query, extra)
         if not params["terms"] or not chunk_ids:
             return {}
         rows = self.index.query(

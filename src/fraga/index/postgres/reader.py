@@ -176,6 +176,7 @@ class PgIndex:
     source_files: dict[str, str] = {}
     dense_missing = None
     dense_complete = True
+    vocabulary = None  # no query expansion from the store's vocabulary (yet)
 
     def __init__(self, url: str, *, local_dir: str | os.PathLike[str] | None = None) -> None:
         from fraga.index.generation import default_index_dir
