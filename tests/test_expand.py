@@ -121,7 +121,7 @@ def test_the_neighbour_list_leaves_out_the_words_own_stem_and_weak_neighbours(ex
     vec = expander.encode(["systemet"])
     found = expander.neighbours(["systemet"], vec)["systemet"]
     assert found == ()  # itself (cosine 1) is left out, the rest are below 0.5
-    assert ExpansionSettings().enabled is False  # off by default
+    assert ExpansionSettings().enabled is True  # on by default (FRAGA_EXPAND=0 turns it off)
     off = QueryExpander(expander.vocab, expander.bm25, expander.encode, ExpansionSettings(False))
     assert off.expansions("incidentrapport") == ()
 
@@ -198,7 +198,7 @@ def test_adding_a_document_keeps_the_vocabulary_of_the_last_build(tmp_path, fake
         assert (current.folder / "vocab" / "vectors.npy").stat().st_ino == inode  # hard-linked
 
 
-@pytest.mark.parametrize(("value", "enabled"), [("1", True), ("on", True), ("0", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(("value", "enabled"), [("1", True), ("on", True), ("0", False), ("off", False), ("", True)])
 def test_fraga_expand_switches_the_default_on_or_off(monkeypatch, value, enabled):
     from fraga.search.expand import DEFAULT_SETTINGS, default_settings
 

@@ -24,7 +24,8 @@ from fraga.errors import IndexMismatchError
 from fraga.index.columns import StoredDocument
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Analyzer, AnalyzerSettings, _idf
-from fraga.index.postgres.schema import StoreError, as_array, connect, read_meta, redact, register_vector
+from fraga.index.postgres.schema import StoreError, as_array, connect, read_meta, read_vocabulary, redact, register_vector
+from fraga.index.vocab import Vocabulary
 from fraga.records import Chunk, Document, Metadata, Page
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,6 @@ class PgIndex:
     source_files: dict[str, str] = {}
     dense_missing = None
     dense_complete = True
-    vocabulary = None  # no query expansion from the store's vocabulary (yet)
 
     def __init__(self, url: str, *, local_dir: str | os.PathLike[str] | None = None) -> None:
         from fraga.index.generation import default_index_dir
@@ -199,6 +199,7 @@ class PgIndex:
         self.num_passages = 0
         self.total_len = 0
         self.documents: dict[str, Document] = {}
+        self.vocabulary: Vocabulary | None = None  # what query expansion searches (``fraga.index.vocab``)
         self._checked = 0.0
         self._reload()
 
@@ -251,6 +252,7 @@ class PgIndex:
                 rows = conn.execute(
                     "SELECT id, doc_id, path, metadata, pages, encoding FROM fraga_documents ORDER BY id"
                 ).fetchall()
+                vocabulary = read_vocabulary(conn)
             texts = _Texts(self)
             docs: dict[str, Document] = {}
             for pk, doc_id, path, meta, pages, encoding in rows:
@@ -264,6 +266,7 @@ class PgIndex:
                     encoding,
                 )
             self.documents = docs
+            self.vocabulary = vocabulary
             self.num_passages, self.total_len = int(n), int(total)
             self.chunks = PgPassages(self)
             self.version = int(version)

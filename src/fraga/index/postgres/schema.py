@@ -197,3 +197,26 @@ def as_array(value) -> np.ndarray:
     """A pgvector value read from the database as a float32 array."""
     to_numpy = getattr(value, "to_numpy", None)
     return np.asarray(to_numpy() if to_numpy is not None else value, dtype=np.float32)
+
+
+VOCAB_DDL = (
+    "CREATE TABLE IF NOT EXISTS fraga_vocab (id int PRIMARY KEY CHECK (id = 1), meta jsonb NOT NULL, vectors bytea NOT NULL)"
+)
+
+
+def read_vocabulary(conn):
+    """The store's query-expansion vocabulary (``fraga.index.vocab.Vocabulary``), or None."""
+    from fraga.index.vocab import Vocabulary
+
+    if not conn.execute("SELECT to_regclass('fraga_vocab') IS NOT NULL").fetchone()[0]:
+        return None
+    row = conn.execute("SELECT meta, vectors FROM fraga_vocab WHERE id = 1").fetchone()
+    if row is None:
+        return None
+    meta, blob = row
+    raw = np.frombuffer(bytes(blob), dtype=np.float16)
+    n = len(meta["words"])
+    raw = raw.reshape(n, -1) if n else raw.reshape(0, 0)
+    return Vocabulary(
+        tuple(meta["words"]), tuple(meta["stems"]), np.asarray(meta["df"], dtype=np.int64), raw, meta.get("encoder", "")
+    )

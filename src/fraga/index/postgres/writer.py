@@ -21,7 +21,7 @@ import numpy as np
 
 from fraga.index.embed import Encoder, bulk_encoder
 from fraga.index.lexical import Analyzer, AnalyzerSettings
-from fraga.index.postgres.schema import StoreError, as_array, connect, ensure_schema, register_vector
+from fraga.index.postgres.schema import VOCAB_DDL, StoreError, as_array, connect, ensure_schema, read_vocabulary, register_vector
 from fraga.index.sentences import heading_text, sentence_table
 from fraga.ingest.sections import chunk_document
 from fraga.records import Chunk, Document, content_hash
@@ -357,6 +357,29 @@ class PgWriter:
         self.conn.execute("CREATE INDEX IF NOT EXISTS fraga_passages_hnsw ON fraga_passages USING hnsw (vector vector_ip_ops)")
         self.conn.commit()
 
+    def write_vocabulary(self, documents: Sequence[Document]) -> None:
+        """Encode the vocabulary of ``documents``' passages (``fraga.index.vocab``: what query
+        expansion searches), reusing the stored one's vectors, and store it (one transaction)."""
+        from psycopg.types.json import Jsonb
+
+        from fraga.index.build import embed_text
+        from fraga.index.vocab import build_vocabulary
+
+        texts = [embed_text(d, c) for d in documents for c in chunk_document(d)]
+        engine = self._bulk or bulk_encoder(self.encoder, 1000)
+        vocab, _ = build_vocabulary(texts, self.analyzer, engine, previous=read_vocabulary(self.conn))
+        self.conn.commit()
+        meta = {"encoder": self.encoder.name, "words": list(vocab.words), "stems": list(vocab.stems), "df": vocab.df.tolist()}
+        with self.conn.transaction():
+            self.conn.execute("SELECT 1 FROM fraga_stats WHERE id = 1 FOR UPDATE")
+            self.conn.execute(VOCAB_DDL)
+            self.conn.execute(
+                "INSERT INTO fraga_vocab (id, meta, vectors) VALUES (1, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET meta = EXCLUDED.meta, vectors = EXCLUDED.vectors",
+                (Jsonb(meta), np.asarray(vocab.raw, dtype=np.float16).tobytes()),
+            )
+            self.conn.execute("UPDATE fraga_stats SET version = version + 1 WHERE id = 1")
+
     # Whole corpora -----------------------------------------------------------
     def sync(self, corpus_dir, *, repair_ocr: bool = True, batch: int = 50, progress=None) -> SyncReport:
         """Make the store hold exactly the documents of ``corpus_dir``: new and changed ones
@@ -387,6 +410,8 @@ class PgWriter:
         gone = sorted(set(have) - {d.doc_id for d in corpus.documents})
         if gone:
             self.delete(gone)
+        if todo or gone or read_vocabulary(self.conn) is None:
+            self.write_vocabulary(corpus.documents)
         return SyncReport(
             store=self.url,
             documents=len(corpus.documents),
