@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 GOOD_Q = "Vem polisanmäler i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
-NOT_ANSWERED_Q = "Vad kostar skyddade identiteter i Skarpnäck?"  # fraga quotes something; the documents do not say
+NOT_ANSWERED_Q = "Hur skyddas socialsekreterarnas identiteter i Skarpnäck?"  # fraga quotes something; the documents do not say
 
 
 # FIXTURES ===========================================================================
