@@ -294,6 +294,31 @@ def test_two_processes_answer_identically_and_see_new_documents(pg_corpus_url: s
             w.delete(["bromma-ny2"])
 
 
+def test_a_small_pool_serves_many_threads_and_survives_a_lost_connection(pg_corpus_url: str, monkeypatch) -> None:
+    monkeypatch.setenv("FRAGA_PG_CONNECTIONS", "2")
+    store = PgIndex(pg_corpus_url)
+    retriever = Retriever(store)
+    expected = [h.chunk.chunk_id for h in retriever.search(QUESTIONS[0], k=5).hits]
+    results: list[list[str]] = []
+
+    def search() -> None:
+        for _ in range(5):
+            results.append([h.chunk.chunk_id for h in retriever.search(QUESTIONS[0], k=5).hits])
+
+    threads = [threading.Thread(target=search) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 40 and all(r == expected for r in results)
+    assert store.opened <= 2  # 8 threads, 2 connections
+    with connect(pg_corpus_url, autocommit=True) as admin:  # a server restart, as the app sees it
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    assert [h.chunk.chunk_id for h in retriever.search(QUESTIONS[0], k=5).hits] == expected
+
+
 # Errors --------------------------------------------------------------------------------------
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="Kan inte ansluta till PostgreSQL på postgresql://fraga:\\*\\*\\*@") as err:

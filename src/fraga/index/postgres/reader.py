@@ -10,8 +10,10 @@ indexed document without a restart. Ranking is in ``fraga.search.sql``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +33,7 @@ from fraga.records import Chunk, Document, Metadata, Page
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+POOL = 8  # connections per process ($FRAGA_PG_CONNECTIONS)
 CACHE = 4096  # passages and document texts kept per index
 
 _CHUNK_COLS = 'p.chunk_id, d.doc_id, p.section, p.text, p.start, p."end", p.page'
@@ -184,8 +187,10 @@ class PgIndex:
         self.url = url
         self.location = redact(url)
         self.local_dir = Path(local_dir or default_index_dir())
-        self._local = threading.local()
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max(1, int(os.environ.get("FRAGA_PG_CONNECTIONS", "") or POOL)))
         self._lock = threading.Lock()
+        self.opened = 0  # connections opened so far (the pool reuses them)
         with connect(url, autocommit=True) as probe:  # before pgvector's types: an empty database has none
             meta = read_meta(probe)
         if not meta:
@@ -204,25 +209,58 @@ class PgIndex:
         self._reload()
 
     # Connections -------------------------------------------------------------
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = connect(self.url, autocommit=True)
-            register_vector(conn)
-            # a wider HNSW beam, and filtered searches that go on scanning until they have k rows
-            conn.execute("SET hnsw.ef_search = 100")
-            conn.execute("SET hnsw.iterative_scan = relaxed_order")
-            self._local.conn = conn
+    def _open(self):
+        self.opened += 1
+        conn = connect(self.url, autocommit=True)
+        register_vector(conn)
+        # a wider HNSW beam, and filtered searches that go on scanning until they have k rows
+        conn.execute("SET hnsw.ef_search = 100")
+        conn.execute("SET hnsw.iterative_scan = relaxed_order")
         return conn
 
-    def query(self, sql: str, params: Sequence | None = None) -> list[tuple]:
-        """Rows of ``sql`` on this thread's connection (each statement its own snapshot)."""
-        return self._conn().execute(sql, params).fetchall()
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection of the pool (at most ``FRAGA_PG_CONNECTIONS``, default 8, per process:
+        a thread waits for one when all are in use). A connection that fails is closed, not reused."""
+        self._slots.acquire()
+        conn = None
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._open()
+            if conn.closed:
+                conn = self._open()
+            yield conn
+        except Exception:
+            if conn is not None and (conn.closed or conn.broken):
+                conn.close()
+                conn = None
+            raise
+        finally:
+            if conn is not None and not conn.closed:
+                self._idle.put(conn)
+            self._slots.release()
 
-    def snapshot(self):
-        """A read-only transaction: statements inside it see one snapshot of the store."""
-        conn = self._conn()
-        return conn.transaction()
+    def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[tuple]:
+        """Rows of ``sql`` (one statement: one snapshot). A lost connection (a restarted server)
+        is opened again once; then StoreError."""
+        import psycopg
+
+        for attempt in (1, 2):
+            try:
+                with self.connection() as conn:
+                    return conn.execute(sql, params).fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 2:
+                    raise StoreError(f"PostgreSQL på {self.location} svarar inte ({exc}); försök igen om en stund") from exc
+                logger.warning("connection to %s lost (%s); reconnecting", self.location, exc)
+                while True:  # a restarted server took the idle connections too
+                    try:
+                        self._idle.get_nowait().close()
+                    except queue.Empty:
+                        break
+        raise AssertionError("unreachable")
 
     # Changes -----------------------------------------------------------------
     @property
@@ -242,8 +280,7 @@ class PgIndex:
         self.state  # noqa: B018
 
     def _reload(self) -> None:
-        with self._lock:
-            conn = self._conn()
+        with self._lock, self.connection() as conn:
             with conn.transaction():  # one snapshot: statistics and documents agree
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 version, n, total = conn.execute(
