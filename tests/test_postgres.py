@@ -314,7 +314,8 @@ def test_a_small_pool_serves_many_threads_and_survives_a_lost_connection(pg_corp
     assert store.opened <= 2  # 8 threads, 2 connections
     with connect(pg_corpus_url, autocommit=True) as admin:  # a server restart, as the app sees it
         admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     assert [h.chunk.chunk_id for h in retriever.search(QUESTIONS[0], k=5).hits] == expected
 
