@@ -213,8 +213,9 @@ class PgIndex:
         self.opened += 1
         conn = connect(self.url, autocommit=True)
         register_vector(conn)
-        # a wider HNSW beam, and filtered searches that go on scanning until they have k rows
-        conn.execute("SET hnsw.ef_search = 100")
+        # a wider HNSW beam (100,000 passages: recall@10 0.955 at 100, 0.985 at 200, 2.0 / 2.5 ms), and
+        # filtered searches that go on scanning until they have k rows
+        conn.execute("SET hnsw.ef_search = 200")
         conn.execute("SET hnsw.iterative_scan = relaxed_order")
         return conn
 
