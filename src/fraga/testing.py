@@ -298,12 +298,6 @@ def new_database(server_url: str, name: str) -> str:
     (dropping one of that name) and return its URL."""
     import re
 
-    import psycopg
+    from fraga.index.postgres.schema import create_database
 
-    db = "t_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[:50]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {db}")
-    head, _, query = server_url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{db}" + (f"?{query}" if query else "")
+    return create_database(server_url, "t_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[:50])

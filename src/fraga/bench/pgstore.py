@@ -46,18 +46,13 @@ def server(store: str, work: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def database(server_url: str, name: str) -> Iterator[str]:
     """A new database ``name`` on ``server_url`` (its URL), dropped afterwards."""
-    import psycopg
+    from fraga.index.postgres.schema import create_database, drop_database
 
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    head, _, query = server_url.partition("?")
-    url = head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    url = create_database(server_url, name)
     try:
         yield url
     finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(server_url, name)
 
 
 def bench_store(

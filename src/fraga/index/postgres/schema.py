@@ -140,6 +140,22 @@ CREATE TABLE IF NOT EXISTS fraga_headings (section text PRIMARY KEY, vector vect
 """
 
 
+def create_database(server_url: str, name: str) -> str:
+    """Create the empty database ``name`` on the server ``server_url`` (dropping one of that name
+    first; tests and benchmarks) and return its URL."""
+    drop_database(server_url, name)
+    with connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    head, _, query = server_url.partition("?")
+    return head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop the database ``name`` on the server ``server_url`` when there is one."""
+    with connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def read_meta(conn) -> dict[str, Any]:
     """The ``fraga_meta`` rows as a dict ({} when the database has no fraga tables)."""
     exists = conn.execute("SELECT to_regclass('fraga_meta') IS NOT NULL").fetchone()[0]
