@@ -54,6 +54,8 @@ FEATURES: tuple[str, ...] = (
     "sym_rel",
     "lex_exp",
     "missing_exp",
+    "shape_specific",
+    "shape_specific_missing",
 )
 
 # The standard parts of a tjänsteutlåtande (fraga.ingest.sections.HEADINGS).
@@ -62,6 +64,11 @@ _SUMMARY = ("Sammanfattning", "Förvaltningens förslag till beslut", "Förslag 
 _BACKGROUND = ("Bakgrund", "Ärendet", "Inledning", "Ärendets beredning")
 _LETTERHEAD = ("Dokumentuppgifter", "Attesterat av", "Bilagor", "Bilaga")
 _CITES_SKRIVELSE = re.compile(r"\b(skrivelse\w*|motion\w*|frågeställning\w*)\b", re.I)
+
+
+# Answer types whose shape is narrow (an agent, a time, a reason, an amount), unlike the
+# broad shapes of yes/no and manner answers that most sentences have.
+SPECIFIC_KINDS = ("agent", "time", "reason", "cost", "quantity")
 
 
 def _section_flags(section: str) -> tuple[float, float, float, float]:
@@ -86,6 +93,7 @@ def feature_rows(
     max_bm25 = max(result.bm25_scores.values(), default=0.0) or 1.0
     docs = index.documents
     typed = info.kind != "open"
+    specific = float(info.kind in SPECIFIC_KINDS)
     english = float(info.english)
     about = float(info.about_skrivelse)
     rows = []
@@ -96,7 +104,7 @@ def feature_rows(
         ctx = matcher.overlap(terms, c.text + " " + heading)
         exp = matcher.overlap(terms, c.text + " " + heading, expanded=True)
         pas = matcher.overlap(terms, chunk.text + " " + heading)
-        shape = float(has_answer_shape(info.kind, c.text)) if typed else 0.0
+        shape = float(has_answer_shape(info.kind, c.text, info.counted)) if typed else 0.0
         reply, summary, background, letterhead = _section_flags(chunk.section)
         skrivelse_doc = float(docs[chunk.doc_id].metadata.doc_type == "skrivelse")
         cites = float(bool(_CITES_SKRIVELSE.search(c.text)))
@@ -133,6 +141,8 @@ def feature_rows(
                 c.sym_sim - max_sym,
                 exp.coverage - ctx.coverage,
                 exp.missing_idf,
+                shape * specific,
+                specific * (1.0 - shape),
             )
         )
     return np.asarray(rows, dtype=np.float64)
@@ -152,7 +162,7 @@ def usable(index: AnyIndex, cands: Sequence[Candidate], info: QuestionInfo) -> l
         skrivelse = docs[c.hit.chunk.doc_id].metadata.doc_type == "skrivelse"
         if not info.about_skrivelse and (skrivelse or c.text.rstrip().endswith("?")):
             continue
-        if info.kind in NEEDS_SHAPE and not has_answer_shape(info.kind, c.text):
+        if info.kind in NEEDS_SHAPE and not has_answer_shape(info.kind, c.text, info.counted):
             continue
         out.append(n)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fraga.answer.counting import AMOUNT, counted_words, states_count
 from fraga.text import words
 
 _NUMBER_WORDS = (
@@ -27,7 +28,7 @@ _TYPES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
         "cost",
         re.compile(r"\b(vad kostar|kosta[rd]?|kostnad\w*|hur mycket pengar|budget\w*|i kronor|how much does|cost\w*)\b", re.I),
         re.compile(
-            r"\b(\d[\d\s,.]*|kronor|kr|mnkr|tkr|miljon\w*|miljard\w*|belopp\w*|budget\w*|kostnad\w*|"
+            rf"{AMOUNT}|\b(kronor|kr|mnkr|tkr|miljon\w*|miljard\w*|belopp\w*|budget\w*|kostnad\w*|"
             r"kostar|medel|anslag\w*)\b",
             re.I,
         ),
@@ -129,6 +130,7 @@ class QuestionInfo:
     kind: str  # "cost" | "quantity" | "time" | "agent" | "reason" | "manner" | "polar" | "open"
     english: bool
     about_skrivelse: bool
+    counted: tuple[str, ...] = ()  # what a count question counts ("hur många X"), else ()
 
 
 def is_english(question: str) -> bool:
@@ -144,11 +146,17 @@ def analyse(question: str) -> QuestionInfo:
     if kind is None:
         kind = "polar" if _POLAR_Q.search(question) else "open"
     about = bool(_ABOUT_SKRIVELSE.search(question) or _PARTY_ABBR.search(question))
-    return QuestionInfo(kind, is_english(question), about)
+    counted = counted_words(question) if kind == "quantity" else ()
+    return QuestionInfo(kind, is_english(question), about, counted)
 
 
-def has_answer_shape(kind: str, sentence: str) -> bool:
-    """Whether ``sentence`` has the shape an answer of ``kind`` has (a number for a quantity...)."""
+def has_answer_shape(kind: str, sentence: str, counted: tuple[str, ...] = ()) -> bool:
+    """Whether ``sentence`` has the shape an answer of ``kind`` has (a number for a quantity...).
+
+    ``counted``: what a count question counts (``QuestionInfo.counted``); its answer needs
+    an amount, or a quantifier on those words (``fraga.answer.counting``)."""
+    if counted:
+        return states_count(sentence, counted)
     if kind == "polar":
         return bool(_POLAR_A.search(sentence))
     for name, _, shape in _TYPES:
