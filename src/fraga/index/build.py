@@ -20,7 +20,7 @@ from fraga.errors import IndexNotFoundError
 from fraga.index import dense as dense_mod
 from fraga.index.checkpoint import Checkpoint, CheckpointingEncoder
 from fraga.index.columns import section_list
-from fraga.index.embed import Encoder, bulk_encoder, get_encoder, install_hint
+from fraga.index.embed import Encoder, batch_texts, bulk_encoder, get_encoder, install_hint
 from fraga.index.generation import Index, current_generation, default_index_dir, load_index, write_generation
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.index.progressive import Republisher, publish_bm25_first, wants_bm25_first
@@ -194,7 +194,7 @@ def build_index(
         if hint := install_hint(len(todo), engine):
             logger.warning(hint)
         saving = CheckpointingEncoder(bulk, checkpoint)
-        batch = 32
+        batch = batch_texts(saving, 32)
         if todo:
             tracker("embed", 0, len(todo))  # the stage's clock starts now: rates and times left count from here
         for start in range(0, len(todo), batch):

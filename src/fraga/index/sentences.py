@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fraga.errors import IndexCorruptError
+from fraga.index.embed import batch_texts
 from fraga.index.textcolumn import load_array
 from fraga.index.vectorcolumn import VectorColumn, write_vectors
 from fraga.ingest.sections import SEP, context_line, section_sentences
@@ -146,6 +147,7 @@ def encode_reusing(
     progress: Progress | None = None,
     label: str = "sentences",
     keep_placeholders: bool = False,
+    batch: int = ENCODE_BATCH,
 ) -> tuple[np.ndarray, int]:
     """Vectors of ``texts``: copied from ``previous`` where the hash is known, encoded otherwise
     (each distinct text once). A zero vector in ``previous`` (the placeholder of a BM25-first
@@ -164,13 +166,13 @@ def encode_reusing(
     keys = list(todo)
     if progress and keys:
         progress(label, 0, len(keys))
-    for lo in range(0, len(keys), ENCODE_BATCH):
-        batch = keys[lo : lo + ENCODE_BATCH]
-        vecs = encode([texts[todo[h][0]] for h in batch])
-        for h, v in zip(batch, vecs):
+    for lo in range(0, len(keys), batch):
+        chosen = keys[lo : lo + batch]
+        vecs = encode([texts[todo[h][0]] for h in chosen])
+        for h, v in zip(chosen, vecs):
             out[todo[h]] = v
         if progress:
-            progress(label, min(lo + ENCODE_BATCH, len(keys)), len(keys))
+            progress(label, min(lo + batch, len(keys)), len(keys))
     return out, len(keys)
 
 
@@ -219,6 +221,7 @@ def embed_sentences(
         known,
         progress=progress,
         keep_placeholders=keep_placeholders,
+        batch=2 * batch_texts(encoder, ENCODE_BATCH // 2),  # sentences are short: twice a passage call
     )
     texts = [heading_text(s) for s in new_sections]
     heading_hashes = np.frombuffer(b"".join(sentence_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
@@ -233,6 +236,7 @@ def embed_sentences(
         known_headings,
         label="headings",
         keep_placeholders=keep_placeholders,
+        batch=2 * batch_texts(encoder, ENCODE_BATCH // 2),
     )
     return SentenceVectors(table, vectors, headings, n_sent + n_head)
 
