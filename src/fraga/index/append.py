@@ -1,16 +1,19 @@
 """Add one document to a loaded index without rebuilding it.
 
-The new passages and their sentences are encoded, added to the FAISS index (flat and IVF indexes take new
-vectors as they are; an IVF index keeps its trained lists), and inserted into the BM25
-matrix as new rows. BM25 stays exact for the terms the document uses (their IDF is
-recomputed and their old scores rescaled); other terms keep the IDF of the last full
-build, which drifts by about one part in the collection size per added document. A full
-``fraga index`` rebuild removes the drift.
+The new passages and their sentences are encoded, added to the FAISS index (flat and IVF
+indexes take new vectors as they are; an IVF index keeps its trained lists), and put in a
+new BM25 segment (``fraga.index.bm25segments``: scores use the IDF of the collection as it
+is now, summed over the last full build's matrix and the segments; passage lengths are
+normalised with the last full build's average length, from ``bm25/stats.json``, else the
+new passages' mean). A full ``fraga index`` rebuild writes one matrix again.
 
 The new generation is written as ``build_index`` writes one (``fraga.index.columns.write_store``,
-``publish_generation``): beside the current one, then switched atomically. Source files
-and text segments are hard-linked, the document's texts go into a new segment, and the
-small per-passage arrays, the BM25 matrix and the FAISS index are rewritten.
+``publish_generation``): beside the current one, then switched atomically. What an add
+costs follows the document, not the index: source files, text and vector segments, the
+BM25 matrix and its segments and ``dense.faiss`` are hard-linked; the document's texts,
+BM25 segment and vectors (``dense_added/``, ``fraga.index.dense``) go into new files. The
+small per-passage arrays (``chunks/*.npy``, ``sentences/*.npy``: a few bytes a passage) are
+rewritten.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fraga.index import dense as dense_mod
+from fraga.index.bm25segments import link
 from fraga.index.bulk import STATS_FILE
 from fraga.index.columns import Store, section_list, write_store
 from fraga.index.embed import Encoder, bulk_encoder
@@ -97,26 +101,23 @@ def add_document(
     index.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
     t_faiss = time.perf_counter()
     token_lists = [index.bm25.analyzer.tokens(t) for t in texts]
-    old_folder = index.folder
     try:
-        index.bm25.append(token_lists, _average_length(index.folder / "bm25", token_lists))
+        bm25 = index.bm25.appended(token_lists, _average_length(index.folder / "bm25", token_lists))
         t_bm25 = time.perf_counter()
         stored = f"{len(index.documents)}{Path(source).suffix.lower()}" if source is not None else ""
-        gen, manifest = _write_appended(index, doc, chunks, hashes, source, stored, sentences)
-    except BaseException:  # put the loaded index back as it was
+        gen, manifest = _write_appended(index, bm25, vectors, doc, chunks, hashes, source, stored, sentences)
+    except BaseException:  # put the loaded index back as it was (its BM25 was not changed)
         import faiss
 
         if not hasattr(index.faiss, "hnsw"):  # HNSW cannot remove vectors
             index.faiss.remove_ids(faiss.IDSelectorRange(n_old, index.faiss.ntotal))
-        index.bm25 = Bm25Index.load(old_folder / "bm25", mmap=True, analyzer=index.bm25.analyzer)
         raise
     t_write = time.perf_counter()
     index.documents[doc.doc_id] = doc
     index.source_files[doc.doc_id] = stored
     index.folder, index.manifest = gen, manifest
+    index.bm25 = bm25
     index.attach(Store(gen, list(index.documents), [*index.columns.original_same, doc.original_text == doc.text]))
-    # the appended matrix is in memory: map the written one instead
-    index.bm25 = Bm25Index.load(gen / "bm25", mmap=True, analyzer=index.bm25.analyzer)
     t_reload = time.perf_counter()
     seconds = {
         "chunk": t_chunk - t0,
@@ -131,7 +132,15 @@ def add_document(
 
 
 def _write_appended(
-    index: Index, doc: Document, chunks, hashes, source, stored: str, sentences: SentenceVectors
+    index: Index,
+    bm25: Bm25Index,
+    vectors: np.ndarray,
+    doc: Document,
+    chunks,
+    hashes,
+    source,
+    stored: str,
+    sentences: SentenceVectors,
 ) -> tuple[Path, dict]:
     old = index.folder
     index_path = old.parent
@@ -141,34 +150,29 @@ def _write_appended(
         (tmp / "sources").mkdir()
         for rel in old_files:  # unchanged source files: hard links, same checksums
             if rel.startswith("sources/"):
-                try:
-                    os.link(old / rel, tmp / rel)
-                except OSError:
-                    shutil.copyfile(old / rel, tmp / rel)
+                link(old / rel, tmp / rel)
         if source is not None:
             shutil.copyfile(source, tmp / "sources" / stored)
         for rel in old_files:  # the vocabulary of the last full build (the new words wait for the next)
             if rel.startswith(VOCAB_FOLDER + "/"):
                 (tmp / VOCAB_FOLDER).mkdir(exist_ok=True)
-                try:
-                    os.link(old / rel, tmp / rel)
-                except OSError:
-                    shutil.copyfile(old / rel, tmp / rel)
+                link(old / rel, tmp / rel)
         write_store(tmp, [doc], chunks, hashes, [stored], base=index.columns)
         write_sentences(tmp, sentences, dim=index.dim, base=index.sentences)
-        index.bm25.save(tmp / "bm25")
-        if (old / "bm25" / STATS_FILE).exists():
-            shutil.copyfile(old / "bm25" / STATS_FILE, tmp / "bm25" / STATS_FILE)
-        dense_mod.save_faiss(index.faiss, tmp / "dense.faiss")
+        segments = bm25.save(tmp / "bm25", previous=old / "bm25")
+        faiss_entry = {**(index.manifest.get("faiss") or {}), "kind": dense_mod.kind_of(index.faiss)}
+        link(old / "dense.faiss", tmp / "dense.faiss")
+        faiss_entry["added"] = dense_mod.write_added(tmp, old, faiss_entry.get("added", []), vectors)
         if (old / "report.json").exists():
-            shutil.copyfile(old / "report.json", tmp / "report.json")
+            link(old / "report.json", tmp / "report.json")
         manifest = dict(index.manifest)
         manifest.update(
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             num_chunks=len(index.chunks) + len(chunks),
             num_sentences=len(index.sentences) + len(sentences.table),
             files=file_table(tmp, (old, old_files)),
-            faiss={"kind": dense_mod.kind_of(index.faiss)},
+            faiss=faiss_entry,
+            bm25_segments=segments,
         )
         manifest["documents"] = {**manifest.get("documents", {}), doc.doc_id: {"path": doc.path, "hash": doc.hash}}
         if "dense" in manifest:  # a BM25-first generation: the new passages have their vectors

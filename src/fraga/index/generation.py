@@ -28,6 +28,7 @@ from fraga.index import dense as dense_mod
 from fraga.index.columns import Passages, RowIndex, Store, read_store, section_list, write_store
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Bm25Index
+from fraga.index.tree import fsync_tree, walk
 from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
 from fraga.index.vocab import Vocabulary, load_vocabulary, write_vocabulary
 from fraga.ingest.corpus import Corpus
@@ -153,22 +154,23 @@ def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None
         previous: (folder, files) of the generation it extends: the entries of files
             hard-linked from it are reused instead of hashed again. Defaults to None.
     """
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
-    sizes = {p: p.stat().st_size for p in paths}
-    checksums = sum(sizes.values()) <= CHECKSUM_FULL_LIMIT
+    stats = {rel: e.stat(follow_symlinks=False) for rel, e in walk(folder) if e.is_file(follow_symlinks=False)}
+    checksums = sum(st.st_size for st in stats.values()) <= CHECKSUM_FULL_LIMIT
+    linked: dict[str, int] = {}  # inode of each file of the previous generation (from its folder entries)
+    if previous is not None and previous[0].is_dir():
+        linked = {rel: e.inode() for rel, e in walk(previous[0]) if rel in previous[1]}
     out: dict[str, dict[str, Any]] = {}
-    for p in paths:
-        rel = p.relative_to(folder).as_posix()
+    for rel in sorted(stats):
+        st = stats[rel]
         if (
             previous is not None
-            and rel in previous[1]
-            and (previous[0] / rel).is_file()
-            and os.path.samefile(p, previous[0] / rel)
+            and st.st_nlink > 1
+            and linked.get(rel) == st.st_ino
             and (previous[1][rel].get("sha256") or not checksums)
         ):
             out[rel] = previous[1][rel]
         else:
-            out[rel] = {"sha256": _sha256(p) if checksums else None, "bytes": sizes[p]}
+            out[rel] = {"sha256": _sha256(folder / rel) if checksums else None, "bytes": st.st_size}
     return out
 
 
@@ -176,20 +178,13 @@ def publish_generation(index_path: Path, tmp: Path, manifest: dict[str, Any]) ->
     """Write ``manifest`` into the complete folder ``tmp``, make it the next generation and
     switch ``CURRENT`` to it atomically. Returns the generation folder."""
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     gen = index_path / _next_generation_name(index_path)
     os.rename(tmp, gen)
     pointer_tmp = index_path / ".CURRENT.tmp"
     pointer_tmp.write_text(gen.name + "\n", encoding="utf-8")
     os.replace(pointer_tmp, index_path / "CURRENT")
     return gen
-
-
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
 
 
 def _next_generation_name(index_path: Path) -> str:
@@ -404,8 +399,9 @@ def _verify_files(gen: Path, manifest: dict[str, Any], *, full: bool) -> None:
 
 def _read_generation(gen: Path, manifest: dict[str, Any]) -> Index:
     store, documents, source_files = read_store(gen)
-    bm25 = Bm25Index.load(gen / "bm25", mmap=True)
+    bm25 = Bm25Index.load(gen / "bm25", mmap=True, segments=manifest.get("bm25_segments", ()))
     faiss_index = dense_mod.load_faiss(gen / "dense.faiss")
+    dense_mod.add_saved(faiss_index, gen, (manifest.get("faiss") or {}).get("added", ()))
     n = len(store)
     if faiss_index.ntotal != n or bm25.num_docs != n:
         raise IndexCorruptError(

@@ -1,0 +1,219 @@
+"""Appending writes small BM25 segments and added-vector files, hard-linking what was there."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fraga.bench import synth
+from fraga.index import bm25segments, dense as dense_mod
+from fraga.index.append import add_document
+from fraga.index.generation import load_index
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.index.replace import replace_document
+from fraga.search.filters import Filters
+from fraga.search.retrieve import Retriever
+from fraga.testing import bulk_index
+
+PLAIN = AnalyzerSettings(stopwords="none", fold_stream=False, decompound=False)
+QUERIES = ["hot", "chef", "våld", "hot hot chef", "stöd våld saknas", "saknas"]
+
+
+def _gen(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+def _manifest(index_dir: Path) -> dict:
+    return json.loads((_gen(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+# Scores with segments =========================================================
+def test_segment_scores_by_hand():
+    analyzer = Analyzer(PLAIN)
+    base = Bm25Index.build(["hot chef", "stöd chef"], analyzer)  # avgdl 2
+    index = base.appended([analyzer.tokens("hot våld")], avgdl=2.0)
+    assert base.num_docs == 2 and base.segments == ()  # the original is not changed
+    k1 = index.k1
+    tf_part = 1 / (k1 * 1 + 1)  # tf 1, passage length = avgdl
+    hot, chef = math.log(1 + 1.5 / 2.5) * tf_part, math.log(1 + 1.5 / 2.5) * tf_part  # N 3, df 2
+    vald, stod = math.log(1 + 2.5 / 1.5) * tf_part, math.log(1 + 2.5 / 1.5) * tf_part  # N 3, df 1
+    assert (index.num_docs, index.doc_freq("hot"), index.doc_freq("chef"), index.doc_freq("våld")) == (3, 2, 2, 1)
+    assert np.allclose(index.scores("hot"), [hot, 0, hot])
+    assert np.allclose(index.scores("chef"), [chef, chef, 0])  # a term the segment lacks: today's IDF too
+    assert np.allclose(index.scores("stöd våld"), [0, stod, vald])
+    assert np.allclose(index.scores("hot hot"), [2 * hot, 0, 2 * hot])  # a repeated query word counts twice
+    assert index.idf("saknas") == pytest.approx(math.log(1 + 3.5 / 0.5))
+
+
+def _same_length_texts() -> tuple[list[str], list[list[str]]]:
+    """Base passages and appended batches, all of two tokens (so every avgdl is 2)."""
+    return ["hot chef", "stöd chef", "hot hot", "stöd stöd"], [["hot våld", "chef våld"], ["våld våld"], ["ny chef"]]
+
+
+@pytest.mark.parametrize("limit", [16, 2])
+def test_segments_score_like_a_rebuild(tmp_path, monkeypatch, limit):
+    monkeypatch.setattr(bm25segments, "SEGMENT_LIMIT", limit)
+    analyzer = Analyzer(PLAIN)
+    base_texts, batches = _same_length_texts()
+    index = Bm25Index.build(base_texts, analyzer)
+    index.save(tmp_path / "g0")
+    for n, batch in enumerate(batches, 1):
+        index = index.appended([analyzer.tokens(t) for t in batch], avgdl=2.0)
+        names = index.save(tmp_path / f"g{n}", previous=tmp_path / f"g{n - 1}")
+        assert names == [s.name for s in index.segments] and len(names) <= limit
+    all_texts = base_texts + [t for batch in batches for t in batch]
+    rebuilt = Bm25Index.build(all_texts, analyzer)
+    loaded = Bm25Index.load(tmp_path / f"g{len(batches)}", mmap=True, segments=names)
+    for current in (index, loaded):
+        assert current.num_docs == len(all_texts)
+        for query in QUERIES:
+            assert np.allclose(current.scores(query), rebuilt.scores(query), atol=1e-6), query
+        for token in ("hot", "chef", "våld", "ny", "saknas"):
+            assert current.doc_freq(token) == rebuilt.doc_freq(token)
+            assert current.idf(token) == pytest.approx(rebuilt.idf(token))
+        weights = {"hot": 0.5, "våld": 2.0, "saknas": 1.0}
+        mine, theirs = np.zeros(len(all_texts), np.float32), np.zeros(len(all_texts), np.float32)
+        current.add_weighted(mine, weights)
+        rebuilt.add_weighted(theirs, weights)
+        assert np.allclose(mine, theirs, atol=1e-6)
+    if limit == 2:
+        assert len(index.segments) < len(batches)  # merged
+
+
+def test_the_base_matrix_is_linked_not_written(tmp_path):
+    analyzer = Analyzer(PLAIN)
+    index = Bm25Index.build(["hot chef", "stöd chef"], analyzer)
+    assert index.save(tmp_path / "g0") == []
+    first = index.appended([analyzer.tokens("hot våld")], avgdl=2.0)
+    first.save(tmp_path / "g1", previous=tmp_path / "g0")
+    second = first.appended([analyzer.tokens("chef")], avgdl=2.0)
+    second.save(tmp_path / "g2", previous=tmp_path / "g1")
+    for name in ("data.csc.index.npy", "analyzer.json"):
+        assert (tmp_path / "g2" / name).stat().st_ino == (tmp_path / "g0" / name).stat().st_ino
+    seg = second.segments[0].name
+    assert (tmp_path / "g2" / seg / "data.npy").stat().st_ino == (tmp_path / "g1" / seg / "data.npy").stat().st_ino
+
+
+# add_document on a file index ==================================================
+@pytest.fixture
+def small(tmp_path, sentences, fake_encoder):
+    coll = synth.make_collection(120, sentences, seed=21)
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder)
+    return tmp_path / "idx"
+
+
+def _new(sentences, n: int, seed: int = 22):
+    doc = synth.make_collection(200, sentences, seed=seed).documents[n]
+    return replace(doc, doc_id=f"ny{n}", path=f"ny{n}.txt")
+
+
+def test_an_add_links_the_base_and_writes_a_segment(small, sentences, fake_encoder):
+    old = _gen(small)
+    inodes = {name: (old / name).stat().st_ino for name in ("dense.faiss", "bm25/data.csc.index.npy", "bm25/vocab.index.json")}
+    index = load_index(small)
+    assert index.bm25.segments == () and "bm25_segments" not in _manifest(small)  # a build: one matrix
+    new = _new(sentences, 0)
+    report = add_document(index, new, encoder=fake_encoder)
+    gen = _gen(small)
+    for name, inode in inodes.items():
+        assert (gen / name).stat().st_ino == inode, name
+    manifest = _manifest(small)
+    assert manifest["bm25_segments"] == ["seg-000001"] and manifest["faiss"]["added"] == ["dense_added/000001.npy"]
+    added = np.load(gen / "dense_added" / "000001.npy")
+    assert added.shape == (report.chunks, fake_encoder.dim)
+    reloaded = load_index(small)
+    assert reloaded.faiss.ntotal == reloaded.bm25.num_docs == 120 + report.chunks
+    query = new.text[:300]
+    assert np.allclose(reloaded.bm25.scores(query), index.bm25.scores(query))
+    vector = added[1]  # the vector of the document's second passage, row 121
+    for current in (index, reloaded):
+        scores, rows = dense_mod.search(current.faiss, vector, 1)
+        assert int(rows[0]) == 121 and scores[0] == pytest.approx(1.0, abs=1e-5)
+        hits = Retriever(current).search(query, k=3, mode="bm25", detect_districts=False).hits
+        assert hits[0].chunk.doc_id == "ny0"
+
+
+def test_a_second_add_links_the_first_ones_files(small, sentences, fake_encoder):
+    index = load_index(small)
+    add_document(index, _new(sentences, 0), encoder=fake_encoder)
+    first = _gen(small)
+    inodes = {p: (first / p).stat().st_ino for p in ("bm25/seg-000001/data.npy", "dense_added/000001.npy")}
+    add_document(index, _new(sentences, 1), encoder=fake_encoder)
+    gen = _gen(small)
+    assert all((gen / p).stat().st_ino == inode for p, inode in inodes.items())
+    assert _manifest(small)["bm25_segments"] == ["seg-000001", "seg-000002"]
+
+
+def test_added_vectors_are_merged(small, sentences, fake_encoder, monkeypatch):
+    monkeypatch.setattr(dense_mod, "ADDED_LIMIT", 2)
+    monkeypatch.setattr(bm25segments, "SEGMENT_LIMIT", 2)
+    index = load_index(small)
+    for n in range(4):
+        add_document(index, _new(sentences, n), encoder=fake_encoder)
+    manifest = _manifest(small)
+    assert len(manifest["faiss"]["added"]) <= 2 and len(manifest["bm25_segments"]) <= 2
+    reloaded = load_index(small)
+    assert reloaded.faiss.ntotal == reloaded.bm25.num_docs == len(reloaded.chunks) == len(index.chunks)
+    assert np.allclose(dense_mod.all_vectors(reloaded.faiss), dense_mod.all_vectors(index.faiss))
+    query = _new(sentences, 2).text[:300]
+    assert np.allclose(reloaded.bm25.scores(query), index.bm25.scores(query))
+
+
+def test_an_ivf_index_takes_the_added_vectors_in_its_lists(tmp_path, sentences, fake_encoder):
+    coll = synth.make_collection(5000, sentences, seed=23)
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, fake_encoder, faiss_kind="ivf")
+    index = load_index(tmp_path / "idx")
+    add_document(index, _new(sentences, 0), encoder=fake_encoder)
+    reloaded = load_index(tmp_path / "idx")
+    assert dense_mod.kind_of(reloaded.faiss) == "ivf" and reloaded.faiss.ntotal == len(reloaded.chunks)
+    vector = np.load(_gen(tmp_path / "idx") / "dense_added" / "000001.npy")[0]
+    district = index.documents["ny0"].metadata.district
+    allowed = Retriever(reloaded).mask(Filters((district,))) if district else None
+    _, rows = dense_mod.search(reloaded.faiss, vector, 1, allowed)
+    assert int(rows[0]) == 5000
+
+
+def test_a_failed_write_leaves_the_index_and_the_generation_as_they_were(small, sentences, fake_encoder, monkeypatch):
+    index = load_index(small)
+    add_document(index, _new(sentences, 0), encoder=fake_encoder)
+    before = (_gen(small), index.bm25, index.faiss.ntotal, len(index.chunks))
+    query = _new(sentences, 1).text[:300]
+    scores = index.bm25.scores(query)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bm25segments, "save", boom)
+    with pytest.raises(OSError):
+        add_document(index, _new(sentences, 1), encoder=fake_encoder)
+    assert (_gen(small), index.bm25, index.faiss.ntotal, len(index.chunks)) == before
+    assert "ny1" not in index.documents and np.array_equal(index.bm25.scores(query), scores)
+    assert not [p for p in small.iterdir() if p.name.startswith(".building-")]
+    reloaded = load_index(small)  # checksums verified: the previous generation is intact
+    assert reloaded.bm25.num_docs == before[2] and reloaded.bm25.segments[0].name == "seg-000001"
+    monkeypatch.undo()
+    add_document(index, _new(sentences, 1), encoder=fake_encoder)  # and the next try succeeds
+    assert _manifest(small)["bm25_segments"] == ["seg-000001", "seg-000002"]
+
+
+def test_replace_after_adds_writes_one_matrix(small, sentences, fake_encoder, tmp_path):
+    index = load_index(small)
+    new = _new(sentences, 0)
+    add_document(index, new, encoder=fake_encoder)
+    add_document(index, _new(sentences, 1), encoder=fake_encoder)
+    edited = replace(new, text=new.text + " Tillägg om snöröjning.", original_text=new.text + " Tillägg om snöröjning.")
+    source = tmp_path / "ny0.txt"
+    source.write_text(edited.text, encoding="utf-8")
+    report = replace_document(index, edited, source)
+    manifest = _manifest(small)
+    assert "bm25_segments" not in manifest and "added" not in manifest["faiss"]
+    assert not (_gen(small) / "dense_added").exists()
+    loaded = report.index
+    assert loaded.bm25.segments == () and loaded.faiss.ntotal == loaded.bm25.num_docs == len(loaded.chunks)
+    hits = Retriever(loaded).search("snöröjning", k=1, mode="bm25", detect_districts=False).hits
+    assert hits[0].chunk.doc_id == "ny0"
