@@ -217,3 +217,25 @@ def test_replace_after_adds_writes_one_matrix(small, sentences, fake_encoder, tm
     assert loaded.bm25.segments == () and loaded.faiss.ntotal == loaded.bm25.num_docs == len(loaded.chunks)
     hits = Retriever(loaded).search("snöröjning", k=1, mode="bm25", detect_districts=False).hits
     assert hits[0].chunk.doc_id == "ny0"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name the flushed files")
+def test_an_add_flushes_its_new_files_not_the_linked_ones(small, sentences, fake_encoder, monkeypatch):
+    import os
+
+    index = load_index(small)
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    add_document(index, _new(sentences, 0), encoder=fake_encoder)
+    written = {Path(p).relative_to(small).parts[0] for p in flushed}
+    assert len(written) == 1 and written.pop().startswith(".building-")  # flushed before it is renamed
+    names = {"/".join(Path(p).relative_to(small).parts[1:]) for p in flushed}
+    assert {"manifest.json", "bm25/seg-000001/data.npy", "dense_added/000001.npy", "chunks/doc.npy"} <= names
+    assert not names & {"dense.faiss", "bm25/data.csc.index.npy", "chunks/text-000000.bin"}
+    assert {"", "bm25", "chunks"} <= names  # the folders holding the new links

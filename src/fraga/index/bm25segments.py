@@ -17,6 +17,9 @@ every segment, so a term's score is exact for the collection as it is now:
 when there are segments (one multiplication per term). ``avgdl`` is the one the append
 used: the last full build's (``bm25/stats.json``) when recorded, else the new passages' mean
 (``fraga.index.append``), so only passage-length normalisation may differ from a full rebuild.
+(A base matrix that older versions of fraga appended to in place holds, for the terms the
+appended passages did not use, the IDF of its last full build: those keep that drift of about
+one part in the collection size per appended document until the next rebuild.)
 
 After ``SEGMENT_LIMIT`` segments an append merges them into one, so a query sums over few.
 """

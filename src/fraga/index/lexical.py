@@ -335,11 +335,9 @@ class Bm25Index:
         tokens = self.analyzer.tokens(query)
         if self.segments:
             counts: dict[str, float] = {t: float(c) for t, c in Counter(tokens).items()}
-            out = np.zeros(self.num_docs, dtype=np.float32)
             ids, weights = self._weighted_ids(counts)
-            if len(ids):
-                m = self._bm25.scores
-                out[: self._base_docs] = _sum_columns(m["data"], m["indptr"], m["indices"], self._base_docs, ids, weights)
+            m = self._bm25.scores  # the base matrix's rows come first: its column sums fill them
+            out = _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, ids, weights)
             self._add_segments(out, counts)
             return out
         ids = self._bm25.get_tokens_ids(tokens)
