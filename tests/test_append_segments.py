@@ -236,6 +236,38 @@ def test_an_add_flushes_its_new_files_not_the_linked_ones(small, sentences, fake
     written = {Path(p).relative_to(small).parts[0] for p in flushed}
     assert len(written) == 1 and written.pop().startswith(".building-")  # flushed before it is renamed
     names = {"/".join(Path(p).relative_to(small).parts[1:]) for p in flushed}
-    assert {"manifest.json", "bm25/seg-000001/data.npy", "dense_added/000001.npy", "chunks/doc.npy"} <= names
-    assert not names & {"dense.faiss", "bm25/data.csc.index.npy", "chunks/text-000000.bin"}
+    new = {"manifest.json", "bm25/seg-000001/data.npy", "dense_added/000001.npy", "chunks/doc-000001.npy"}
+    assert new | {"sentences/start-000001.npy", "documents-000001.jsonl"} <= names
+    linked = {"dense.faiss", "bm25/data.csc.index.npy", "chunks/text-000000.bin", "chunks/doc.npy", "sentences/start.npy"}
+    assert not names & (linked | {"documents.jsonl", "chunks/text_offsets.npy"})
     assert {"", "bm25", "chunks"} <= names  # the folders holding the new links
+
+
+def test_row_parts_are_linked_then_merged(small, sentences, fake_encoder, monkeypatch):
+    from fraga.index import rowparts
+
+    monkeypatch.setattr(rowparts, "PART_LIMIT", 2)
+    index = load_index(small)
+    base = _gen(small)
+    inodes = {p: (base / p).stat().st_ino for p in ("chunks/doc.npy", "sentences/hash.npy", "documents.jsonl")}
+    added = [_new(sentences, n) for n in range(4)]
+    for doc in added:
+        add_document(index, doc, encoder=fake_encoder)
+    gen = _gen(small)
+    assert all((gen / p).stat().st_ino == inode for p, inode in inodes.items())
+    for folder, pattern in (
+        ("chunks", "doc*.npy"),
+        ("sentences", "start*.npy"),
+        ("chunks", "text_offsets*.npy"),
+        (".", "documents*.jsonl"),
+    ):
+        assert len(list((gen / folder).glob(pattern))) <= 3, pattern  # the base, the merged part, the newest
+    reloaded = load_index(small)
+    assert list(reloaded.documents)[-4:] == [d.doc_id for d in added]
+    assert list(reloaded.chunks) == list(index.chunks) and len(reloaded.chunks) > 120
+    assert np.array_equal(np.asarray(reloaded.chunk_doc_rows), np.asarray(index.chunk_doc_rows))
+    for doc in added:
+        chunk = reloaded.chunks.of_document(doc.doc_id)[-1]
+        keys, spans, vectors = reloaded.passage_sentences(chunk)
+        assert keys and len(spans) == len(vectors) and all(chunk.start <= a < b <= chunk.end for a, b in spans)
+        assert reloaded.documents[doc.doc_id].text == doc.text

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fraga.index.textcolumn import load_array
+from fraga.index.rowparts import load_array
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from fraga.index import dense as dense_mod
 from fraga.index.columns import Passages, RowIndex, Store, read_store, section_list, write_store
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Bm25Index
+from fraga.index.rowparts import RowParts
 from fraga.index.tree import fsync_tree, walk
 from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
 from fraga.index.vocab import Vocabulary, load_vocabulary, write_vocabulary
@@ -255,8 +256,8 @@ class Index:
         return self.columns.doc_ids
 
     @property
-    def chunk_doc_rows(self) -> np.ndarray:
-        """(n,) int32: the document row of each passage (memory-mapped)."""
+    def chunk_doc_rows(self) -> RowParts:
+        """(n,) int32: the document row of each passage (memory-mapped row parts; ``np.asarray`` joins them)."""
         return self.columns.doc
 
     @property
