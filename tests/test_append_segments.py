@@ -13,7 +13,7 @@ import pytest
 from fraga.bench import synth
 from fraga.index import bm25segments, dense as dense_mod
 from fraga.index.append import add_document
-from fraga.index.generation import load_index
+from fraga.index.generation import APPENDED_FORMAT, FORMAT_VERSION, load_index
 from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
 from fraga.index.replace import replace_document
 from fraga.search.filters import Filters
@@ -124,6 +124,7 @@ def test_an_add_links_the_base_and_writes_a_segment(small, sentences, fake_encod
         assert (gen / name).stat().st_ino == inode, name
     manifest = _manifest(small)
     assert manifest["bm25_segments"] == ["seg-000001"] and manifest["faiss"]["added"] == ["dense_added/000001.npy"]
+    assert manifest["format"] == APPENDED_FORMAT  # older versions refuse it by its format, not as damaged
     added = np.load(gen / "dense_added" / "000001.npy")
     assert added.shape == (report.chunks, fake_encoder.dim)
     reloaded = load_index(small)
@@ -211,7 +212,7 @@ def test_replace_after_adds_writes_one_matrix(small, sentences, fake_encoder, tm
     source.write_text(edited.text, encoding="utf-8")
     report = replace_document(index, edited, source)
     manifest = _manifest(small)
-    assert "bm25_segments" not in manifest and "added" not in manifest["faiss"]
+    assert "bm25_segments" not in manifest and "added" not in manifest["faiss"] and manifest["format"] == FORMAT_VERSION
     assert not (_gen(small) / "dense_added").exists()
     loaded = report.index
     assert loaded.bm25.segments == () and loaded.faiss.ntotal == loaded.bm25.num_docs == len(loaded.chunks)

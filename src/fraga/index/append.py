@@ -35,7 +35,7 @@ from fraga.index.bulk import STATS_FILE
 from fraga.index.columns import Store, section_list, write_store
 from fraga.index.embed import Encoder, bulk_encoder
 from fraga.index.build import embed_text
-from fraga.index.generation import Index, remove_old_generations, file_table, publish_generation
+from fraga.index.generation import APPENDED_FORMAT, Index, file_table, publish_generation, remove_old_generations
 from fraga.index.lexical import Bm25Index
 from fraga.index.sentences import SentenceVectors, embed_sentences, write_sentences
 from fraga.index.vocab import FOLDER as VOCAB_FOLDER
@@ -167,6 +167,7 @@ def _write_appended(
             link(old / "report.json", tmp / "report.json")
         manifest = dict(index.manifest)
         manifest.update(
+            format=APPENDED_FORMAT,
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             num_chunks=len(index.chunks) + len(chunks),
             num_sentences=len(index.sentences) + len(sentences.table),

@@ -38,6 +38,10 @@ from fraga.records import Chunk, Document
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: column files (chunks/, documents/); 3: sentence vectors (sentences/)
+# 4: a generation an append wrote: BM25 segments, added vectors and row parts (``fraga.index.append``).
+# A full build still writes 3, which this version reads the same way; older versions refuse 4 clearly.
+APPENDED_FORMAT = 4
+READABLE_FORMATS = (FORMAT_VERSION, APPENDED_FORMAT)
 DEFAULT_INDEX_DIR = "index"
 CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # SHA-256 of files up to this total size; sizes only above it
 
@@ -370,10 +374,10 @@ def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str 
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"Indexets manifest går inte att läsa ({exc}); bygg om med: fraga index") from exc
-    if manifest.get("format") != FORMAT_VERSION:
+    if manifest.get("format") not in READABLE_FORMATS:
         raise IndexMismatchError(
             f"Indexet har format {manifest.get('format')!r}, den här versionen av fraga läser format "
-            f"{FORMAT_VERSION}; bygg om med: fraga index"
+            f"{' och '.join(map(str, READABLE_FORMATS))}; bygg om med: fraga index"
         )
     if encoder and manifest["encoder"]["name"] != encoder:
         raise IndexMismatchError(
