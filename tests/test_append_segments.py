@@ -272,3 +272,21 @@ def test_row_parts_are_linked_then_merged(small, sentences, fake_encoder, monkey
         keys, spans, vectors = reloaded.passage_sentences(chunk)
         assert keys and len(spans) == len(vectors) and all(chunk.start <= a < b <= chunk.end for a, b in spans)
         assert reloaded.documents[doc.doc_id].text == doc.text
+
+
+def test_the_encoder_is_chosen_for_the_passages_and_sentences_to_encode(small, sentences, fake_encoder):
+    from fraga.index.append import SENTENCE_WEIGHT
+    from fraga.index.sentences import sentence_table
+    from fraga.ingest.sections import chunk_document
+
+    asked: list[int] = []
+
+    class Recording(type(fake_encoder)):  # type: ignore[misc]
+        def bulk(self, n: int):
+            asked.append(n)
+            return self
+
+    new = _new(sentences, 0)
+    add_document(load_index(small), new, encoder=Recording())
+    expected = len(chunk_document(new)) + int(len(sentence_table([new]).texts) * SENTENCE_WEIGHT)
+    assert asked == [expected] and expected > len(chunk_document(new))
