@@ -142,7 +142,7 @@ def add(folder: Path, runs: int, queries: int, sources: int = 0) -> dict:
         ]
         before = _latency(index, questions, queries) if queries else {}
         sentences = synth.source_sentences(ROOT / "corpus")
-        docs = synth.make_collection(25 * runs, sentences, seed=len(index.chunks) + 1).documents
+        docs = synth.make_collection(max(75, 25 * runs), sentences, seed=len(index.chunks) + 1).documents
         out = []
         for r in range(runs):
             STAGES.clear()
