@@ -290,3 +290,22 @@ def test_the_encoder_is_chosen_for_the_passages_and_sentences_to_encode(small, s
     add_document(load_index(small), new, encoder=Recording())
     expected = len(chunk_document(new)) + int(len(sentence_table([new]).texts) * SENTENCE_WEIGHT)
     assert asked == [expected] and expected > len(chunk_document(new))
+
+
+def test_row_parts_read_like_one_array(tmp_path):
+    from fraga.index.rowparts import RowParts, write_rows
+
+    base = np.arange(10, dtype=np.int64).reshape(5, 2)
+    write_rows(tmp_path / "g0", "x", base)
+    write_rows(tmp_path / "g1", "x", base[:2] + 100, base=RowParts(tmp_path / "g0", "x"))
+    write_rows(tmp_path / "g2", "x", base[:1] + 200, base=RowParts(tmp_path / "g1", "x"))
+    parts = RowParts(tmp_path / "g2", "x")
+    whole = np.concatenate([base, base[:2] + 100, base[:1] + 200])
+    assert len(parts) == 8 and parts.shape == (8, 2) and parts.ndim == 2 and len(parts.paths) == 3
+    assert (tmp_path / "g2" / "x.npy").stat().st_ino == (tmp_path / "g0" / "x.npy").stat().st_ino
+    assert np.array_equal(np.asarray(parts), whole)
+    for key in (slice(3, 7), slice(5, 6), slice(0, 8), slice(6, 100), slice(4, 4), 0, 5, 7, -1, -8):
+        assert np.array_equal(parts[key], whole[key]), key
+    assert np.array_equal(parts[np.array([7, 0, 5])], whole[[7, 0, 5]])
+    with pytest.raises(IndexError):
+        parts[8]
