@@ -309,3 +309,84 @@ def test_row_parts_read_like_one_array(tmp_path):
     assert np.array_equal(parts[np.array([7, 0, 5])], whole[[7, 0, 5]])
     with pytest.raises(IndexError):
         parts[8]
+
+
+# Stored source files ============================================================
+@pytest.fixture
+def with_sources(tmp_path):
+    from fraga.index.build import build_index
+
+    build_index(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "idx", encoder="fake", repair_ocr=False)
+    return tmp_path / "idx"
+
+
+def _source(tmp_path: Path, doc) -> Path:
+    path = tmp_path / f"{doc.doc_id}.txt"
+    path.write_text(doc.text, encoding="utf-8")
+    return path
+
+
+def test_appended_generations_share_one_source_folder(with_sources, sentences, fake_encoder, tmp_path):
+    from fraga.index import sources
+
+    index = load_index(with_sources)
+    first_doc = next(iter(index.documents))
+    original = index.source_path(first_doc).read_bytes()
+    assert not (_gen(with_sources) / "sources").is_symlink()  # a build has a folder of its own
+    new = [_new(sentences, n) for n in range(2)]
+    add_document(index, new[0], encoder=fake_encoder, source=_source(tmp_path, new[0]))
+    shared = sources.shared_folder(_gen(with_sources))
+    assert shared is not None and shared.parent == with_sources and shared.name.startswith("sources-")
+    assert not any(rel.startswith("sources/") for rel in _manifest(with_sources)["files"])
+    add_document(index, new[1], encoder=fake_encoder, source=_source(tmp_path, new[1]))
+    assert sources.shared_folder(_gen(with_sources)) == shared  # the same folder, nothing linked again
+    assert sorted(p.name for p in with_sources.glob("sources-*")) == [shared.name]
+    reloaded = load_index(with_sources)
+    for current in (index, reloaded):
+        assert current.source_path(first_doc).read_bytes() == original
+        for doc in new:
+            assert current.source_path(doc.doc_id).read_text(encoding="utf-8") == doc.text
+            assert current.source_path(doc.doc_id).parent == shared
+
+
+def test_a_rebuild_leaves_no_shared_source_folder(with_sources, sentences, fake_encoder, tmp_path):
+    index = load_index(with_sources)
+    new = _new(sentences, 0)
+    add_document(index, new, encoder=fake_encoder, source=_source(tmp_path, new))
+    edited = replace(new, text=new.text + " Tillägg.", original_text=new.text + " Tillägg.")
+    report = replace_document(index, edited, _source(tmp_path, edited))
+    assert not (_gen(with_sources) / "sources").is_symlink() and not list(with_sources.glob("sources-*"))
+    assert report.index.source_path(new.doc_id).read_text(encoding="utf-8") == edited.text
+
+
+@pytest.mark.parametrize("failing_add", [0, 1])
+def test_a_failed_add_leaves_no_source_behind(with_sources, sentences, fake_encoder, tmp_path, monkeypatch, failing_add):
+    from fraga.index import sources
+
+    index = load_index(with_sources)
+    docs = [_new(sentences, n) for n in range(2)]
+    if failing_add:
+        add_document(index, docs[0], encoder=fake_encoder, source=_source(tmp_path, docs[0]))
+    before = sorted(p.relative_to(with_sources) for p in with_sources.rglob("*"))
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bm25segments, "save", boom)
+    with pytest.raises(OSError):
+        add_document(index, docs[1], encoder=fake_encoder, source=_source(tmp_path, docs[1]))
+    assert sorted(p.relative_to(with_sources) for p in with_sources.rglob("*")) == before
+    assert (sources.shared_folder(_gen(with_sources)) is not None) == bool(failing_add)
+
+
+def test_a_sources_link_out_of_the_index_is_not_followed(tmp_path):
+    from fraga.index import sources
+
+    gen = tmp_path / "idx" / "gen-000001"
+    gen.mkdir(parents=True)
+    (gen / "sources").symlink_to("/etc", target_is_directory=True)
+    assert sources.shared_folder(gen) is None
+    (gen / "sources").unlink()
+    (tmp_path / "idx" / "sources-x").mkdir()
+    (gen / "sources").symlink_to("../sources-x", target_is_directory=True)
+    assert sources.shared_folder(gen) == tmp_path / "idx" / "sources-x"

@@ -11,9 +11,9 @@ The new generation is written as ``build_index`` writes one (``fraga.index.colum
 ``publish_generation``): beside the current one, then switched atomically. What an add
 costs follows the document, not the index: source files, text and vector segments, the
 BM25 matrix and its segments and ``dense.faiss`` are hard-linked; the document's texts,
-BM25 segment and vectors (``dense_added/``, ``fraga.index.dense``) go into new files. The
-small per-passage arrays (``chunks/*.npy``, ``sentences/*.npy``: a few bytes a passage) are
-rewritten.
+BM25 segment and vectors (``dense_added/``, ``fraga.index.dense``) go into new files, as do
+its rows of the per-passage and per-sentence arrays (``fraga.index.rowparts``). The stored
+source files are a folder shared by the appended generations (``fraga.index.sources``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fraga.index import dense as dense_mod
+from fraga.index import sources as sources_mod
 from fraga.index.bm25segments import link
 from fraga.index.bulk import STATS_FILE
 from fraga.index.columns import Store, section_list, write_store
@@ -152,14 +153,21 @@ def _write_appended(
     old = index.folder
     index_path = old.parent
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_path))
+    old_files = index.manifest.get("files", {})
+    shared: tuple[Path, bool] | None = None
+    added_source: Path | None = None
     try:
-        old_files = index.manifest.get("files", {})
-        (tmp / "sources").mkdir()
-        for rel in old_files:  # unchanged source files: hard links, same checksums
-            if rel.startswith("sources/"):
-                link(old / rel, tmp / rel)
-        if source is not None:
-            shutil.copyfile(source, tmp / "sources" / stored)
+        shared = sources_mod.share(old, tmp, old_files)  # sources/: a link to the shared folder
+        if shared is not None:
+            if source is not None:
+                added_source = sources_mod.add_file(shared[0], source, stored)
+        else:  # no symbolic links here: each source file hard-linked, same checksums
+            (tmp / "sources").mkdir()
+            for rel in old_files:
+                if rel.startswith("sources/"):
+                    link(old / rel, tmp / rel)
+            if source is not None:
+                shutil.copyfile(source, tmp / "sources" / stored)
         for rel in old_files:  # the vocabulary of the last full build (the new words wait for the next)
             if rel.startswith(VOCAB_FOLDER + "/"):
                 (tmp / VOCAB_FOLDER).mkdir(exist_ok=True)
@@ -189,6 +197,10 @@ def _write_appended(
         gen = publish_generation(index_path, tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if shared is not None and shared[1]:  # made for this generation: no other uses it
+            shutil.rmtree(shared[0], ignore_errors=True)
+        elif added_source is not None:
+            added_source.unlink(missing_ok=True)
         raise
     remove_old_generations(index_path, keep=gen.name)
     return gen, manifest

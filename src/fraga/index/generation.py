@@ -29,6 +29,7 @@ from fraga.index.columns import Passages, RowIndex, Store, read_store, section_l
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Bm25Index
 from fraga.index.rowparts import RowParts
+from fraga.index.sources import remove_unused
 from fraga.index.tree import fsync_tree, walk
 from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
 from fraga.index.vocab import Vocabulary, load_vocabulary, write_vocabulary
@@ -198,6 +199,8 @@ def _next_generation_name(index_path: Path) -> str:
 
 
 def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = ()) -> None:
+    """Remove every generation but ``keep`` and ``also`` (and unfinished ones), then the shared
+    source folders none of the rest points to (``fraga.index.sources``)."""
     for p in index_path.iterdir():
         if (
             p.is_dir()
@@ -206,6 +209,7 @@ def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = 
             and p.name not in also
         ):
             shutil.rmtree(p, ignore_errors=True)
+    remove_unused(index_path)
 
 
 class Index:
