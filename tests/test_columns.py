@@ -208,7 +208,7 @@ def test_failed_append_leaves_the_loaded_index_as_it_was(tmp_path, sentences, fa
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(append.dense_mod, "save_faiss", boom)
+    monkeypatch.setattr(append.dense_mod, "write_added", boom)
     with pytest.raises(OSError):
         add_document(index, new, encoder=fake_encoder)
     assert index.faiss.ntotal == index.bm25.num_docs == len(index.chunks) == 80 and "ny" not in index.documents

@@ -128,7 +128,7 @@ def test_doc_freq_and_idf_by_hand():
 def test_append_scores_new_rows_by_hand_and_rescales_the_terms_they_use():
     analyzer = Analyzer(PLAIN)
     index = Bm25Index.build(["hot chef", "stöd chef"], analyzer)  # two tokens per passage: avgdl 2
-    index.append([analyzer.tokens("hot våld")], avgdl=2.0)
+    index = index.appended([analyzer.tokens("hot våld")], avgdl=2.0)
     k1 = index.k1
     assert index.num_docs == 3 and index.doc_freq("hot") == 2 and index.doc_freq("våld") == 1
     hot = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5)) * 1 / (k1 * 1 + 1)  # tf 1, passage length = avgdl

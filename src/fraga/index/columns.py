@@ -5,6 +5,10 @@ objects. Format 2 keeps one memory-mapped .npy file per field (``chunks/doc.npy`
 ``chunks/start.npy``, …) and the texts as text columns (``fraga.index.textcolumn``:
 ``chunks/text-000000.bin`` with ``chunks/text_offsets.npy``, read with ``pread``). Loading
 reads the document table only, and a ``Chunk`` is built when a caller asks for one.
+
+An append writes only the new document's rows: the .npy fields are row parts
+(``fraga.index.rowparts``: ``chunks/doc-000001.npy``, …), the document table gains a part
+``documents-NNNNNN.jsonl`` after ``documents.jsonl``, and the rest is hard-linked.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.records import Chunk, Document, Metadata, Page
-from fraga.index.textcolumn import TextColumn, load_array, write_texts
+from fraga.index import rowparts
+from fraga.index.rowparts import RowParts, link, write_rows
+from fraga.index.textcolumn import TextColumn, write_texts
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +88,8 @@ class Store:
         self.doc_ids = doc_ids
         self.doc_pos = {d: i for i, d in enumerate(doc_ids)}
         self.original_same = list(original_same)
-        load = lambda name: load_array(c / name)  # noqa: E731
-        self.doc, self.start, self.end = load("doc.npy"), load("start.npy"), load("end.npy")
-        self.page, self.section, self.hash = load("page.npy"), load("section.npy"), load("hash.npy")
+        self.doc, self.start, self.end = RowParts(c, "doc"), RowParts(c, "start"), RowParts(c, "end")
+        self.page, self.section, self.hash = RowParts(c, "page"), RowParts(c, "section"), RowParts(c, "hash")
         self.sections: list[str] = json.loads((c / "sections.json").read_text(encoding="utf-8"))
         self._section_no: dict[str, int] | None = None
         self.text = TextColumn(c, "text")
@@ -101,12 +106,13 @@ class Store:
             or len(self.originals) != len(doc_ids)
         ):
             raise IndexCorruptError(f"Passagekolumnerna i {folder} har olika längd; bygg om med: fraga index")
-        if n and (int(self.doc.min()) < 0 or int(self.doc.max()) >= len(doc_ids)):
+        doc = np.asarray(self.doc)
+        if n and (int(doc.min()) < 0 or int(doc.max()) >= len(doc_ids)):
             raise IndexCorruptError(f"Passager i {folder} pekar på okända dokument; bygg om med: fraga index")
-        self.count = np.bincount(self.doc, minlength=len(doc_ids)).astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, self.doc[1:] != self.doc[:-1]]) if n else np.zeros(0, np.int64)
+        self.count = np.bincount(doc, minlength=len(doc_ids)).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]]) if n else np.zeros(0, np.int64)
         self.first = np.full(len(doc_ids), -1, dtype=np.int64)
-        self.first[self.doc[starts]] = starts
+        self.first[doc[starts]] = starts
         if len(starts) != np.count_nonzero(self.count):
             raise IndexCorruptError(f"Passagerna i {folder} ligger inte samlade per dokument; bygg om med: fraga index")
         self._row_dict = {self.ids[i]: i for i in range(n)} if self.ids is not None else None
@@ -232,10 +238,18 @@ class RowIndex(Mapping[str, int]):
 
 
 # READING AND WRITING ==========================================================
+def document_parts(folder: Path) -> list[Path]:
+    """``documents.jsonl`` (the last full build's documents) and the parts an append added,
+    ``documents-NNNNNN.jsonl``, in order."""
+    return [folder / "documents.jsonl", *sorted(folder.glob("documents-*.jsonl"))]
+
+
 def read_store(folder: Path) -> tuple[Store, dict[str, Document], dict[str, str]]:
     """The store of generation ``folder``, its documents (texts read on access) and source files."""
-    with open(folder / "documents.jsonl", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows: list[dict[str, Any]] = []
+    for path in document_parts(folder):
+        with open(path, encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f)
     store = Store(folder, [r["doc_id"] for r in rows], [bool(r.get("original_same")) for r in rows])
     documents: dict[str, Document] = {}
     source_files: dict[str, str] = {}
@@ -314,10 +328,19 @@ def write_store(
         doc_rows = np.fromiter((position[c.doc_id] for c in chunks), dtype=np.int32, count=len(chunks))
     except KeyError as exc:
         raise ValueError(f"passage of unknown document {exc.args[0]!r}; pass its Document too") from None
-    with open(folder / "documents.jsonl", "w", encoding="utf-8") as f:
-        if base is not None:
-            with open(base.folder / "documents.jsonl", encoding="utf-8") as prior:
-                shutil.copyfileobj(prior, f)
+    name = "documents.jsonl"
+    if base is not None:  # the base's parts hard-linked (appended ones merged into one after PART_LIMIT)
+        parts = document_parts(base.folder)
+        keep = parts if len(parts) - 1 < rowparts.PART_LIMIT else parts[:1]
+        for n, path in enumerate(keep):
+            link(path, folder / (path.name if n == 0 else f"documents-{n:06d}.jsonl"))
+        if len(parts) > len(keep):
+            with open(folder / f"documents-{len(keep):06d}.jsonl", "wb") as out:
+                for path in parts[len(keep) :]:
+                    with open(path, "rb") as f:
+                        shutil.copyfileobj(f, out, 1 << 20)
+        name = f"documents-{len(document_parts(folder)):06d}.jsonl"
+    with open(folder / name, "w", encoding="utf-8") as f:
         for doc, stored in zip(documents, source_files):
             f.write(json.dumps(_doc_json(doc, stored, doc.original_text == doc.text), ensure_ascii=False) + "\n")
     d = folder / "documents"
@@ -346,9 +369,8 @@ def write_store(
         "page": np.fromiter((-1 if ch.page is None else ch.page for ch in chunks), dtype=np.int32, count=len(chunks)),
         "hash": np.frombuffer(raw, dtype=np.uint8).reshape(len(chunks), HASH_BYTES),
     }
-    for name, new in columns.items():
-        old = getattr(base, name) if base is not None else None
-        np.save(c / f"{name}.npy", new if old is None else np.concatenate([np.asarray(old), new]), allow_pickle=False)
+    for name, new in columns.items():  # an append links the base's parts and writes the new rows
+        write_rows(c, name, new, base=getattr(base, name) if base is not None else None)
     write_texts(c, "text", (ch.text for ch in chunks), base=None if base is None else base.text)
     if base is None or base.ids is None:
         if _derived_ids(chunks, doc_rows):

@@ -5,12 +5,22 @@ inverted file with 8-bit scalar quantisation (``IVF<nlist>,SQ8``): a quarter of 
 memory of a flat index, a build of a minute or two for a million vectors on two cores
 (an HNSW graph takes over ten), and recall@10 against exact search measured by
 ``fraga bench``.
+
+Adding a document (``fraga.index.append``) does not rewrite ``dense.faiss``: the new
+generation hard-links it and writes the document's vectors into ``dense_added/NNNNNN.npy``
+(listed in the manifest's ``faiss.added``; after ``ADDED_LIMIT`` files they are merged
+into one). Loading adds them to the index read from ``dense.faiss``, in order, as the append
+added them in memory (an IVF index puts them in its trained lists), so search sees one
+index over every row.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +40,8 @@ IVF_TRAIN_PER_LIST = 64  # training vectors per list (FAISS warns below 39)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
+ADDED_FOLDER = "dense_added"
+ADDED_LIMIT = 16  # files of added vectors before an append merges them into one
 
 
 def choose_kind(n: int) -> str:
@@ -104,6 +116,40 @@ def load_faiss(path: Path, *, mmap: bool = False) -> faiss.Index:
     elif hasattr(index, "nprobe"):
         index.nprobe = IVF_NPROBE
     return index
+
+
+def write_added(folder: Path, previous: Path, added: Sequence[str], vectors: np.ndarray) -> list[str]:
+    """Put the added-vector files of a new generation into ``folder``: ``previous``'s files
+    ``added`` (hard-linked; merged into one when there are ``ADDED_LIMIT``), then ``vectors`` in a
+    new file. Returns the new generation's list (paths relative to ``folder``)."""
+    (folder / ADDED_FOLDER).mkdir(exist_ok=True)
+    numbers = [int(Path(rel).stem) for rel in added]
+    new_name = lambda: f"{ADDED_FOLDER}/{max(numbers, default=0) + 1:06d}.npy"  # noqa: E731
+    out: list[str] = []
+    if len(added) + 1 > ADDED_LIMIT:
+        merged = np.concatenate([np.load(previous / rel, allow_pickle=False) for rel in added])
+        out.append(new_name())
+        numbers.append(int(Path(out[-1]).stem))
+        np.save(folder / out[-1], merged, allow_pickle=False)
+    else:
+        for rel in added:
+            try:
+                os.link(previous / rel, folder / rel)
+            except OSError:
+                shutil.copyfile(previous / rel, folder / rel)
+            out.append(rel)
+    out.append(new_name())
+    np.save(folder / out[-1], np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    return out
+
+
+def add_saved(index: faiss.Index, folder: Path, added: Sequence[str]) -> None:
+    """Add the vectors of ``folder``'s added-vector files ``added`` to ``index``, in order."""
+    for rel in added:
+        vectors = np.load(folder / rel, allow_pickle=False)
+        if vectors.ndim != 2 or vectors.shape[1] != index.d:
+            raise ValueError(f"{rel}: vectors of shape {vectors.shape}, the index has dimension {index.d}")
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
 def all_vectors(index: faiss.Index) -> np.ndarray:

@@ -28,6 +28,9 @@ from fraga.index import dense as dense_mod
 from fraga.index.columns import Passages, RowIndex, Store, read_store, section_list, write_store
 from fraga.index.embed import Encoder, get_encoder
 from fraga.index.lexical import Bm25Index
+from fraga.index.rowparts import RowParts
+from fraga.index.sources import remove_unused
+from fraga.index.tree import fsync_tree, walk
 from fraga.index.sentences import SentenceStore, SentenceVectors, write_sentences
 from fraga.index.vocab import Vocabulary, load_vocabulary, write_vocabulary
 from fraga.ingest.corpus import Corpus
@@ -36,6 +39,10 @@ from fraga.records import Chunk, Document
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 2: column files (chunks/, documents/); 3: sentence vectors (sentences/)
+# 4: a generation an append wrote: BM25 segments, added vectors and row parts (``fraga.index.append``).
+# A full build still writes 3, which this version reads the same way; older versions refuse 4 clearly.
+APPENDED_FORMAT = 4
+READABLE_FORMATS = (FORMAT_VERSION, APPENDED_FORMAT)
 DEFAULT_INDEX_DIR = "index"
 CHECKSUM_FULL_LIMIT = 512 * 1024 * 1024  # SHA-256 of files up to this total size; sizes only above it
 
@@ -153,22 +160,23 @@ def file_table(folder: Path, previous: tuple[Path, dict[str, Any]] | None = None
         previous: (folder, files) of the generation it extends: the entries of files
             hard-linked from it are reused instead of hashed again. Defaults to None.
     """
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
-    sizes = {p: p.stat().st_size for p in paths}
-    checksums = sum(sizes.values()) <= CHECKSUM_FULL_LIMIT
+    stats = {rel: e.stat(follow_symlinks=False) for rel, e in walk(folder) if e.is_file(follow_symlinks=False)}
+    checksums = sum(st.st_size for st in stats.values()) <= CHECKSUM_FULL_LIMIT
+    linked: dict[str, int] = {}  # inode of each file of the previous generation (from its folder entries)
+    if previous is not None and previous[0].is_dir():
+        linked = {rel: e.inode() for rel, e in walk(previous[0]) if rel in previous[1]}
     out: dict[str, dict[str, Any]] = {}
-    for p in paths:
-        rel = p.relative_to(folder).as_posix()
+    for rel in sorted(stats):
+        st = stats[rel]
         if (
             previous is not None
-            and rel in previous[1]
-            and (previous[0] / rel).is_file()
-            and os.path.samefile(p, previous[0] / rel)
+            and st.st_nlink > 1
+            and linked.get(rel) == st.st_ino
             and (previous[1][rel].get("sha256") or not checksums)
         ):
             out[rel] = previous[1][rel]
         else:
-            out[rel] = {"sha256": _sha256(p) if checksums else None, "bytes": sizes[p]}
+            out[rel] = {"sha256": _sha256(folder / rel) if checksums else None, "bytes": st.st_size}
     return out
 
 
@@ -176,7 +184,7 @@ def publish_generation(index_path: Path, tmp: Path, manifest: dict[str, Any]) ->
     """Write ``manifest`` into the complete folder ``tmp``, make it the next generation and
     switch ``CURRENT`` to it atomically. Returns the generation folder."""
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_tree(tmp)
+    fsync_tree(tmp)
     gen = index_path / _next_generation_name(index_path)
     os.rename(tmp, gen)
     pointer_tmp = index_path / ".CURRENT.tmp"
@@ -185,19 +193,14 @@ def publish_generation(index_path: Path, tmp: Path, manifest: dict[str, Any]) ->
     return gen
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-
-
 def _next_generation_name(index_path: Path) -> str:
     numbers = [int(p.name[4:]) for p in index_path.glob("gen-*") if p.name[4:].isdigit()]
     return f"gen-{max(numbers, default=0) + 1:06d}"
 
 
 def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = ()) -> None:
+    """Remove every generation but ``keep`` and ``also`` (and unfinished ones), then the shared
+    source folders none of the rest points to (``fraga.index.sources``)."""
     for p in index_path.iterdir():
         if (
             p.is_dir()
@@ -206,6 +209,7 @@ def remove_old_generations(index_path: Path, keep: str, also: tuple[str, ...] = 
             and p.name not in also
         ):
             shutil.rmtree(p, ignore_errors=True)
+    remove_unused(index_path)
 
 
 class Index:
@@ -260,8 +264,8 @@ class Index:
         return self.columns.doc_ids
 
     @property
-    def chunk_doc_rows(self) -> np.ndarray:
-        """(n,) int32: the document row of each passage (memory-mapped)."""
+    def chunk_doc_rows(self) -> RowParts:
+        """(n,) int32: the document row of each passage (memory-mapped row parts; ``np.asarray`` joins them)."""
         return self.columns.doc
 
     @property
@@ -374,10 +378,10 @@ def load_index(index_dir: str | os.PathLike[str] | None = None, *, encoder: str 
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"Indexets manifest går inte att läsa ({exc}); bygg om med: fraga index") from exc
-    if manifest.get("format") != FORMAT_VERSION:
+    if manifest.get("format") not in READABLE_FORMATS:
         raise IndexMismatchError(
             f"Indexet har format {manifest.get('format')!r}, den här versionen av fraga läser format "
-            f"{FORMAT_VERSION}; bygg om med: fraga index"
+            f"{' och '.join(map(str, READABLE_FORMATS))}; bygg om med: fraga index"
         )
     if encoder and manifest["encoder"]["name"] != encoder:
         raise IndexMismatchError(
@@ -404,8 +408,9 @@ def _verify_files(gen: Path, manifest: dict[str, Any], *, full: bool) -> None:
 
 def _read_generation(gen: Path, manifest: dict[str, Any]) -> Index:
     store, documents, source_files = read_store(gen)
-    bm25 = Bm25Index.load(gen / "bm25", mmap=True)
+    bm25 = Bm25Index.load(gen / "bm25", mmap=True, segments=manifest.get("bm25_segments", ()))
     faiss_index = dense_mod.load_faiss(gen / "dense.faiss")
+    dense_mod.add_saved(faiss_index, gen, (manifest.get("faiss") or {}).get("added", ()))
     n = len(store)
     if faiss_index.ntotal != n or bm25.num_docs != n:
         raise IndexCorruptError(

@@ -7,11 +7,14 @@ import logging
 import math
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fraga.index import bm25segments
+from fraga.index.bm25segments import Segment
 from fraga.ingest.lexicon import MAX_COMPOUND_LEN
 from fraga.text import fold, words
 
@@ -174,31 +177,36 @@ def _split_hyphen(word: str) -> list[str]:
     return [word.replace("-", "")] + parts
 
 
-def _sum_columns_loop(data, indptr, indices, n, ids):  # compiled by numba when it is installed
+def _sum_columns_loop(data, indptr, indices, n, ids, weights):  # compiled by numba when it is installed
     out = np.zeros(n, dtype=np.float32)
-    for t in ids:
+    for i in range(len(ids)):
+        t, w = ids[i], weights[i]
         for j in range(indptr[t], indptr[t + 1]):
-            out[indices[j]] += data[j]
+            out[indices[j]] += w * data[j]
     return out
 
 
-def _sum_columns_numpy(data, indptr, indices, n, ids):
+def _sum_columns_numpy(data, indptr, indices, n, ids, weights=None):
     out = np.zeros(n, dtype=np.float32)
-    for t in ids.tolist():
+    for i, t in enumerate(ids.tolist()):
         lo, hi = int(indptr[t]), int(indptr[t + 1])
-        np.add.at(out, indices[lo:hi], data[lo:hi])
+        np.add.at(out, indices[lo:hi], data[lo:hi] if weights is None else weights[i] * data[lo:hi])
     return out
 
 
 _SUMMERS: list = []  # the column sum in use: numba's, or numpy's when numba is missing or fails
 
 
-def _sum_columns(data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int, ids: np.ndarray) -> np.ndarray:
-    """Sum of the score-matrix columns ``ids`` (one BM25 score per passage).
+def _sum_columns(
+    data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int, ids: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum of the score-matrix columns ``ids``, each times its weight (default 1; float32, so a
+    weight of 1 changes no score): one BM25 score per passage.
 
     Compiled with numba (cached on disk) it is twice as fast as bm25s' numpy scorer over the
     millions of postings a query touches in a million passages; numpy is the fallback.
     """
+    weights = np.ones(len(ids), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
     if not _SUMMERS:
         try:
             if os.environ.get("NUMBA_DISABLE_JIT"):
@@ -206,13 +214,13 @@ def _sum_columns(data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: i
             from numba import njit
 
             fast = njit(cache=True, nogil=True)(_sum_columns_loop)
-            out = fast(data, indptr, indices, n, ids)
+            out = fast(data, indptr, indices, n, ids, weights)
             _SUMMERS.append(fast)
             return out
         except Exception as exc:  # no numba, or no cache folder: numpy
             logger.info("BM25 scoring with numpy (%s)", exc)
             _SUMMERS.append(_sum_columns_numpy)
-    return _SUMMERS[0](data, indptr, indices, n, ids)
+    return _SUMMERS[0](data, indptr, indices, n, ids, weights)
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -244,16 +252,21 @@ def _idf(num_docs: int, df: int) -> float:
 
 
 class Bm25Index:
-    """A bm25s index over passage texts, saved as plain files.
+    """A bm25s index over passage texts, saved as plain files, plus appended segments.
 
     The only module that touches bm25s' internals (its CSC score matrix, one column per
     term, one row per passage): other modules ask this class for document frequencies,
-    IDFs, scores, or to append passages.
+    IDFs, scores, or for a copy with passages appended. Passages appended since the last
+    full build are ``segments`` (``fraga.index.bm25segments``, which explains the IDF rule),
+    rows after the base matrix's.
     """
 
-    def __init__(self, retriever, analyzer: Analyzer) -> None:
+    def __init__(self, retriever, analyzer: Analyzer, segments: Sequence[Segment] = ()) -> None:
         self._bm25 = retriever
         self.analyzer = analyzer
+        self.segments: tuple[Segment, ...] = tuple(segments)
+        self._base_docs = int(retriever.scores["num_docs"])
+        self._num_docs = self._base_docs + sum(s.rows for s in self.segments)
 
     @classmethod
     def build(cls, texts: list[str], analyzer: Analyzer, *, k1: float = 1.2, b: float = 0.75) -> Bm25Index:
@@ -265,19 +278,28 @@ class Bm25Index:
 
     @property
     def num_docs(self) -> int:
-        return int(self._bm25.scores["num_docs"])
+        return self._num_docs
+
+    def _base_df(self, tid: int) -> int:
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
 
     def doc_freq(self, token: str) -> int:
         """How many passages hold ``token`` (an analyzer token, e.g. "~polisanmal")."""
         tid = self._bm25.vocab_dict.get(token)
-        if tid is None:
-            return 0
-        indptr = self._bm25.scores["indptr"]
-        return int(indptr[tid + 1] - indptr[tid])
+        base = 0 if tid is None else self._base_df(tid)
+        return base + sum(s.doc_freq(token) for s in self.segments)
 
     def idf(self, token: str) -> float:
         """BM25's IDF of ``token``: log(1 + (N - df + 0.5) / (df + 0.5))."""
         return _idf(self.num_docs, self.doc_freq(token))
+
+    def _rescale(self, token: str, tid: int | None) -> float:
+        """The factor turning the base matrix's scores of ``token`` into scores with today's IDF."""
+        if not self.segments or tid is None:
+            return 1.0
+        df = self._base_df(tid)
+        return _idf(self.num_docs, self.doc_freq(token)) / _idf(self._base_docs, df)
 
     @property
     def k1(self) -> float:
@@ -287,57 +309,50 @@ class Bm25Index:
     def b(self) -> float:
         return float(self._bm25.b)
 
-    def append(self, token_lists: list[list[str]], avgdl: float) -> None:
-        """Insert ``token_lists`` (analyzer tokens, one list per new passage) as new rows, in place.
+    def appended(self, token_lists: list[list[str]], avgdl: float) -> Bm25Index:
+        """A copy with ``token_lists`` (analyzer tokens, one list per new passage) as new rows in
+        a new segment; Lucene BM25 with average passage length ``avgdl``. After
+        ``SEGMENT_LIMIT`` segments they are merged into one. ``self`` is not changed."""
+        segs = list(self.segments)
+        new = bm25segments.make_segment(bm25segments.next_name(segs), token_lists, k1=self.k1, b=self.b, avgdl=avgdl)
+        segs.append(new)
+        if len(segs) > bm25segments.SEGMENT_LIMIT:
+            segs = [bm25segments.merge(segs, bm25segments.next_name(segs))]
+        return Bm25Index(self._bm25, self.analyzer, segs)
 
-        Lucene BM25 scoring with average passage length ``avgdl``. The terms the new passages
-        use get their exact new IDF (their old scores are rescaled); other terms keep theirs.
-        """
-        r = self._bm25
-        scores = r.scores
-        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
-        n_old = int(scores["num_docs"])
-        n_new = n_old + len(token_lists)
-        vocab = r.vocab_dict
-        cols_old = len(indptr) - 1
-        next_col = cols_old
-        entries: list[tuple[int, int, int, int]] = []  # (column, row, tf, passage length)
-        for j, tokens in enumerate(token_lists):
-            tokens = tokens or [""]
-            for token, tf in Counter(tokens).items():
-                col = vocab.get(token)
-                if col is None:  # a term the index has not seen: a new column
-                    col = vocab[token] = next_col
-                    next_col += 1
-                entries.append((col, n_old + j, tf, len(tokens)))
-        entries.sort()
-        cols_new = next_col
-        ext_indptr = np.concatenate([indptr, np.full(cols_new - cols_old, indptr[-1], dtype=indptr.dtype)])
-        added = np.bincount([c for c, *_ in entries], minlength=cols_new)
-        k1, b = self.k1, self.b
-        values = np.empty(len(entries), dtype=data.dtype)
-        for i, (col, _row, tf, dl) in enumerate(entries):
-            df_new = int(ext_indptr[col + 1] - ext_indptr[col]) + int(added[col])
-            values[i] = _idf(n_new, df_new) * tf / (k1 * ((1 - b) + b * dl / avgdl) + tf)
-        data = data.copy() if not data.flags.writeable else data
-        for col in {c for c, *_ in entries}:
-            lo, hi = int(ext_indptr[col]), int(ext_indptr[col + 1])
-            if hi > lo:  # rescale the column's old scores to the new IDF
-                data[lo:hi] *= _idf(n_new, hi - lo + int(added[col])) / _idf(n_old, hi - lo)
-        positions = np.array([ext_indptr[c + 1] for c, *_ in entries], dtype=np.int64)
-        scores["data"] = np.insert(data, positions, values)
-        scores["indices"] = np.insert(indices, positions, np.array([row for _, row, _, _ in entries], dtype=indices.dtype))
-        scores["indptr"] = ext_indptr + np.concatenate([[0], np.cumsum(added)]).astype(indptr.dtype)
-        scores["num_docs"] = n_new
+    def _weighted_ids(self, counts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        vocab = self._bm25.vocab_dict
+        ids, weights = [], []
+        for token, w in counts.items():
+            tid = vocab.get(token)
+            if tid is not None and w != 0:
+                ids.append(tid)
+                weights.append(w * self._rescale(token, tid))
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when nothing matches)."""
         tokens = self.analyzer.tokens(query)
+        if self.segments:
+            counts: dict[str, float] = {t: float(c) for t, c in Counter(tokens).items()}
+            ids, weights = self._weighted_ids(counts)
+            m = self._bm25.scores  # the base matrix's rows come first: its column sums fill them
+            out = _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, ids, weights)
+            self._add_segments(out, counts)
+            return out
         ids = self._bm25.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
         m = self._bm25.scores
         return _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
+
+    def _add_segments(self, scores: np.ndarray, weights: dict[str, float]) -> None:
+        offset = self._base_docs
+        idf = {token: self.idf(token) for token in weights}
+        for seg in self.segments:
+            for token, w in weights.items():
+                seg.add_into(scores, offset, token, w * idf[token])
+            offset += seg.rows
 
     def add_weighted(self, scores: np.ndarray, weights: dict[str, float]) -> None:
         """Add to ``scores`` (one per passage, in place) the BM25 scores of ``weights``' tokens,
@@ -351,20 +366,36 @@ class Bm25Index:
             if tid is None or w == 0:
                 continue
             lo, hi = int(indptr[tid]), int(indptr[tid + 1])
-            scores[indices[lo:hi]] += np.float32(w) * data[lo:hi]
+            scores[indices[lo:hi]] += np.float32(w * self._rescale(token, tid)) * data[lo:hi]
+        if self.segments:
+            self._add_segments(scores, weights)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, *, previous: Path | None = None) -> list[str]:
+        """Write the index into ``folder``; returns the names of its segments (the manifest's
+        ``bm25_segments``). With ``previous``, the folder of the generation this one extends, its
+        base matrix and the segments it holds are hard-linked instead of written."""
         folder.mkdir(parents=True, exist_ok=True)
-        self._bm25.save(str(folder), show_progress=False, allow_pickle=False)
-        (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
+        if previous is None:
+            self._bm25.save(str(folder), show_progress=False, allow_pickle=False)
+            (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
+        else:
+            for path in previous.iterdir():  # the base matrix's files (and stats.json)
+                if path.is_file():
+                    bm25segments.link(path, folder / path.name)
+        for seg in self.segments:
+            bm25segments.link_or_save(seg, previous, folder)
+        return [s.name for s in self.segments]
 
     @classmethod
-    def load(cls, folder: Path, *, mmap: bool = False, analyzer: Analyzer | None = None) -> Bm25Index:
+    def load(
+        cls, folder: Path, *, mmap: bool = False, analyzer: Analyzer | None = None, segments: Sequence[str] = ()
+    ) -> Bm25Index:
         """Load a saved index; ``mmap`` maps the score matrix instead of reading it, and
-        ``analyzer`` reuses one already built with the same settings. Defaults to a new one."""
+        ``analyzer`` reuses one already built with the same settings (defaults to a new one);
+        ``segments`` names the appended segments to load, in order (the manifest's ``bm25_segments``)."""
         bm25s = _bm25s()
         settings = AnalyzerSettings(**json.loads((folder / "analyzer.json").read_text(encoding="utf-8")))
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
         if analyzer is None or analyzer.settings != settings:
             analyzer = Analyzer(settings)
-        return cls(retriever, analyzer)
+        return cls(retriever, analyzer, [bm25segments.load(folder, name) for name in segments])

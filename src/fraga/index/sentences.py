@@ -14,6 +14,9 @@ Stored in a generation's ``sentences/`` folder:
 - ``vec-*.bin`` + ``vec.json``: the sentence vectors (``fraga.index.vectorcolumn``, int8);
 - ``heading-*.bin`` + ``heading.json``: one vector per entry of ``chunks/sections.json``
   (the last heading of the section path, e.g. the question a reply section answers).
+
+The four .npy arrays are row parts (``fraga.index.rowparts``): an append adds a part
+``<name>-NNNNNN.npy`` with the new document's rows and hard-links the others.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.index.embed import batch_texts
-from fraga.index.textcolumn import load_array
+from fraga.index.rowparts import RowParts, write_rows
 from fraga.index.vectorcolumn import VectorColumn, write_vectors
 from fraga.ingest.sections import SEP, context_line, section_sentences
 from fraga.records import Document
@@ -100,8 +103,8 @@ class SentenceStore:
         if not d.is_dir():
             raise IndexCorruptError(f"Indexet i {folder} saknar meningsvektorer; bygg om med: fraga index")
         self.folder = folder
-        self.doc_offsets = load_array(d / "doc_offsets.npy")
-        self.start, self.end, self.hash = load_array(d / "start.npy"), load_array(d / "end.npy"), load_array(d / "hash.npy")
+        self.doc_offsets, self.start = RowParts(d, "doc_offsets"), RowParts(d, "start")
+        self.end, self.hash = RowParts(d, "end"), RowParts(d, "hash")
         self.vectors = VectorColumn(d, "vec")
         self.headings = VectorColumn(d, "heading")
         n = len(self.start)
@@ -249,14 +252,18 @@ def write_sentences(folder: Path, new: SentenceVectors, *, dim: int, base: Sente
     if len(vectors) != len(table):
         raise ValueError(f"{len(vectors)} vectors for {len(table)} sentences")
     if base is None:
-        offsets, start, end, hashes = table.doc_offsets, table.start, table.end, table.hashes
-    else:
+        for name, array in (
+            ("doc_offsets", table.doc_offsets),
+            ("start", table.start),
+            ("end", table.end),
+            ("hash", table.hashes),
+        ):
+            write_rows(d, name, np.asarray(array))
+    else:  # the base's rows are hard-linked, the new ones written as new parts (``fraga.index.rowparts``)
         n_base = int(base.doc_offsets[-1])
-        offsets = np.concatenate([np.asarray(base.doc_offsets), n_base + table.doc_offsets[1:]])
-        start = np.concatenate([np.asarray(base.start), table.start])
-        end = np.concatenate([np.asarray(base.end), table.end])
-        hashes = np.concatenate([np.asarray(base.hash), table.hashes])
-    for name, array in (("doc_offsets", offsets), ("start", start), ("end", end), ("hash", hashes)):
-        np.save(d / f"{name}.npy", np.asarray(array), allow_pickle=False)
+        write_rows(d, "doc_offsets", n_base + np.asarray(table.doc_offsets[1:], dtype=np.int64), base=base.doc_offsets)
+        write_rows(d, "start", np.asarray(table.start), base=base.start)
+        write_rows(d, "end", np.asarray(table.end), base=base.end)
+        write_rows(d, "hash", np.asarray(table.hashes), base=base.hash)
     write_vectors(d, "vec", vectors, dim=dim, base=None if base is None else base.vectors)
     write_vectors(d, "heading", headings, dim=dim, base=None if base is None else base.headings)

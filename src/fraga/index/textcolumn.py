@@ -1,9 +1,10 @@
 """Text columns: many strings stored as concatenated UTF-8 segments plus an offsets array.
 
 A text column ``<name>`` is ``<name>-NNNNNN.bin`` (segments laid end to end) and
-``<name>_offsets.npy`` (n + 1 int64 byte offsets). Adding a document hard-links the old
-segments into the new generation and writes one small segment, so an append rewrites no
-text; after ``SEGMENT_LIMIT`` segments the appended ones are merged into one.
+``<name>_offsets.npy`` (n + 1 int64 byte offsets; row parts, ``fraga.index.rowparts``, so
+an append adds the new entries' ends in ``<name>_offsets-NNNNNN.npy``). Adding a document
+hard-links the old segments into the new generation and writes one small segment, so an
+append rewrites no text; after ``SEGMENT_LIMIT`` segments the appended ones are merged into one.
 """
 
 from __future__ import annotations
@@ -19,22 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from fraga.errors import IndexCorruptError
+from fraga.index.rowparts import RowParts, write_rows
 
 logger = logging.getLogger(__name__)
 
 SEGMENT_LIMIT = 16  # segments of a text column before an append merges the appended ones
 BLOCK = 4096  # strings encoded per write
-
-
-def load_array(path: Path) -> np.ndarray:
-    """A memory-mapped .npy array (empty arrays, which cannot be mapped, are read)."""
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:
-        array = np.load(path, allow_pickle=False)
-        if array.size:
-            raise
-        return array
 
 
 def close_all(fds: list[int]) -> None:
@@ -58,7 +49,7 @@ class TextColumn:
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
-        self.offsets = load_array(folder / f"{name}_offsets.npy")
+        self.offsets = RowParts(folder, f"{name}_offsets")
         self.segments = sorted(folder.glob(f"{name}-*.bin"))
         self._starts: list[int] = []
         self._fds: list[int] = []
@@ -96,7 +87,7 @@ class TextColumn:
 def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColumn | None = None) -> None:
     """Write the column ``name`` in ``folder``: ``base``'s entries (hard-linked) then ``texts``."""
     folder.mkdir(parents=True, exist_ok=True)
-    old = np.zeros(1, dtype=np.int64) if base is None else np.asarray(base.offsets, dtype=np.int64)
+    last = 0 if base is None else int(base.offsets[-1])
     n_seg = 0
     if base is not None:
         keep = base.segments if len(base.segments) < SEGMENT_LIMIT else base.segments[:1]
@@ -127,5 +118,8 @@ def write_texts(folder: Path, name: str, texts: Iterable[str], *, base: TextColu
         f.write(b"".join(batch))
     if not sum(lengths):
         path.unlink()
-    offsets = np.concatenate([old, int(old[-1]) + np.cumsum(np.asarray(lengths, dtype=np.int64))])
-    np.save(folder / f"{name}_offsets.npy", offsets, allow_pickle=False)
+    ends = last + np.cumsum(np.asarray(lengths, dtype=np.int64))
+    if base is None:
+        write_rows(folder, f"{name}_offsets", np.concatenate([np.zeros(1, dtype=np.int64), ends]))
+    else:  # the base's offsets hard-linked, the new ends in a new part
+        write_rows(folder, f"{name}_offsets", ends, base=base.offsets)
