@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if code:
         return code
     return fraga_main(["eval", "--gold", str(gold), "--index-dir", str(index_dir), "--modes", args.modes,
-                       "--out", str(args.work / "report"), "--label", "interpellations-dev"])
+                       "--out", str(args.work / "report"), "--label", "interpellations-dev", "--retrieval-only"])
 
 
 if __name__ == "__main__":

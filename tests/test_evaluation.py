@@ -395,3 +395,16 @@ def test_document_level_gold_counts_any_passage_of_the_document():
     (span,) = EvidenceLocator({"faq-1": doc}).spans(item)
     assert passage_covers(span, "faq-1", 4, 8) and quote_matches(span, "faq-1", 0, 3)
     assert not passage_covers(span, "faq-2", 0, 3)
+
+
+def test_retrieval_only_ranks_without_answering(fake_index_dir, fake_run):
+    from fraga.index.generation import load_index
+
+    gold = load_gold(GOLD)
+    result = run_benchmark(load_index(fake_index_dir), gold, modes=("bm25",), answers=False)
+    figures = result.metrics["bm25"]
+    # the same rankings as a full run, and no answer figures at all (not zeros)
+    assert figures["recall@5"] == pytest.approx(fake_run.metrics["bm25"]["recall@5"])
+    assert figures["answer_accuracy"] is None and figures["citation_accuracy"] is None
+    assert figures["abstention_precision"] is None and figures["abstention_recall"] is None
+    assert all(q.note == "retrieval_only" and not q.answered for q in result.questions)

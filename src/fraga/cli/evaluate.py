@@ -40,7 +40,15 @@ def main_eval(args: argparse.Namespace) -> int:
     print(format_model_info())
     for path in files:
         gold = load_gold(path)
-        result = run_benchmark(index, gold, modes=modes, label=args.label or "", gold_path=str(path), progress=_stderr_progress)
+        result = run_benchmark(
+            index,
+            gold,
+            modes=modes,
+            label=args.label or "",
+            gold_path=str(path),
+            progress=_stderr_progress,
+            answers=not getattr(args, "retrieval_only", False),
+        )
         folder = write_report(out / split_name(path) if len(files) > 1 else out, result)
         print(f"\n== {split_name(path)} ({path}, {len(gold)} frågor) ==")
         print(format_table(result.metrics))

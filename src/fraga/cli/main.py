@@ -344,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="report folder (default: eval/reports/<timestamp>)")
     p.add_argument("--label", default="", help="a name for this run, shown in the report")
     p.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="rank passages without answering (a gold set of relevant documents only, e.g. an outside benchmark)",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("BEFORE", "AFTER"),

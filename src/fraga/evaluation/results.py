@@ -11,6 +11,8 @@ from fraga.evaluation.metrics import RETRIEVAL_METRICS, abstention_scores, mean,
 
 logger = logging.getLogger(__name__)
 
+RETRIEVAL_ONLY = "retrieval_only"  # the note of a question run without answering (``fraga eval --retrieval-only``)
+
 ANSWER_METRICS: tuple[str, ...] = ("answer_accuracy", "citation_accuracy", "abstention_precision", "abstention_recall")
 LATENCY_METRICS: tuple[str, ...] = ("latency_p50_ms", "latency_p95_ms")
 METRICS: tuple[str, ...] = RETRIEVAL_METRICS + ANSWER_METRICS + LATENCY_METRICS
@@ -115,9 +117,12 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     """
     answerable = [r for r in results if r.answerable]
     out: dict[str, float | None] = {m: mean(r.retrieval.get(m) for r in answerable) for m in RETRIEVAL_METRICS}
+    answered_at_all = [r for r in results if r.note != RETRIEVAL_ONLY]
     out["answer_accuracy"] = mean(r.answer_score for r in answerable)
     out["citation_accuracy"] = mean(r.citation_score for r in answerable if r.answered)
-    precision, recall = abstention_scores({r.id: not r.answered for r in results}, {r.id: r.answerable for r in results})
+    precision, recall = abstention_scores(
+        {r.id: not r.answered for r in answered_at_all}, {r.id: r.answerable for r in answered_at_all}
+    )
     out["abstention_precision"] = precision
     out["abstention_recall"] = recall
     latencies = [r.latency_ms for r in results]

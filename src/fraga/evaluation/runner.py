@@ -13,7 +13,15 @@ from fraga.errors import FragaError
 from fraga.evaluation.evidence import EvidenceLocator, EvidenceSpan, groups_of, quote_matches, quoted_groups, relevant_group
 from fraga.evaluation.gold import GoldItem, check_documents
 from fraga.evaluation.metrics import answer_score, citation_correct, citation_score, group_qrels_run, retrieval_scores
-from fraga.evaluation.results import BenchmarkResult, Cited, QuestionResult, Retrieved, summarize, summarize_by_kind
+from fraga.evaluation.results import (
+    RETRIEVAL_ONLY,
+    BenchmarkResult,
+    Cited,
+    QuestionResult,
+    Retrieved,
+    summarize,
+    summarize_by_kind,
+)
 from fraga.index.kinds import AnyIndex
 from fraga.search.retrieve import MODES
 
@@ -62,7 +70,16 @@ def index_info(index: AnyIndex) -> dict[str, object]:
 
 
 def _question_result(
-    item: GoldItem, mode: str, spans: tuple[EvidenceSpan, ...], ranking, answer, latency_ms: float, error: str, documents
+    item: GoldItem,
+    mode: str,
+    spans: tuple[EvidenceSpan, ...],
+    ranking,
+    answer,
+    latency_ms: float,
+    error: str,
+    documents,
+    *,
+    answers: bool = True,
 ) -> QuestionResult:
     groups = groups_of(spans)
     retrieved = []
@@ -101,9 +118,9 @@ def _question_result(
         first_relevant_rank=first,
         answered=answered,
         answer=answer.text if answer is not None else "",
-        note=answer.note if answer is not None else "error",
+        note=(answer.note if answer is not None else "error") if answers else RETRIEVAL_ONLY,
         citations=tuple(cites),
-        answer_score=answer_score(groups, quoted, answered=answered) if item.answerable else None,
+        answer_score=answer_score(groups, quoted, answered=answered) if item.answerable and answers else None,
         citation_score=(
             citation_score([(c.doc_id, c.district) for c in cites], item.doc_ids, item.districts)
             if item.answerable and answered
@@ -124,16 +141,23 @@ def run_mode(
     search_k: int = SEARCH_K,
     answer_k: int = ANSWER_K,
     progress: Progress | None = None,
+    answers: bool = True,
 ) -> list[QuestionResult]:
     """Every gold question in one mode: a ranking of ``search_k`` passages scored
-    with ranx, and a timed answer (warmed up once before timing)."""
+    with ranx, and a timed answer (warmed up once before timing).
+
+    Without ``answers`` (a gold set of relevant documents only, such as an outside
+    retrieval benchmark) no answer is made; the latency is the search's."""
     from fraga.answer.answerer import Answerer
     from fraga.search.retrieve import Retriever
 
     retriever = Retriever(index)
-    answerer = Answerer(retriever)
+    answerer = Answerer(retriever) if answers else None
     try:  # warm-up: loads the encoder and fills caches, so the first question is not penalised
-        answerer.answer(gold[0].question, k=answer_k, mode=mode)
+        if answerer is not None:
+            answerer.answer(gold[0].question, k=answer_k, mode=mode)
+        else:
+            retriever.search(gold[0].question, k=search_k, mode=mode)
     except FragaError:
         pass
     rows: list[QuestionResult] = []
@@ -146,12 +170,20 @@ def run_mode(
             ranking, error = (), str(exc)
         retriever.clear_cache()  # the timed answer includes encoding the question
         t0 = time.perf_counter()
+        answer = None
         try:
-            answer = answerer.answer(question, k=answer_k, mode=mode)
+            if answerer is not None:
+                answer = answerer.answer(question, k=answer_k, mode=mode)
+            else:
+                retriever.search(question, k=search_k, mode=mode)
         except FragaError as exc:  # counted as an abstention
-            answer, error = None, error or str(exc)
+            error = error or str(exc)
         latency = (time.perf_counter() - t0) * 1000.0
-        rows.append(_question_result(item, mode, spans[item.id], ranking, answer, latency, error, index.documents))
+        rows.append(
+            _question_result(
+                item, mode, spans[item.id], ranking, answer, latency, error, index.documents, answers=answerer is not None
+            )
+        )
         if progress:
             progress(mode, n, len(gold))
     # A relevant passage's evidence group is its document (evidence.py).
@@ -171,8 +203,9 @@ def run_benchmark(
     search_k: int = SEARCH_K,
     answer_k: int = ANSWER_K,
     progress: Progress | None = None,
+    answers: bool = True,
 ) -> BenchmarkResult:
-    """Run ``gold`` against ``index`` in each of ``modes``.
+    """Run ``gold`` against ``index`` in each of ``modes`` (``answers``: see ``run_mode``).
 
     Raises:
         GoldError: When the gold set names documents the index lacks or evidence
@@ -188,7 +221,7 @@ def run_benchmark(
     questions: list[QuestionResult] = []
     metrics = {}
     for mode in modes:
-        rows = run_mode(index, gold, spans, mode, search_k=search_k, answer_k=answer_k, progress=progress)
+        rows = run_mode(index, gold, spans, mode, search_k=search_k, answer_k=answer_k, progress=progress, answers=answers)
         metrics[mode] = summarize(rows)
         questions.extend(rows)
     return BenchmarkResult(
