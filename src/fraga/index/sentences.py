@@ -215,6 +215,7 @@ def embed_sentences(
             (a build completes them later) instead of encoding them.
     """
     table = sentence_table(documents)
+    batch = 2 * batch_texts(encoder, ENCODE_BATCH // 2)  # sentences are short: twice a passage call
     known = (previous[0].hash_rows(), previous[0].vectors) if previous is not None else None
     vectors, n_sent = encode_reusing(
         table.texts,
@@ -224,7 +225,7 @@ def embed_sentences(
         known,
         progress=progress,
         keep_placeholders=keep_placeholders,
-        batch=2 * batch_texts(encoder, ENCODE_BATCH // 2),  # sentences are short: twice a passage call
+        batch=batch,
     )
     texts = [heading_text(s) for s in new_sections]
     heading_hashes = np.frombuffer(b"".join(sentence_hash(t) for t in texts), dtype=np.uint8).reshape(-1, HASH_BYTES)
@@ -239,7 +240,7 @@ def embed_sentences(
         known_headings,
         label="headings",
         keep_placeholders=keep_placeholders,
-        batch=2 * batch_texts(encoder, ENCODE_BATCH // 2),
+        batch=batch,
     )
     return SentenceVectors(table, vectors, headings, n_sent + n_head)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fraga.index.rowparts import link
+from fraga.index.tree import fsync_path
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ def share(old: Path, tmp: Path, old_files: Iterable[str]) -> tuple[Path, bool] |
             for rel in old_files:
                 if rel.startswith(FOLDER + "/"):
                     link(old / rel, shared / rel[len(FOLDER) + 1 :])
-            _fsync(shared)  # its entries (the files were flushed with the build)
-            _fsync(shared.parent)
+            fsync_path(shared)  # its entries (the files were flushed with the build)
+            fsync_path(shared.parent)
         except BaseException:
             shutil.rmtree(shared, ignore_errors=True)
             raise
@@ -84,17 +85,9 @@ def add_file(shared: Path, source: str | os.PathLike[str], stored: str) -> Path:
     path = shared / stored
     path.unlink(missing_ok=True)  # left by an add that failed: never write through an old link
     shutil.copyfile(source, path)
-    _fsync(path)
-    _fsync(shared)
+    fsync_path(path)
+    fsync_path(shared)
     return path
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_unused(index_path: Path) -> None:

@@ -42,8 +42,13 @@ def fsync_tree(folder: Path) -> None:
             with open(entry.path, "rb") as f:
                 os.fsync(f.fileno())
     for d in folders:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(d)
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush one file or one folder's entries to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
