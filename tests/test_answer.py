@@ -35,6 +35,11 @@ def test_below_the_threshold_it_abstains_and_lists_passages(answerer):
     answer = strict.answer("Vem polisanmäler hot i Skarpnäck?")
     assert not answer.answered and answer.text == NO_ANSWER and answer.note == "weak_evidence"
     assert answer.hits
+    # the sentence it would have quoted is kept apart, for evaluation, never in the text
+    quoted = answerer.answer("Vem polisanmäler hot i Skarpnäck?")
+    assert quoted.answered and quoted.withheld is None and "withheld" not in quoted.to_dict()
+    assert answer.withheld is not None and answer.withheld.quote == quoted.citations[0].quote
+    assert answer.to_dict()["withheld"]["quote"] == answer.withheld.quote and answer.withheld.quote not in answer.text
 
 
 def test_scores_are_probabilities_in_ranking_order(answerer):

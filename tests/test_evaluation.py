@@ -408,3 +408,25 @@ def test_retrieval_only_ranks_without_answering(fake_index_dir, fake_run):
     assert figures["answer_accuracy"] is None and figures["citation_accuracy"] is None
     assert figures["abstention_precision"] is None and figures["abstention_recall"] is None
     assert all(q.note == "retrieval_only" and not q.answered for q in result.questions)
+
+
+def test_pick_score_counts_the_withheld_sentence_apart_from_the_refusal(doc):
+    from fraga.evaluation.runner import _question_result
+    from fraga.records import Answer, Citation
+
+    item = _item("q1", "Hot mot medarbetare ska polisanmälas av chef.")
+    spans = EvidenceLocator({"d1": doc}).spans(item)
+    start = CLEANED.index("Hot mot")
+    right = Citation.of(doc, n=1, chunk_id="d1#0", section="", quote="Hot ...", start=start, end=start + 45)
+    other = CLEANED.index("Andra")
+    wrong = Citation.of(doc, n=1, chunk_id="d1#0", section="", quote="Andra ...", start=other, end=other + 30)
+
+    def scored(answer: Answer) -> tuple[float | None, float | None]:
+        r = _question_result(item, "hybrid", spans, (), answer, 1.0, "", {"d1": doc})
+        return r.answer_score, r.pick_score
+
+    assert scored(Answer("Vem?", False, "inget svar", withheld=right)) == (0.0, 1.0)  # right pick, declined
+    assert scored(Answer("Vem?", False, "inget svar", withheld=wrong)) == (0.0, 0.0)
+    assert scored(Answer("Vem?", False, "inget svar")) == (0.0, 0.0)  # declined by a rule: nothing picked
+    assert scored(Answer("Vem?", True, "Hot ... [1]", (right,))) == (1.0, 1.0)
+    assert scored(Answer("Vem?", True, "Andra ... [1]", (wrong,))) == (0.0, 0.0)

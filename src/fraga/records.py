@@ -200,10 +200,14 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
     note: str = ""  # why fraga did not answer, or what it narrowed to
+    # The sentence fraga would have quoted when it declined for weak evidence (not an answer:
+    # evaluation reads it to tell a wrong pick from a refusal).
+    withheld: Citation | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The answer as JSON-ready values; its text is under "answer"."""
-        return {
+        """The answer as JSON-ready values; its text is under "answer" (and the declined
+        quote under "withheld", when there is one)."""
+        out = {
             "question": self.question,
             "answered": self.answered,
             "answer": self.text,
@@ -211,3 +215,6 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "hits": [h.to_dict() for h in self.hits],
         }
+        if self.withheld is not None:
+            out["withheld"] = self.withheld.to_dict()
+        return out

@@ -146,10 +146,12 @@ class Answerer:
         if rule == "unknown_words":
             return Answer(question, False, NO_ANSWER, (), hits, note=rule)
         scored, answerable = self.score(question, info, result)
-        if not scored or answerable < self.model.threshold:
+        if not scored:
             return Answer(question, False, NO_ANSWER, (), hits, note="weak_evidence")
         start, end, text = self._with_neighbour(scored[0])
         citation = self._cite(1, scored[0].cand.hit, start, end, text)
+        if answerable < self.model.threshold:
+            return Answer(question, False, NO_ANSWER, (), hits, note="weak_evidence", withheld=citation)
         return Answer(question, True, f"{text} [1]", (citation,), hits)
 
     def _fact(self, question: str, kind: FactQuestion, result: SearchResult, wanted: tuple[str, ...], *, k: int) -> Answer:

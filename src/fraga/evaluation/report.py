@@ -22,6 +22,7 @@ LABELS: dict[str, str] = {
     "mrr@10": "MRR@10",
     "ndcg@10": "nDCG@10",
     "answer_accuracy": "Svarsriktighet",
+    "pick_accuracy": "Rätt mening vald",
     "citation_accuracy": "Källriktighet",
     "abstention_precision": "Avstår, precision",
     "abstention_recall": "Avstår, recall",
@@ -37,6 +38,7 @@ SHARES = frozenset(
         "recall@5",
         "recall@10",
         "answer_accuracy",
+        "pick_accuracy",
         "citation_accuracy",
         "abstention_precision",
         "abstention_recall",
@@ -77,6 +79,8 @@ evidensgrupperna, bland de tio första.
 - **Svarsriktighet**: besvarbara frågor där fraga svarade och ett citerat stycke överlappar evidensen \
 (minst {MIN_QUOTE_OVERLAP:.0%} av det kortare av de två). Frågor med evidens i flera dokument får \
 delpoäng: andelen dokument som citeras rätt. Ett avstående ger 0.
+- **Rätt mening vald**: som svarsriktigheten, men för den mening svarsmodellen valde, också när fraga \
+avstod och inte citerade den: hur väl meningarna rangordnas, skilt från tröskeln för att avstå.
 - **Källriktighet**: bland besvarade besvarbara frågor, andelen citat vars dokument och stadsdel finns \
 i guldfilens `doc_ids` och `districts`.
 - **Avstår, precision/recall**: den positiva klassen är "fraga avstod från att svara"; facit är de \

@@ -13,7 +13,13 @@ logger = logging.getLogger(__name__)
 
 RETRIEVAL_ONLY = "retrieval_only"  # the note of a question run without answering (``fraga eval --retrieval-only``)
 
-ANSWER_METRICS: tuple[str, ...] = ("answer_accuracy", "citation_accuracy", "abstention_precision", "abstention_recall")
+ANSWER_METRICS: tuple[str, ...] = (
+    "answer_accuracy",
+    "pick_accuracy",
+    "citation_accuracy",
+    "abstention_precision",
+    "abstention_recall",
+)
 LATENCY_METRICS: tuple[str, ...] = ("latency_p50_ms", "latency_p95_ms")
 METRICS: tuple[str, ...] = RETRIEVAL_METRICS + ANSWER_METRICS + LATENCY_METRICS
 # Shown per question kind (the full set is in metrics.json).
@@ -65,6 +71,7 @@ class QuestionResult:
     citation_score: float | None  # share of correct citations (answered answerable only)
     latency_ms: float
     error: str = ""
+    pick_score: float | None = None  # answer_score of the sentence picked, quoted or withheld (answerable only)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,6 +117,8 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     - Retrieval metrics: mean over answerable questions of the ranx scores.
     - answer_accuracy: mean answer_score over answerable questions (an abstention
       scores 0).
+    - pick_accuracy: the same for the sentence the answer model picked, whether it was
+      quoted or withheld by an abstention: ranking apart from the abstention threshold.
     - citation_accuracy: mean citation_score over answerable questions that were
       answered.
     - abstention precision/recall: see metrics.abstention_scores.
@@ -119,6 +128,7 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     out: dict[str, float | None] = {m: mean(r.retrieval.get(m) for r in answerable) for m in RETRIEVAL_METRICS}
     answered_at_all = [r for r in results if r.note != RETRIEVAL_ONLY]
     out["answer_accuracy"] = mean(r.answer_score for r in answerable)
+    out["pick_accuracy"] = mean(r.pick_score for r in answerable)
     out["citation_accuracy"] = mean(r.citation_score for r in answerable if r.answered)
     precision, recall = abstention_scores(
         {r.id: not r.answered for r in answered_at_all}, {r.id: r.answerable for r in answered_at_all}

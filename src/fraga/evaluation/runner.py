@@ -106,6 +106,8 @@ def _question_result(
             )
         )
     quoted = quoted_groups(spans, ((c.doc_id, c.start, c.end) for c in cites))
+    withheld = answer.withheld if answer is not None and not answered else None
+    picked = quoted_groups(spans, [(withheld.doc_id, withheld.start, withheld.end)]) if withheld is not None else quoted
     return QuestionResult(
         id=item.id,
         kind=item.kind,
@@ -121,6 +123,9 @@ def _question_result(
         note=(answer.note if answer is not None else "error") if answers else RETRIEVAL_ONLY,
         citations=tuple(cites),
         answer_score=answer_score(groups, quoted, answered=answered) if item.answerable and answers else None,
+        pick_score=(
+            answer_score(groups, picked, answered=answered or withheld is not None) if item.answerable and answers else None
+        ),
         citation_score=(
             citation_score([(c.doc_id, c.district) for c in cites], item.doc_ids, item.districts)
             if item.answerable and answered
