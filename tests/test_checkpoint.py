@@ -15,7 +15,7 @@ import pytest
 
 from fraga.index import dense as dense_mod
 from fraga.index.build import build_index
-from fraga.index.checkpoint import Checkpoint, checkpointed_vectors, work_folder
+from fraga.index.checkpoint import Checkpoint, CheckpointingEncoder, checkpointed_vectors, work_folder
 from fraga.index.generation import load_index
 from fraga.index.status import format_status, index_status
 from fraga.testing import FakeEncoder
@@ -75,6 +75,18 @@ def test_failure_during_sentences_keeps_finished_passages(tmp_path, corpus_copy,
     assert report.resumed_sentences >= 64  # the first batch, and any sentence that is also a passage
     assert not set(first.texts) & set(second.texts)
     assert sorted(second.texts) == sorted(t for t in clean_texts if t not in set(first.texts))
+
+
+def test_only_vectors_of_an_earlier_build_count_as_resumed(tmp_path):
+    # A sentence whose text is also a one-sentence passage's is found in this build's own
+    # checkpoint: that is no resumed build ("Fortsatte ett avbrutet bygge" on a fresh index).
+    first = CheckpointingEncoder(CountingEncoder(), Checkpoint(tmp_path / "idx", "fake", 64, every_texts=1))
+    first.encode_passages(["a b", "c d"])
+    first.encode_passages(["c d", "e f"])
+    assert first.resumed == 0 and first.encoded == 3 and first.inner.texts == ["a b", "c d", "e f"]
+    later = CheckpointingEncoder(CountingEncoder(), Checkpoint(tmp_path / "idx", "fake", 64))
+    later.encode_passages(["a b", "g h"])
+    assert later.resumed == 1 and later.encoded == 1
 
 
 def test_checkpoint_parts_are_whole_or_ignored(tmp_path):

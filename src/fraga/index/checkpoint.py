@@ -211,6 +211,9 @@ class CheckpointingEncoder:
         self.batch_texts = int(getattr(inner, "batch_texts", 0) or 0)
         self.encoded = 0
         self.resumed = 0
+        # Keys of the texts this encoder computed: found again (a sentence whose text is also a
+        # one-sentence passage's), they were not resumed from an earlier, interrupted build.
+        self._mine: set[bytes] = set()
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -219,15 +222,17 @@ class CheckpointingEncoder:
             v = self.checkpoint.lookup(t)
             if v is None:
                 todo.append(i)
-            else:
-                out[i] = v
-        self.resumed += len(texts) - len(todo)
+                continue
+            out[i] = v
+            if _key(t) not in self._mine:
+                self.resumed += 1
         if todo:
             new = [texts[i] for i in todo]
             vectors = np.asarray(self.inner.encode_passages(new), dtype=np.float32)
             out[todo] = vectors
             self.encoded += len(todo)
             self.checkpoint.add(new, vectors)
+            self._mine.update(_key(t) for t in new)
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
