@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index, top_rows
+from fraga.index.lexical import Analyzer, AnalyzerSettings, Bm25Index
+from fraga.index.postings import top_rows
 
 FIXTURE = [
     "Av rutinen framgår att polisanmälan alltid görs av chef.",
@@ -96,7 +97,7 @@ def test_top_rows_matches_a_full_sort(positive_share):
 
 
 def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
-    from fraga.index import lexical
+    from fraga.index import postings
 
     index = Bm25Index.build(FIXTURE, analyzer)
     index.save(tmp_path / "bm25")
@@ -107,7 +108,7 @@ def test_column_sum_equals_bm25s_scores(tmp_path, analyzer):
         ids = index._bm25.get_tokens_ids(analyzer.tokens(query))
         expected = index._bm25.get_scores_from_ids(ids) if ids else np.zeros(len(FIXTURE))
         assert np.allclose(index.scores(query), expected) and np.allclose(mapped.scores(query), expected)
-        numpy_sum = lexical._sum_columns_numpy(
+        numpy_sum = postings._sum_columns_numpy(
             m["data"], m["indptr"], m["indices"], len(FIXTURE), np.asarray(ids, dtype=np.int64)
         )
         assert np.allclose(numpy_sum, expected)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -13,15 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fraga.index import bm25segments
+from fraga.index import bm25segments, pruning
 from fraga.index.bm25segments import Segment
+from fraga.index.postings import sum_columns
+from fraga.index.pruning import DEFAULT_PRUNING, PruneSettings
 from fraga.ingest.lexicon import MAX_COMPOUND_LEN
 from fraga.text import fold, words
 
 logger = logging.getLogger(__name__)
 
 FOLD_PREFIX = "~"
-TOP_SAMPLE = 4096  # scores sampled by top_rows to pick a candidate threshold
 
 
 def _bm25s():
@@ -177,75 +177,6 @@ def _split_hyphen(word: str) -> list[str]:
     return [word.replace("-", "")] + parts
 
 
-def _sum_columns_loop(data, indptr, indices, n, ids, weights):  # compiled by numba when it is installed
-    out = np.zeros(n, dtype=np.float32)
-    for i in range(len(ids)):
-        t, w = ids[i], weights[i]
-        for j in range(indptr[t], indptr[t + 1]):
-            out[indices[j]] += w * data[j]
-    return out
-
-
-def _sum_columns_numpy(data, indptr, indices, n, ids, weights=None):
-    out = np.zeros(n, dtype=np.float32)
-    for i, t in enumerate(ids.tolist()):
-        lo, hi = int(indptr[t]), int(indptr[t + 1])
-        np.add.at(out, indices[lo:hi], data[lo:hi] if weights is None else weights[i] * data[lo:hi])
-    return out
-
-
-_SUMMERS: list = []  # the column sum in use: numba's, or numpy's when numba is missing or fails
-
-
-def _sum_columns(
-    data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int, ids: np.ndarray, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """Sum of the score-matrix columns ``ids``, each times its weight (default 1; float32, so a
-    weight of 1 changes no score): one BM25 score per passage.
-
-    Compiled with numba (cached on disk) it is twice as fast as bm25s' numpy scorer over the
-    millions of postings a query touches in a million passages; numpy is the fallback.
-    """
-    weights = np.ones(len(ids), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
-    if not _SUMMERS:
-        try:
-            if os.environ.get("NUMBA_DISABLE_JIT"):
-                raise RuntimeError("NUMBA_DISABLE_JIT is set")
-            from numba import njit
-
-            fast = njit(cache=True, nogil=True)(_sum_columns_loop)
-            out = fast(data, indptr, indices, n, ids, weights)
-            _SUMMERS.append(fast)
-            return out
-        except Exception as exc:  # no numba, or no cache folder: numpy
-            logger.info("BM25 scoring with numpy (%s)", exc)
-            _SUMMERS.append(_sum_columns_numpy)
-    return _SUMMERS[0](data, indptr, indices, n, ids, weights)
-
-
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest positive ``scores``, in no particular order.
-
-    A threshold from a strided sample of the scores keeps a few thousand candidates,
-    so a million scores cost one comparison each instead of a partial sort; when fewer
-    than ``k`` candidates pass, every positive score is considered. Exact either way.
-    """
-    n = len(scores)
-    if k <= 0 or n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if n > 64 * TOP_SAMPLE:
-        sample = np.array(scores[:: n // TOP_SAMPLE])
-        threshold = float(np.partition(sample, len(sample) - 8)[len(sample) - 8])
-        if threshold > 0:
-            rows = np.flatnonzero(scores >= threshold)
-            if len(rows) >= k:
-                return rows[np.argpartition(-scores[rows], k - 1)[:k]]
-    rows = np.flatnonzero(scores > 0)
-    if len(rows) > k:
-        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
-    return rows
-
-
 def _idf(num_docs: int, df: int) -> float:
     """Lucene's BM25 IDF, as bm25s computes it: log(1 + (N - df + 0.5) / (df + 0.5))."""
     return math.log(1 + (num_docs - df + 0.5) / (df + 0.5))
@@ -261,26 +192,61 @@ class Bm25Index:
     rows after the base matrix's.
     """
 
-    def __init__(self, retriever, analyzer: Analyzer, segments: Sequence[Segment] = ()) -> None:
+    def __init__(
+        self,
+        retriever,
+        analyzer: Analyzer,
+        segments: Sequence[Segment] = (),
+        *,
+        doc_freq: np.ndarray | None = None,
+        pruned: tuple[pruning.Pruned, PruneSettings] | None = None,
+    ) -> None:
         self._bm25 = retriever
         self.analyzer = analyzer
         self.segments: tuple[Segment, ...] = tuple(segments)
         self._base_docs = int(retriever.scores["num_docs"])
         self._num_docs = self._base_docs + sum(s.rows for s in self.segments)
+        # The base matrix's true document frequencies when columns were pruned (None: the
+        # column lengths are), and the pruning a new build did, for ``save``.
+        self._doc_freq = doc_freq
+        self._pruned = pruned
 
     @classmethod
-    def build(cls, texts: list[str], analyzer: Analyzer, *, k1: float = 1.2, b: float = 0.75) -> Bm25Index:
+    def build(
+        cls,
+        texts: list[str],
+        analyzer: Analyzer,
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        prune: PruneSettings = DEFAULT_PRUNING,
+    ) -> Bm25Index:
+        """Index ``texts``, then prune the columns of very common terms (``fraga.index.pruning``)."""
         bm25s = _bm25s()
         corpus_tokens = [analyzer.tokens(t) or [""] for t in texts]
         retriever = bm25s.BM25(k1=k1, b=b)
         retriever.index(corpus_tokens, show_progress=False)
-        return cls(retriever, analyzer)
+        m = retriever.scores
+        done = pruning.prune_columns(m["data"], m["indptr"], m["indices"], prune.keep(len(texts)))
+        if done.columns_pruned == 0:
+            return cls(retriever, analyzer)
+        logger.info(
+            "BM25: %d columns pruned to %d postings (%d -> %d postings)",
+            done.columns_pruned,
+            prune.keep(len(texts)),
+            done.postings_before,
+            len(done.data),
+        )
+        m["data"], m["indptr"], m["indices"] = done.data, done.indptr, done.indices
+        return cls(retriever, analyzer, doc_freq=done.doc_freq, pruned=(done, prune))
 
     @property
     def num_docs(self) -> int:
         return self._num_docs
 
     def _base_df(self, tid: int) -> int:
+        if self._doc_freq is not None:
+            return int(self._doc_freq[tid])
         indptr = self._bm25.scores["indptr"]
         return int(indptr[tid + 1] - indptr[tid])
 
@@ -318,7 +284,7 @@ class Bm25Index:
         segs.append(new)
         if len(segs) > bm25segments.SEGMENT_LIMIT:
             segs = [bm25segments.merge(segs, bm25segments.next_name(segs))]
-        return Bm25Index(self._bm25, self.analyzer, segs)
+        return Bm25Index(self._bm25, self.analyzer, segs, doc_freq=self._doc_freq, pruned=self._pruned)
 
     def _weighted_ids(self, counts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         vocab = self._bm25.vocab_dict
@@ -337,14 +303,14 @@ class Bm25Index:
             counts: dict[str, float] = {t: float(c) for t, c in Counter(tokens).items()}
             ids, weights = self._weighted_ids(counts)
             m = self._bm25.scores  # the base matrix's rows come first: its column sums fill them
-            out = _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, ids, weights)
+            out = sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, ids, weights)
             self._add_segments(out, counts)
             return out
         ids = self._bm25.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(self.num_docs, dtype=np.float32)
         m = self._bm25.scores
-        return _sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
+        return sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
 
     def _add_segments(self, scores: np.ndarray, weights: dict[str, float]) -> None:
         offset = self._base_docs
@@ -377,6 +343,8 @@ class Bm25Index:
         folder.mkdir(parents=True, exist_ok=True)
         if previous is None:
             self._bm25.save(str(folder), show_progress=False, allow_pickle=False)
+            if self._pruned is not None:
+                pruning.save(folder, *self._pruned)
             (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
         else:
             for path in previous.iterdir():  # the base matrix's files (and stats.json)
@@ -398,4 +366,5 @@ class Bm25Index:
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
         if analyzer is None or analyzer.settings != settings:
             analyzer = Analyzer(settings)
-        return cls(retriever, analyzer, [bm25segments.load(folder, name) for name in segments])
+        segs = [bm25segments.load(folder, name) for name in segments]
+        return cls(retriever, analyzer, segs, doc_freq=pruning.load_doc_freq(folder))

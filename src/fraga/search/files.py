@@ -11,7 +11,7 @@ import numpy as np
 
 from fraga.index import dense as dense_mod
 from fraga.index.generation import Index
-from fraga.index.lexical import top_rows
+from fraga.index.postings import top_rows
 from fraga.search.filters import Filters
 
 logger = logging.getLogger(__name__)

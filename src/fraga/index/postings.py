@@ -1,0 +1,85 @@
+"""Sums of BM25 score-matrix columns, and the top rows of a score vector.
+
+The hot loop of lexical search: a query's score for every passage is the sum of its
+terms' columns of the CSC score matrix (``fraga.index.lexical``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+TOP_SAMPLE = 4096  # scores sampled by top_rows to pick a candidate threshold
+
+
+def _sum_columns_loop(data, indptr, indices, n, ids, weights):  # compiled by numba when it is installed
+    out = np.zeros(n, dtype=np.float32)
+    for i in range(len(ids)):
+        t, w = ids[i], weights[i]
+        for j in range(indptr[t], indptr[t + 1]):
+            out[indices[j]] += w * data[j]
+    return out
+
+
+def _sum_columns_numpy(data, indptr, indices, n, ids, weights=None):
+    out = np.zeros(n, dtype=np.float32)
+    for i, t in enumerate(ids.tolist()):
+        lo, hi = int(indptr[t]), int(indptr[t + 1])
+        np.add.at(out, indices[lo:hi], data[lo:hi] if weights is None else weights[i] * data[lo:hi])
+    return out
+
+
+_SUMMERS: list = []  # the column sum in use: numba's, or numpy's when numba is missing or fails
+
+
+def sum_columns(
+    data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int, ids: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum of the score-matrix columns ``ids``, each times its weight (default 1; float32, so a
+    weight of 1 changes no score): one BM25 score per passage.
+
+    Compiled with numba (cached on disk) it is twice as fast as bm25s' numpy scorer over the
+    millions of postings a query touches in a million passages; numpy is the fallback.
+    """
+    weights = np.ones(len(ids), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    if not _SUMMERS:
+        try:
+            if os.environ.get("NUMBA_DISABLE_JIT"):
+                raise RuntimeError("NUMBA_DISABLE_JIT is set")
+            from numba import njit
+
+            fast = njit(cache=True, nogil=True)(_sum_columns_loop)
+            out = fast(data, indptr, indices, n, ids, weights)
+            _SUMMERS.append(fast)
+            return out
+        except Exception as exc:  # no numba, or no cache folder: numpy
+            logger.info("BM25 scoring with numpy (%s)", exc)
+            _SUMMERS.append(_sum_columns_numpy)
+    return _SUMMERS[0](data, indptr, indices, n, ids, weights)
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest positive ``scores``, in no particular order.
+
+    A threshold from a strided sample of the scores keeps a few thousand candidates,
+    so a million scores cost one comparison each instead of a partial sort; when fewer
+    than ``k`` candidates pass, every positive score is considered. Exact either way.
+    """
+    n = len(scores)
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n > 64 * TOP_SAMPLE:
+        sample = np.array(scores[:: n // TOP_SAMPLE])
+        threshold = float(np.partition(sample, len(sample) - 8)[len(sample) - 8])
+        if threshold > 0:
+            rows = np.flatnonzero(scores >= threshold)
+            if len(rows) >= k:
+                return rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    return rows
