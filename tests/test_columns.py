@@ -216,3 +216,13 @@ def test_failed_append_leaves_the_loaded_index_as_it_was(tmp_path, sentences, fa
     monkeypatch.undo()
     add_document(index, new, encoder=fake_encoder)  # and the next try succeeds
     assert load_index(tmp_path / "idx").row_of["ny#0"] == 80
+
+
+def test_offsets_are_stored_as_int32_unless_one_needs_64_bits():
+    from fraga.index.rowparts import offsets_array
+
+    small = offsets_array([0, 5, 2**31 - 1])
+    assert small.dtype == np.int32 and small.tolist() == [0, 5, 2**31 - 1]
+    big = offsets_array([0, 2**31])
+    assert big.dtype == np.int64 and big.tolist() == [0, 2**31]
+    assert offsets_array([]).dtype == np.int32

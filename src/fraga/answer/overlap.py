@@ -121,7 +121,7 @@ class TermMatcher:
                     keys.add(key)
                     exact.add(self.analyzer.exact_key(piece))
                     parts |= word_parts
-        if len(self._keys) > 20_000:
+        if len(self._keys) > 4_000:  # about 40 asks; each ask reads the keys of ~100 texts
             self._keys.clear()
         self._keys[text] = (exact, keys, parts)
         return exact, keys, parts

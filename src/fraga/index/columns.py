@@ -27,7 +27,7 @@ import numpy as np
 from fraga.errors import IndexCorruptError
 from fraga.records import Chunk, Document, Metadata, Page
 from fraga.index import rowparts
-from fraga.index.rowparts import RowParts, link, write_rows
+from fraga.index.rowparts import RowParts, link, offsets_array, write_rows
 from fraga.index.textcolumn import TextColumn, write_texts
 
 logger = logging.getLogger(__name__)
@@ -364,8 +364,8 @@ def write_store(
     columns: dict[str, np.ndarray] = {
         "doc": doc_rows,
         "section": section_rows,
-        "start": np.fromiter((ch.start for ch in chunks), dtype=np.int64, count=len(chunks)),
-        "end": np.fromiter((ch.end for ch in chunks), dtype=np.int64, count=len(chunks)),
+        "start": offsets_array(np.fromiter((ch.start for ch in chunks), dtype=np.int64, count=len(chunks))),
+        "end": offsets_array(np.fromiter((ch.end for ch in chunks), dtype=np.int64, count=len(chunks))),
         "page": np.fromiter((-1 if ch.page is None else ch.page for ch in chunks), dtype=np.int32, count=len(chunks)),
         "hash": np.frombuffer(raw, dtype=np.uint8).reshape(len(chunks), HASH_BYTES),
     }

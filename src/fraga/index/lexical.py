@@ -364,6 +364,7 @@ class Bm25Index:
         bm25s = _bm25s()
         settings = AnalyzerSettings(**json.loads((folder / "analyzer.json").read_text(encoding="utf-8")))
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
+        retriever.unique_token_ids_set = None  # read only by bm25s' own retrieve, which fraga never calls
         if analyzer is None or analyzer.settings != settings:
             analyzer = Analyzer(settings)
         segs = [bm25segments.load(folder, name) for name in segments]

@@ -37,6 +37,15 @@ def load_array(path: Path) -> np.ndarray:
         return array
 
 
+def offsets_array(values) -> np.ndarray:
+    """Character offsets as int32, half the bytes of int64 (int64 when one does not fit):
+    a million passages' sentence offsets are read on every answer, so their size is memory."""
+    array = np.asarray(values, dtype=np.int64)
+    if len(array) and (int(array.max()) > np.iinfo(np.int32).max or int(array.min()) < np.iinfo(np.int32).min):
+        return array
+    return array.astype(np.int32)
+
+
 def _part_paths(folder: Path, name: str) -> list[Path]:
     return [folder / f"{name}.npy", *sorted(folder.glob(f"{name}-*.npy"))]
 

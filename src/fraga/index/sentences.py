@@ -5,7 +5,7 @@ encoder on them (about 1.4 s for five passages' sentences on 2 cores).
 Stored in a generation's ``sentences/`` folder:
 
 - ``doc_offsets.npy`` (int64, documents + 1): the rows of each document's sentences;
-- ``start.npy``, ``end.npy`` (int64): each sentence's offsets in its document's display
+- ``start.npy``, ``end.npy`` (int32, int64 when an offset needs it): each sentence's offsets in its document's display
   text, in text order within a document; a passage is a run of whole sentences
   (``fraga.ingest.sections.section_sentences``), so its sentences are the rows whose
   offsets lie inside it;
@@ -32,7 +32,7 @@ import numpy as np
 
 from fraga.errors import IndexCorruptError
 from fraga.index.embed import batch_texts
-from fraga.index.rowparts import RowParts, write_rows
+from fraga.index.rowparts import RowParts, offsets_array, write_rows
 from fraga.index.vectorcolumn import VectorColumn, write_vectors
 from fraga.ingest.sections import SEP, context_line, section_sentences
 from fraga.records import Document
@@ -62,7 +62,7 @@ class SentenceTable:
     """The sentences of some documents, in row order (what a build writes)."""
 
     doc_offsets: np.ndarray  # (documents + 1,) int64: rows of each document
-    start: np.ndarray  # (n,) int64
+    start: np.ndarray  # (n,) int32 (int64 for offsets past 2**31)
     end: np.ndarray
     texts: tuple[str, ...]  # context line + the sentence, white space normalised: what is encoded
 
@@ -90,9 +90,7 @@ def sentence_table(documents: Sequence[Document]) -> SentenceTable:
                 ends.append(e)
                 texts.append(context + "\n" + normalize_space(doc.text[s:e]))
         offsets.append(len(texts))
-    return SentenceTable(
-        np.asarray(offsets, dtype=np.int64), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64), tuple(texts)
-    )
+    return SentenceTable(np.asarray(offsets, dtype=np.int64), offsets_array(starts), offsets_array(ends), tuple(texts))
 
 
 class SentenceStore:

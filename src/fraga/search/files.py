@@ -49,7 +49,7 @@ class FileSearch:
         ok = np.array([filters.admits(docs[doc_id].metadata) for doc_id in self.index.doc_ids], dtype=bool)
         mask = ok[self._doc_row] if len(ok) else np.zeros(len(self._doc_row), dtype=bool)  # one vectorised step
         with self._lock:
-            if len(self._masks) >= 64:
+            if len(self._masks) >= 16:  # a mask is one byte per passage: 1 MB at 1M passages
                 self._masks.clear()
             self._masks[key] = mask
         return mask
