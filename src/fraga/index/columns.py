@@ -246,24 +246,26 @@ def document_parts(folder: Path) -> list[Path]:
 
 def read_store(folder: Path) -> tuple[Store, dict[str, Document], dict[str, str]]:
     """The store of generation ``folder``, its documents (texts read on access) and source files."""
-    rows: list[dict[str, Any]] = []
+    # Each line becomes its parsed fields at once, so the raw json of every document is never
+    # alive at the same time (at 40,000 documents that left ~100 MB of freed heap behind).
+    ids: list[str] = []
+    same: list[bool] = []
+    fields: list[tuple[str, Metadata, tuple[Page, ...], str, str]] = []
     for path in document_parts(folder):
         with open(path, encoding="utf-8") as f:
-            rows.extend(json.loads(line) for line in f)
-    store = Store(folder, [r["doc_id"] for r in rows], [bool(r.get("original_same")) for r in rows])
+            for line in f:
+                r = json.loads(line)
+                ids.append(r["doc_id"])
+                same.append(bool(r.get("original_same")))
+                pages = tuple(Page(a, b) for a, b in r["pages"])
+                meta = Metadata.from_dict(r["metadata"])
+                fields.append((r["path"], meta, pages, r.get("encoding", "utf-8"), r.get("source_file", "")))
+    store = Store(folder, ids, same)
     documents: dict[str, Document] = {}
     source_files: dict[str, str] = {}
-    for n, r in enumerate(rows):
-        documents[r["doc_id"]] = StoredDocument.stored(
-            store,
-            n,
-            r["doc_id"],
-            r["path"],
-            Metadata.from_dict(r["metadata"]),
-            tuple(Page(a, b) for a, b in r["pages"]),
-            r.get("encoding", "utf-8"),
-        )
-        source_files[r["doc_id"]] = r.get("source_file", "")
+    for n, (doc_id, (doc_path, meta, pages, encoding, source)) in enumerate(zip(ids, fields)):
+        documents[doc_id] = StoredDocument.stored(store, n, doc_id, doc_path, meta, pages, encoding)
+        source_files[doc_id] = source
     return store, documents, source_files
 
 
