@@ -14,7 +14,7 @@ import numpy as np
 
 from fraga.index import bm25segments, pruning
 from fraga.index.bm25segments import Segment
-from fraga.index.postings import sum_columns
+from fraga.index.postings import Postings, sum_columns
 from fraga.index.pruning import DEFAULT_PRUNING, PruneSettings
 from fraga.ingest.lexicon import MAX_COMPOUND_LEN
 from fraga.text import fold, words
@@ -200,6 +200,7 @@ class Bm25Index:
         *,
         doc_freq: np.ndarray | None = None,
         pruned: tuple[pruning.Pruned, PruneSettings] | None = None,
+        postings: Postings | None = None,
     ) -> None:
         self._bm25 = retriever
         self.analyzer = analyzer
@@ -210,6 +211,9 @@ class Bm25Index:
         # column lengths are), and the pruning a new build did, for ``save``.
         self._doc_freq = doc_freq
         self._pruned = pruned
+        # Opened once per loaded matrix and shared by its appended copies: the open files keep
+        # a generation's postings readable after a newer generation replaced its folder.
+        self._postings = postings or Postings(retriever.scores["data"], retriever.scores["indices"])
 
     @classmethod
     def build(
@@ -284,7 +288,7 @@ class Bm25Index:
         segs.append(new)
         if len(segs) > bm25segments.SEGMENT_LIMIT:
             segs = [bm25segments.merge(segs, bm25segments.next_name(segs))]
-        return Bm25Index(self._bm25, self.analyzer, segs, doc_freq=self._doc_freq, pruned=self._pruned)
+        return Bm25Index(self._bm25, self.analyzer, segs, doc_freq=self._doc_freq, pruned=self._pruned, postings=self._postings)
 
     def _weighted_ids(self, counts: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         vocab = self._bm25.vocab_dict
@@ -302,15 +306,19 @@ class Bm25Index:
         if self.segments:
             counts: dict[str, float] = {t: float(c) for t, c in Counter(tokens).items()}
             ids, weights = self._weighted_ids(counts)
-            m = self._bm25.scores  # the base matrix's rows come first: its column sums fill them
-            out = sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, ids, weights)
+            out = self._column_sum(ids, weights)  # the base matrix's rows come first
             self._add_segments(out, counts)
             return out
-        ids = self._bm25.get_tokens_ids(tokens)
-        if not ids:
+        found = self._bm25.get_tokens_ids(tokens)
+        if not found:
             return np.zeros(self.num_docs, dtype=np.float32)
-        m = self._bm25.scores
-        return sum_columns(m["data"], m["indptr"], m["indices"], self.num_docs, np.asarray(ids, dtype=np.int64))
+        return self._column_sum(np.asarray(found, dtype=np.int64), None)
+
+    def _column_sum(self, ids: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+        """Sum of the base matrix's columns ``ids`` (times ``weights``), one score per passage."""
+        indptr = self._bm25.scores["indptr"]
+        data, local, indices = self._postings.take([(int(indptr[t]), int(indptr[t + 1])) for t in ids.tolist()])
+        return sum_columns(data, local, indices, self.num_docs, np.arange(len(ids), dtype=np.int64), weights)
 
     def _add_segments(self, scores: np.ndarray, weights: dict[str, float]) -> None:
         offset = self._base_docs
@@ -324,15 +332,14 @@ class Bm25Index:
         """Add to ``scores`` (one per passage, in place) the BM25 scores of ``weights``' tokens,
         each times its weight (tokens the index lacks add nothing). A column holds each
         passage once, so one vectorised add per token is exact."""
-        m = self._bm25.scores
-        data, indptr, indices = m["data"], m["indptr"], m["indices"]
+        indptr = self._bm25.scores["indptr"]
         vocab = self._bm25.vocab_dict
         for token, w in weights.items():
             tid = vocab.get(token)
             if tid is None or w == 0:
                 continue
-            lo, hi = int(indptr[tid]), int(indptr[tid + 1])
-            scores[indices[lo:hi]] += np.float32(w * self._rescale(token, tid)) * data[lo:hi]
+            data, _, indices = self._postings.take([(int(indptr[tid]), int(indptr[tid + 1]))])
+            scores[indices] += np.float32(w * self._rescale(token, tid)) * data
         if self.segments:
             self._add_segments(scores, weights)
 

@@ -2,14 +2,24 @@
 
 The hot loop of lexical search: a query's score for every passage is the sum of its
 terms' columns of the CSC score matrix (``fraga.index.lexical``).
+
+A saved matrix's postings (``data`` and ``indices``) are read per query with ``os.pread``
+into a buffer (``Postings``), not through a memory map: a query reads a few MB of them,
+but a mapping keeps every page-cache page it touched counted in the process, whole large
+folios at a time (1.2 GB of a 1.3 GB matrix at 1M passages after a sequential read, 0.6
+GB after a cold start, for the same 162 questions). Read this way, the hot postings stay
+in the kernel's page cache, shared and reclaimable, and the process holds one query's.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import weakref
 
 import numpy as np
+
+from fraga.index.textcolumn import close_all
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +93,50 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     if len(rows) > k:
         rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
     return rows
+
+
+class Postings:
+    """The ``data`` and ``indices`` of a CSC matrix, read by column ranges.
+
+    Memory-mapped arrays (a loaded index) are read with ``os.pread``; in-memory ones (a
+    fresh build) are sliced.
+    """
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray) -> None:
+        self.data, self.indices = data, indices
+        self._fds: list[int] = []
+        self._files: list[tuple[int, int, np.dtype] | None] = []
+        for array in (data, indices):
+            name = getattr(array, "filename", None)
+            if isinstance(array, np.memmap) and name and array.ndim == 1 and hasattr(os, "preadv"):
+                fd = os.open(name, os.O_RDONLY)
+                self._fds.append(fd)
+                self._files.append((fd, int(array.offset), array.dtype))
+            else:
+                self._files.append(None)
+        weakref.finalize(self, close_all, self._fds)
+
+    def take(self, ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The postings of the column ranges ``[lo, hi)`` one after another: (data, indptr,
+        indices) of a matrix whose column ``i`` is ``ranges[i]``."""
+        lengths = [hi - lo for lo, hi in ranges]
+        indptr = np.zeros(len(ranges) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return self._read(0, ranges, int(indptr[-1])), indptr, self._read(1, ranges, int(indptr[-1]))
+
+    def _read(self, which: int, ranges: list[tuple[int, int]], total: int) -> np.ndarray:
+        array, file = (self.data, self.indices)[which], self._files[which]
+        if file is None:
+            if len(ranges) == 1:
+                return array[ranges[0][0] : ranges[0][1]]
+            return np.concatenate([array[lo:hi] for lo, hi in ranges]) if ranges else array[:0]
+        fd, offset, dtype = file
+        out = np.empty(total, dtype=dtype)
+        view, item, pos = out.data.cast("B"), dtype.itemsize, 0
+        for lo, hi in ranges:
+            want = (hi - lo) * item
+            got = os.preadv(fd, [view[pos : pos + want]], offset + lo * item) if want else 0
+            if got != want:
+                raise OSError(f"short read of the BM25 postings: {got} of {want} bytes at row {lo}")
+            pos += want
+        return out
