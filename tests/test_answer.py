@@ -55,7 +55,14 @@ def test_scores_are_probabilities_in_ranking_order(answerer):
 
 
 def test_cross_district_answer_has_one_line_per_district(answerer):
-    answer = answerer.answer("Vilka stadsdelar har en nolltoleranspolicy där varje hot polisanmäls?")
+    from dataclasses import replace
+
+    from fraga.answer.answerer import Answerer
+
+    # Every district's best sentence counts (threshold 0): this tests the one-line-per-district
+    # form, not how the fitted threshold judges the fake encoder's similarities.
+    lenient = Answerer(answerer.retriever, replace(answerer.model, threshold=0.0))
+    answer = lenient.answer("Vilka stadsdelar har en nolltoleranspolicy där varje hot polisanmäls?")
     assert answer.answered
     lines = answer.text.split("\n")
     districts = [line.split(":")[0] for line in lines]

@@ -37,9 +37,13 @@ GOLD = ROOT / "eval" / "gold.jsonl"
 # query length, answer model refitted on dev): dev R@5 0.894, answer accuracy 0.580; test R@1
 # 0.564, R@5 0.891, answer accuracy 0.515 (2026-12-01 with fixed 0.3/0.7 fusion: test R@1 0.600,
 # answer accuracy 0.479).
+# 2026-12-08 both splits gained English questions (dev 26, test 14; most answerable ones are
+# still answered wrongly) and English questions are declined by the model like Swedish ones:
+# dev R@5 0.890, answer accuracy 0.550; test R@1 0.590, R@5 0.902, answer accuracy 0.522,
+# abstention recall 0.667 (12 of 18 unanswerable; it was 0.278 when English was never declined).
 FLOORS = {
-    "dev": {"recall@5": 0.86, "answer_accuracy": 0.55},
-    "test": {"recall@1": 0.53, "recall@5": 0.86, "answer_accuracy": 0.48},
+    "dev": {"recall@5": 0.86, "answer_accuracy": 0.52},
+    "test": {"recall@1": 0.53, "recall@5": 0.86, "answer_accuracy": 0.48, "abstention_recall": 0.55},
 }
 GOLD_TEST = ROOT / "eval" / "gold_test.jsonl"
 
@@ -204,7 +208,7 @@ def test_percentile_by_hand():
 # TESTS: gold file =============================================================
 def test_bundled_gold_loads():
     items = load_gold(GOLD)
-    assert len(items) == 162 and sum(not i.answerable for i in items) == 25
+    assert len(items) == 188 and sum(not i.answerable for i in items) == 39
 
 
 @pytest.mark.parametrize(
@@ -248,7 +252,7 @@ def test_default_report_dir():
 # TESTS: benchmark, report and compare (fake encoder) ============================
 def test_benchmark_on_fake_index(fake_run):
     assert fake_run.modes == ("bm25", "hybrid")
-    assert len(fake_run.questions) == 2 * 162
+    assert len(fake_run.questions) == 2 * 188
     for mode in fake_run.modes:
         figures = fake_run.metrics[mode]
         assert set(figures) >= {
@@ -293,7 +297,7 @@ def test_write_report_folder(fake_run, tmp_path):
     assert data["index"]["num_chunks"] > 0 and data["gold"] == str(GOLD)
     assert data["modes"]["hybrid"]["recall@5"] == pytest.approx(fake_run.metrics["hybrid"]["recall@5"])
     rows = [json.loads(line) for line in (folder / "per_question.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 2 * 162
+    assert len(rows) == 2 * 188
     first = rows[0]
     assert {"id", "kind", "mode", "retrieved", "first_relevant_rank", "answered", "citations"} <= set(first)
     assert all({"rank", "chunk_id", "relevant"} <= set(h) for h in first["retrieved"])

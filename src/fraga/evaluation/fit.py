@@ -42,7 +42,6 @@ class TrainingSet:
     y: np.ndarray  # (rows,) 1 = the sentence matches the evidence
     groups: tuple[str, ...]  # the question id of each row
     answerable: dict[str, bool]  # per question
-    english: dict[str, bool]  # per question: ranked by the encoder alone, never abstains
 
 
 def collect(
@@ -60,7 +59,7 @@ def collect(
     locator = EvidenceLocator(index.documents)
     xs, groups = [], []
     ys: list[float] = []
-    answerable, english = {}, {}
+    answerable = {}
     for item in gold:
         question = resolve(item.question, item.previous, retriever.matcher).question
         spans = locator.spans(item)
@@ -72,14 +71,14 @@ def collect(
         info = analyse(result.query)
         if settled_by_rule(index, matcher, result.query, info, result.districts_in_query):
             continue  # declined by a rule (``Answerer.answer``)
-        answerable[item.id], english[item.id] = item.answerable, info.english
+        answerable[item.id] = item.answerable
         cands = candidates(index, result.hits, retriever.query_vector(result.query), retriever.passage_vector(result.query))
         cands = [cands[n] for n in usable(index, cands, info)]
         xs.append(feature_rows(index, result.query, info, result, cands, matcher))
         ys.extend(float(any(quote_matches(s, c.hit.chunk.doc_id, c.start, c.end) for s in spans)) for c in cands)
         groups.extend([item.id] * len(cands))
     x = np.vstack(xs) if xs else np.zeros((0, len(FEATURES)))
-    return TrainingSet(x, np.asarray(ys), tuple(groups), answerable, english)
+    return TrainingSet(x, np.asarray(ys), tuple(groups), answerable)
 
 
 def _rows_of(ts: TrainingSet) -> dict[str, list[int]]:
@@ -91,11 +90,10 @@ def _rows_of(ts: TrainingSet) -> dict[str, list[int]]:
 
 def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray) -> tuple[list[str], np.ndarray, dict[str, bool]]:
     """Per question with candidates: its id, ``QUESTION_FEATURES`` and whether the picked
-    sentence is right (English questions are picked by similarity, as in ``Answerer``)."""
-    sim = ts.x[:, FEATURES.index("sim")] + ts.x[:, FEATURES.index("sym")]
+    sentence (the ranking model's first) is right."""
     ids, rows, right = [], [], {}
     for g, rr in _rows_of(ts).items():
-        best = rr[int(np.argmax(sim[rr] if ts.english[g] else rank[rr]))]
+        best = rr[int(np.argmax(rank[rr]))]
         ids.append(g)
         rows.append(question_row(ts.x[rr], rr.index(best), float(accept[best])))
         right[g] = bool(ts.y[best])
@@ -104,9 +102,8 @@ def question_table(ts: TrainingSet, rank: np.ndarray, accept: np.ndarray) -> tup
 
 def picks(ts: TrainingSet, ids: list[str], answerable_p: np.ndarray, right: dict[str, bool]) -> dict[str, tuple[float, bool]]:
     """Per question: the probability that it is answerable and whether the picked sentence
-    is right. English questions are never declined (probability 1); questions without a
-    candidate have probability 0."""
-    out = {g: (1.0 if ts.english[g] else float(p), right[g]) for g, p in zip(ids, answerable_p)}
+    is right; questions without a candidate have probability 0."""
+    out = {g: (float(p), right[g]) for g, p in zip(ids, answerable_p)}
     for g in ts.answerable:
         out.setdefault(g, (0.0, False))
     return out
