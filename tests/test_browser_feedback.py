@@ -22,7 +22,7 @@ START_TIMEOUT = 240
 STEP_TIMEOUT = 60_000
 pytestmark = pytest.mark.browser
 
-GOOD_Q = "Vem polisanmäler i Skarpnäck?"
+GOOD_Q = "Vem polisanmäler hot i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
 NOT_ANSWERED_Q = "Hur skyddas socialsekreterarnas identiteter i Skarpnäck?"  # fraga quotes something; the documents do not say
 

@@ -57,7 +57,7 @@ def test_bulk_questions_from_stdin_and_file(tmp_path, fake_index_dir, capsys, mo
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["query"] for r in rows] == ["hot mot chefer", "säkerhetssamordnare"]
     qfile = tmp_path / "q.txt"
-    qfile.write_text("Vem polisanmäler i Skarpnäck?\n" + "x" * 5000 + "\n", encoding="utf-8")
+    qfile.write_text("Vem polisanmäler hot i Skarpnäck?\n" + "x" * 5000 + "\n", encoding="utf-8")
     code, out, _ = run(capsys, "ask", "--file", str(qfile), "--index-dir", str(fake_index_dir))
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[0]["answered"] is True and "error" in rows[1] and "gränsen" in rows[1]["error"]
@@ -82,11 +82,11 @@ def test_user_errors_are_one_line_without_traceback(argv, message, capsys, fake_
 
 def test_file_dash_reads_questions_from_stdin(fake_index_dir, capsys, monkeypatch):
     for command in ("search", "ask"):
-        monkeypatch.setattr("sys.stdin", io.StringIO("Vem polisanmäler i Skarpnäck?\n\nsäkerhetssamordnare\n"))
+        monkeypatch.setattr("sys.stdin", io.StringIO("Vem polisanmäler hot i Skarpnäck?\n\nsäkerhetssamordnare\n"))
         code, out, err = run(capsys, command, "--file", "-", "--index-dir", str(fake_index_dir), "--k", "2")
         rows = [json.loads(line) for line in out.splitlines()]
         assert code == 0 and err == "" and len(rows) == 2 and "error" not in rows[0]
-        assert [r.get("query", r.get("question")) for r in rows] == ["Vem polisanmäler i Skarpnäck?", "säkerhetssamordnare"]
+        assert [r.get("query", r.get("question")) for r in rows] == ["Vem polisanmäler hot i Skarpnäck?", "säkerhetssamordnare"]
 
 
 def test_a_missing_question_file_is_one_line(fake_index_dir, capsys, tmp_path):

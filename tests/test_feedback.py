@@ -20,7 +20,7 @@ from fraga.feedback.record import make_feedback, shown_passages
 from fraga.feedback.stats import Share, chart_png, overall, share_by_district, share_over_time
 from fraga.feedback.store import FILE_NAME, GOOD, UNANSWERABLE, WRONG, Feedback, FeedbackError, FeedbackStore, PassageRef, counts
 
-GOOD_Q = "Vem polisanmäler i Skarpnäck?"
+GOOD_Q = "Vem polisanmäler hot i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
 NONE_Q = "Vad kostar larmen i Bromma?"
 SKARPNACK = "skarpnack-2024-09-24-starkt-skydd"

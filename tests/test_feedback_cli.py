@@ -13,7 +13,7 @@ from fraga.cli.main import main
 from fraga.feedback.record import make_feedback, shown_passages
 from fraga.feedback.store import GOOD, UNANSWERABLE, WRONG, FeedbackStore
 
-GOOD_Q = "Vem polisanmäler i Skarpnäck?"
+GOOD_Q = "Vem polisanmäler hot i Skarpnäck?"
 WRONG_Q = "Har Norra innerstaden en säkerhetssamordnare på heltid?"
 
 

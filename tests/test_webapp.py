@@ -147,7 +147,7 @@ def test_open_builds_a_missing_index(corpus_copy: Path, tmp_path: Path, monkeypa
 
 
 def test_ask_cites_the_named_district(service: Service):
-    turn = service.ask("Vem polisanmäler i Skarpnäck?")
+    turn = service.ask("Vem polisanmäler hot i Skarpnäck?")
     assert turn.answer is not None and turn.context == ("Skarpnäck",) and turn.carried == ()
     assert all(c.district == "Skarpnäck" for c in turn.answer.citations)
     assert turn.plain_text.startswith(turn.answer.text)
@@ -160,7 +160,7 @@ def test_ask_refuses_empty_and_too_long_questions(service: Service, question: st
 
 
 def test_follow_up_inherits_the_district_of_the_previous_turn(service: Service):
-    first = service.ask("Vem polisanmäler i Skarpnäck?")
+    first = service.ask("Vem polisanmäler hot i Skarpnäck?")
     follow = service.ask("Vem gör bedömningen om det ska polisanmälas?", [first])
     assert follow.carried == ("Skarpnäck",) or follow.widened == ("Skarpnäck",)
     if follow.carried:
@@ -169,7 +169,7 @@ def test_follow_up_inherits_the_district_of_the_previous_turn(service: Service):
 
 
 def test_follow_up_does_not_inherit_when_it_names_a_district_or_asks_across(service: Service):
-    first = Turn("Vem polisanmäler i Skarpnäck?", Answer("q", True, "a"), context=("Skarpnäck",))
+    first = Turn("Vem polisanmäler hot i Skarpnäck?", Answer("q", True, "a"), context=("Skarpnäck",))
     assert service.inherited_districts("Och i Kungsholmen?", [first]) == ()
     assert service.inherited_districts("Och i Bromma?", [first]) == ()  # a district without documents
     assert service.inherited_districts("Vilka stadsdelar gör så?", [first]) == ()
@@ -230,7 +230,7 @@ def test_matcher_uses_stems_and_skips_stop_words_and_district_names(service: Ser
 
 
 def test_source_marks_the_citation_and_ignores_bad_offsets(service: Service):
-    turn = service.ask("Vem polisanmäler i Skarpnäck?")
+    turn = service.ask("Vem polisanmäler hot i Skarpnäck?")
     c = turn.answer.citations[0]
     view = service.source(c.doc_id, chunk_id=c.chunk_id, start=c.start, end=c.end)
     assert view.quote == (c.start, c.end) and view.passage[0] <= c.start and c.end <= view.passage[1]
@@ -271,7 +271,7 @@ def test_handlers_turn_errors_into_messages(service: Service):
     long_q = "hot " * 1000
     html, turns, box = h.ask(long_q, (), "hybrid", 5)
     assert "gränsen är" in html and len(turns) == 1 and box == long_q
-    html, turns, box = h.ask("Vem polisanmäler i Skarpnäck?", turns, "nonsense-mode", 500)
+    html, turns, box = h.ask("Vem polisanmäler hot i Skarpnäck?", turns, "nonsense-mode", 500)
     assert turns[-1].answer is not None and box == ""
     assert "fraga-notice-error" in h.search("", None, None, "", "", "hybrid", 20)
     assert "ÅÅÅÅ-MM-DD" in h.search("hot", None, None, "igår", "", "hybrid", 20)
@@ -363,7 +363,7 @@ def test_follow_up_searches_all_districts_when_the_inherited_one_has_no_answer(s
         return Answer(question, answered, "svar" if answered else "inget")
 
     monkeypatch.setattr(service.answerer, "answer", fake_answer)
-    first = Turn("Vem polisanmäler i Skarpnäck?", Answer("q", True, "a"), context=("Skarpnäck",))
+    first = Turn("Vem polisanmäler hot i Skarpnäck?", Answer("q", True, "a"), context=("Skarpnäck",))
     turn = service.ask("Hur ser det ut med tystnadskultur?", [first])
     assert [f.districts if f else None for f in calls] == [("Skarpnäck",), None]
     assert turn.answer.answered and turn.carried == () and turn.widened == ("Skarpnäck",)

@@ -30,8 +30,8 @@ def handlers(service: Service) -> FeedbackHandlers:
 
 # TESTS ==============================================================================
 def test_judgments_from_a_conversation(service: Service, handlers: FeedbackHandlers):
-    t1 = service.ask("Vem polisanmäler i Skarpnäck?")
-    t2 = service.ask("Vem gör bedömningen?", (t1,))
+    t1 = service.ask("Vem polisanmäler hot i Skarpnäck?")
+    t2 = service.ask("Och vem bedömer om hotet ska anmälas?", (t1,))
     t3 = service.ask("Vad kostar larmen i Bromma?", (t1, t2))
     turns = (t1, t2, Turn("", None, error="Frågan är tom"), t3)
     assert [v for _, v in judgeable(turns)] == ["0", "1", "3"] and "(inget svar)" in judgeable(turns)[-1][0]
@@ -48,7 +48,7 @@ def test_judgments_from_a_conversation(service: Service, handlers: FeedbackHandl
     got = handlers.store.entries()
     assert [fb.verdict for fb in got] == [GOOD, WRONG, UNANSWERABLE, GOOD, WRONG]
     assert got[0].districts == ("Skarpnäck",) and got[0].comment == "Rätt"
-    assert got[1].pointed.chunk_id == choices[1][1] and got[1].previous == "Vem polisanmäler i Skarpnäck?"
+    assert got[1].pointed.chunk_id == choices[1][1] and got[1].previous == "Vem polisanmäler hot i Skarpnäck?"
     assert got[3].districts == ("Bromma",) and not got[3].answered
     assert got[4].pointed is None and got[4].comment == "vet inte"
     assert handlers.store.path.parent == service.index.folder.parent
@@ -64,7 +64,7 @@ def test_judgments_from_a_conversation(service: Service, handlers: FeedbackHandl
     ],
 )
 def test_bad_choices_are_refused_with_a_message(service, handlers, which, verdict, passage, message):
-    turns = (service.ask("Vem polisanmäler i Skarpnäck?"),)
+    turns = (service.ask("Vem polisanmäler hot i Skarpnäck?"),)
     with pytest.raises(FragaError, match=message):
         handlers.save(turns, which, verdict, passage, "")
     status, *_ = handlers.submit(turns, which, verdict, passage, "")
@@ -73,7 +73,7 @@ def test_bad_choices_are_refused_with_a_message(service, handlers, which, verdic
 
 
 def test_a_passage_found_by_the_users_own_search_can_be_pointed_at(service, handlers):
-    turns = (service.ask("Vem polisanmäler i Skarpnäck?"),)
+    turns = (service.ask("Vem polisanmäler hot i Skarpnäck?"),)
     shown = {v for _, v in handlers.passage_choices(turns[0])}
     update, message = handlers.search_passages(turns, "0", "tystnadskultur Kungsholmen kriminella strukturer")
     assert message == ""
@@ -88,7 +88,7 @@ def test_a_passage_found_by_the_users_own_search_can_be_pointed_at(service, hand
 
 def test_stats_page_escapes_and_counts(service, handlers):
     assert "Inga omdömen ännu" in stats_html(handlers.store)
-    turns = (service.ask("Vem polisanmäler i Skarpnäck?"),)
+    turns = (service.ask("Vem polisanmäler hot i Skarpnäck?"),)
     handlers.save(turns, "0", GOOD, None, NASTY)
     handlers.save(turns, "0", WRONG, UNKNOWN, "")
     page = handlers.stats()
