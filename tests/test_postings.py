@@ -35,3 +35,17 @@ def test_a_loaded_index_scores_after_its_folder_is_replaced(tmp_path):
     shutil.rmtree(tmp_path / "bm25")  # a newer generation replaced this one
     assert np.allclose(loaded.scores("hot chef"), built.scores("hot chef"))
     assert appended.scores("hot")[3] > 0 and appended.scores("hot")[1] == 0
+
+
+def test_a_truncated_postings_file_is_reported_as_a_corrupt_index(tmp_path):
+    import pytest
+
+    from fraga.errors import IndexCorruptError
+
+    np.save(tmp_path / "data.npy", np.arange(6, dtype=np.float32))
+    np.save(tmp_path / "indices.npy", np.arange(6, dtype=np.int32))
+    postings = Postings(np.load(tmp_path / "data.npy", mmap_mode="r"), np.load(tmp_path / "indices.npy", mmap_mode="r"))
+    with open(tmp_path / "data.npy", "r+b") as f:  # cut off the last two rows after loading
+        f.truncate(128 + 4 * 4)
+    with pytest.raises(IndexCorruptError, match="data.npy är kortare än väntat"):
+        postings.take([(2, 6)])

@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from fraga.errors import IndexCorruptError
 from fraga.index.textcolumn import close_all
 
 logger = logging.getLogger(__name__)
@@ -105,13 +106,13 @@ class Postings:
     def __init__(self, data: np.ndarray, indices: np.ndarray) -> None:
         self.data, self.indices = data, indices
         self._fds: list[int] = []
-        self._files: list[tuple[int, int, np.dtype] | None] = []
+        self._files: list[tuple[int, int, np.dtype, str] | None] = []
         for array in (data, indices):
             name = getattr(array, "filename", None)
             if isinstance(array, np.memmap) and name and array.ndim == 1 and hasattr(os, "preadv"):
                 fd = os.open(name, os.O_RDONLY)
                 self._fds.append(fd)
-                self._files.append((fd, int(array.offset), array.dtype))
+                self._files.append((fd, int(array.offset), array.dtype, os.path.basename(name)))
             else:
                 self._files.append(None)
         weakref.finalize(self, close_all, self._fds)
@@ -130,13 +131,15 @@ class Postings:
             if len(ranges) == 1:
                 return array[ranges[0][0] : ranges[0][1]]
             return np.concatenate([array[lo:hi] for lo, hi in ranges]) if ranges else array[:0]
-        fd, offset, dtype = file
+        fd, offset, dtype, name = file
         out = np.empty(total, dtype=dtype)
         view, item, pos = out.data.cast("B"), dtype.itemsize, 0
         for lo, hi in ranges:
             want = (hi - lo) * item
             got = os.preadv(fd, [view[pos : pos + want]], offset + lo * item) if want else 0
             if got != want:
-                raise OSError(f"short read of the BM25 postings: {got} of {want} bytes at row {lo}")
+                raise IndexCorruptError(
+                    f"BM25-filen {name} är kortare än väntat ({got} av {want} byte vid rad {lo}); bygg om med: fraga index"
+                )
             pos += want
         return out
