@@ -64,9 +64,9 @@ def encoder_throughput(texts: list[str]) -> dict[str, Any]:
 
 def cosines(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """Min and mean cosine of the rows of ``a`` and ``b`` (the same texts, two engines)."""
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    cos = np.sum(a * b, axis=1)
+    from fraga.index.embed import normalise
+
+    cos = np.sum(normalise(a) * normalise(b), axis=1)
     return {"min": float(cos.min()), "mean": float(cos.mean())}
 
 

