@@ -199,7 +199,7 @@ class Bm25Index:
         segments: Sequence[Segment] = (),
         *,
         doc_freq: np.ndarray | None = None,
-        pruned: tuple[pruning.Pruned, PruneSettings] | None = None,
+        pruned: dict | None = None,
         postings: Postings | None = None,
     ) -> None:
         self._bm25 = retriever
@@ -208,7 +208,7 @@ class Bm25Index:
         self._base_docs = int(retriever.scores["num_docs"])
         self._num_docs = self._base_docs + sum(s.rows for s in self.segments)
         # The base matrix's true document frequencies when columns were pruned (None: the
-        # column lengths are), and the pruning a new build did, for ``save``.
+        # column lengths are), and the record of the pruning a new build did, for ``save``.
         self._doc_freq = doc_freq
         self._pruned = pruned
         # Opened once per loaded matrix and shared by its appended copies: the open files keep
@@ -242,7 +242,7 @@ class Bm25Index:
             len(done.data),
         )
         m["data"], m["indptr"], m["indices"] = done.data, done.indptr, done.indices
-        return cls(retriever, analyzer, doc_freq=done.doc_freq, pruned=(done, prune))
+        return cls(retriever, analyzer, doc_freq=done.doc_freq, pruned=pruning.record(done, prune))
 
     @property
     def num_docs(self) -> int:
@@ -350,8 +350,8 @@ class Bm25Index:
         folder.mkdir(parents=True, exist_ok=True)
         if previous is None:
             self._bm25.save(str(folder), show_progress=False, allow_pickle=False)
-            if self._pruned is not None:
-                pruning.save(folder, *self._pruned)
+            if self._pruned is not None and self._doc_freq is not None:
+                pruning.save(folder, self._doc_freq, self._pruned)
             (folder / "analyzer.json").write_text(json.dumps(self.analyzer.settings.to_dict()), encoding="utf-8")
         else:
             for path in previous.iterdir():  # the base matrix's files (and stats.json)

@@ -85,19 +85,20 @@ def prune_columns(data: np.ndarray, indptr: np.ndarray, indices: np.ndarray, kee
     return Pruned(data[mask], new_indptr, indices[mask], doc_freq, len(long), len(data))
 
 
-def save(folder: Path, pruned: Pruned, settings: PruneSettings) -> None:
-    """Write the true document frequencies and the settings beside a pruned matrix
-    (nothing when no column was pruned, so such an index reads like an unpruned one)."""
-    if pruned.columns_pruned == 0:
-        return
-    np.save(folder / DOC_FREQ_FILE, pruned.doc_freq, allow_pickle=False)
-    record = {
+def record(pruned: Pruned, settings: PruneSettings) -> dict:
+    """What ``pruning.json`` says of a pruning: the settings and the posting counts."""
+    return {
         **settings.to_dict(),
         "columns_pruned": pruned.columns_pruned,
         "postings_before": pruned.postings_before,
         "postings_after": len(pruned.data),
     }
-    (folder / SETTINGS_FILE).write_text(json.dumps(record), encoding="utf-8")
+
+
+def save(folder: Path, doc_freq: np.ndarray, done: dict) -> None:
+    """Write the true document frequencies and the pruning's ``record`` beside a pruned matrix."""
+    np.save(folder / DOC_FREQ_FILE, doc_freq, allow_pickle=False)
+    (folder / SETTINGS_FILE).write_text(json.dumps(done), encoding="utf-8")
 
 
 def load_doc_freq(folder: Path) -> np.ndarray | None:
